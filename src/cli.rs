@@ -1,0 +1,113 @@
+//! The command line: `serve` (default), `migrate`, `user create`, `openapi`.
+
+use std::io::BufRead;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use crate::config::Settings;
+use crate::domain::Role;
+use crate::startup::{Application, open_state};
+
+#[derive(Parser)]
+#[command(name = "outreach", version, about = "Field outreach backend for bank account managers")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve {
+        /// Seed a demo branch into an empty database and print its logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print the OpenAPI document (what `api-spec/openapi.json` holds).
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from the first line of standard input.
+    Create {
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Required for every role but admin.
+        #[arg(long)]
+        org_unit: Option<Uuid>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+pub fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        print!("{}", crate::http::openapi_json());
+        return Ok(());
+    }
+    crate::telemetry::init();
+    let settings = Settings::from_env()?;
+    actix_web::rt::System::new().block_on(run(cli.command.unwrap_or(Command::Serve { demo: false }), settings))
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { demo } => serve(settings, demo).await,
+        Command::Migrate => {
+            // Opening the store migrates it.
+            open_state(settings).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::User { command: UserCommand::Create { phone, name, role, org_unit } } => {
+            let password = read_password()?;
+            let state = open_state(settings).await?;
+            let user = crate::bootstrap::create_user(&state, &phone, &name, password, role, org_unit).await?;
+            println!("created {} {} ({})", user.role.as_str(), user.id, user.name);
+            Ok(())
+        }
+        Command::Openapi => Ok(()),
+    }
+}
+
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    let public_url = settings.public_url.clone();
+    let app = Application::build(settings).await?;
+    if demo {
+        crate::demo::seed(app.state()).await?;
+        println!("{}", crate::demo::banner(&public_url));
+    }
+    tracing::info!(port = app.port(), "serving");
+    app.run_until_stopped().await.context("server")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn read_password() -> anyhow::Result<SecretString> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    anyhow::ensure!(
+        !password.is_empty(),
+        "give the password on standard input, e.g. `echo '…' | outreach user create …`"
+    );
+    Ok(SecretString::from(password))
+}

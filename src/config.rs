@@ -1,0 +1,217 @@
+//! Typed configuration, read once from the environment (names as in DESIGN.md) and passed down.
+//! Every setting has a default that gives the zero-setup embedded deployment.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::auth::LoginLimits;
+use crate::auth::throttle::Budget;
+use crate::domain::Phone;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{key}: {message}")]
+    Invalid { key: &'static str, message: String },
+    #[error("cannot use the JWT secret file {path}: {source}")]
+    SecretFile { path: PathBuf, source: std::io::Error },
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key, message: message.into() }
+}
+
+/// The first admin, created on an empty database.
+#[derive(Debug, Clone)]
+pub struct BootstrapAdmin {
+    pub phone: Phone,
+    pub password: SecretString,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: String,
+    pub data_dir: PathBuf,
+    pub jwt_secret: SecretString,
+    pub bootstrap_admin: Option<BootstrapAdmin>,
+    pub public_url: String,
+    pub login_limits: LoginLimits,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub json_body_limit: usize,
+    /// Argon2 hashes allowed at once (each holds ~19 MiB and a core).
+    pub hash_concurrency: usize,
+    /// HTTP worker threads; `None` means one per core.
+    pub workers: Option<usize>,
+}
+
+/// A source of configuration values; the process environment in production, a map in tests.
+pub trait Source {
+    fn get(&self, key: &str) -> Option<String>;
+}
+
+pub struct Environment;
+
+impl Source for Environment {
+    fn get(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl<S: std::hash::BuildHasher> Source for std::collections::HashMap<String, String, S> {
+    fn get(&self, key: &str) -> Option<String> {
+        self.get(key).cloned()
+    }
+}
+
+fn number<T: std::str::FromStr>(source: &dyn Source, key: &'static str, default: T) -> Result<T, ConfigError> {
+    match source.get(key) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|_| invalid(key, format!("`{raw}` is not a valid number"))),
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        Settings::load(&Environment)
+    }
+
+    pub fn load(source: &dyn Source) -> Result<Settings, ConfigError> {
+        let data_dir = PathBuf::from(source.get("OUTREACH_DATA_DIR").unwrap_or_else(|| "./data".to_owned()));
+        let database_url =
+            source.get("DATABASE_URL").unwrap_or_else(|| data_dir.join("outreach.db").to_string_lossy().into_owned());
+        let bind = source.get("OUTREACH_BIND").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let public_url = source
+            .get("OUTREACH_PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(invalid("OUTREACH_PUBLIC_URL", "must start with http:// or https://"));
+        }
+        let bootstrap_admin = source.get("OUTREACH_BOOTSTRAP_ADMIN").map(|raw| parse_bootstrap(&raw)).transpose()?;
+        let jwt_secret = match source.get("OUTREACH_JWT_SECRET") {
+            Some(secret) if secret.len() < 32 => {
+                return Err(invalid("OUTREACH_JWT_SECRET", "must be at least 32 characters"));
+            }
+            Some(secret) => SecretString::from(secret),
+            None => secret_from_data_dir(&data_dir)?,
+        };
+        let login_limits = LoginLimits {
+            per_account: Budget {
+                burst: number(source, "OUTREACH_LOGIN_ACCOUNT_BURST", LoginLimits::default().per_account.burst)?,
+                per_minute: number(
+                    source,
+                    "OUTREACH_LOGIN_ACCOUNT_PER_MINUTE",
+                    LoginLimits::default().per_account.per_minute,
+                )?,
+            },
+            per_ip: Budget {
+                burst: number(source, "OUTREACH_LOGIN_IP_BURST", LoginLimits::default().per_ip.burst)?,
+                per_minute: number(source, "OUTREACH_LOGIN_IP_PER_MINUTE", LoginLimits::default().per_ip.per_minute)?,
+            },
+        };
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Ok(Settings {
+            database_url,
+            bind,
+            data_dir,
+            jwt_secret,
+            bootstrap_admin,
+            public_url,
+            login_limits,
+            access_token_ttl: Duration::from_secs(number(source, "OUTREACH_ACCESS_TOKEN_TTL_SECS", 15 * 60)?),
+            refresh_token_ttl: Duration::from_secs(number(source, "OUTREACH_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?),
+            json_body_limit: number(source, "OUTREACH_JSON_LIMIT_BYTES", 1024 * 1024)?,
+            hash_concurrency: number(source, "OUTREACH_HASH_CONCURRENCY", cores)?,
+            workers: source.get("OUTREACH_WORKERS").map(|_| number(source, "OUTREACH_WORKERS", cores)).transpose()?,
+        })
+    }
+}
+
+fn parse_bootstrap(raw: &str) -> Result<BootstrapAdmin, ConfigError> {
+    const KEY: &str = "OUTREACH_BOOTSTRAP_ADMIN";
+    let (phone, password) = raw.split_once(':').ok_or_else(|| invalid(KEY, "expected phone:password"))?;
+    let phone = Phone::parse(phone).map_err(|e| invalid(KEY, e.to_string()))?;
+    crate::domain::password::NewPassword::parse(password.to_owned())
+        .map_err(|e| invalid(KEY, format!("password {e}")))?;
+    Ok(BootstrapAdmin { phone, password: SecretString::from(password.to_owned()) })
+}
+
+/// Reads the generated secret, or makes one (64 random bytes, hex) readable by the owner only,
+/// so tokens stay valid across restarts without anyone having to configure a secret.
+fn secret_from_data_dir(dir: &Path) -> Result<SecretString, ConfigError> {
+    let path = dir.join("jwt_secret");
+    let io = |source| ConfigError::SecretFile { path: path.clone(), source };
+    match std::fs::read_to_string(&path) {
+        Ok(secret) if secret.trim().len() >= 32 => return Ok(SecretString::from(secret.trim().to_owned())),
+        Ok(_) => return Err(io(std::io::Error::other("file holds fewer than 32 characters"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut bytes = [0u8; 64];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&path, &secret).map_err(io)?;
+    tracing::info!(path = %path.display(), "generated a JWT secret");
+    Ok(SecretString::from(secret))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(content.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    std::fs::write(path, content)
+}
+
+impl Settings {
+    pub fn jwt_secret_bytes(&self) -> &[u8] {
+        self.jwt_secret.expose_secret().as_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn a_generated_secret_is_private_and_kept() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let env = HashMap::from([("OUTREACH_DATA_DIR".to_owned(), dir.path().to_string_lossy().into_owned())]);
+        let first = Settings::load(&env)?;
+        let second = Settings::load(&env)?;
+        assert_eq!(first.jwt_secret.expose_secret(), second.jwt_secret.expose_secret());
+        assert_eq!(first.jwt_secret.expose_secret().len(), 128);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("jwt_secret"))?.permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(first.bind, "127.0.0.1:8080");
+        assert_eq!(first.public_url, "http://127.0.0.1:8080");
+        assert!(first.database_url.ends_with("outreach.db"));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let env = HashMap::from([("OUTREACH_JWT_SECRET".to_owned(), "short".to_owned())]);
+        let err = Settings::load(&env).map(|_| ()).map_err(|e| e.to_string());
+        assert_eq!(err, Err("OUTREACH_JWT_SECRET: must be at least 32 characters".to_owned()));
+        let env = HashMap::from([("OUTREACH_BOOTSTRAP_ADMIN".to_owned(), "13800000000:short".to_owned())]);
+        assert!(Settings::load(&env).is_err());
+    }
+}

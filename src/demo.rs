@@ -1,0 +1,91 @@
+//! `outreach serve --demo`: a realistic demo branch in an empty database.
+//!
+//! 江门分行 (Jiangmen branch) with three sub-branches, two outlets each, and one user per role.
+//! Later capabilities add partners, visits, events and projects here.
+
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use crate::bootstrap::{create_user, describe};
+use crate::domain::org_units::{self, Created, NewOrgUnit, OrgUnit, OrgUnitKind};
+use crate::domain::{Actor, Role};
+use crate::geo::Territory;
+use crate::http::state::AppState;
+use crate::store;
+
+pub const DEMO_PASSWORD: &str = "outreach-demo-2026";
+
+/// A user the demo creates, printed at start so a newcomer can log in.
+pub struct DemoLogin {
+    pub phone: &'static str,
+    pub name: &'static str,
+    pub role: Role,
+    pub unit: &'static str,
+}
+
+const SUB_BRANCHES: [(&str, [f64; 4], [&str; 2]); 3] = [
+    ("蓬江支行", [113.02, 22.57, 113.12, 22.66], ["北街网点", "白沙网点"]),
+    ("江海支行", [113.08, 22.52, 113.18, 22.57], ["外海网点", "礼乐网点"]),
+    ("新会支行", [112.98, 22.45, 113.08, 22.55], ["会城网点", "司前网点"]),
+];
+
+pub const LOGINS: [DemoLogin; 6] = [
+    DemoLogin { phone: "13800000000", name: "系统管理员", role: Role::Admin, unit: "" },
+    DemoLogin { phone: "13800000001", name: "李分行", role: Role::BranchManager, unit: "江门分行" },
+    DemoLogin { phone: "13800000002", name: "王支行", role: Role::SubBranchManager, unit: "蓬江支行" },
+    DemoLogin { phone: "13800000003", name: "陈督导", role: Role::Supervisor, unit: "江门分行" },
+    DemoLogin { phone: "13800000004", name: "张客户经理", role: Role::AccountManager, unit: "北街网点" },
+    DemoLogin { phone: "13800000005", name: "刘客户经理", role: Role::AccountManager, unit: "外海网点" },
+];
+
+fn rectangle([w, s, e, n]: [f64; 4]) -> Territory {
+    Territory::Polygon { coordinates: vec![vec![vec![w, s], vec![e, s], vec![e, n], vec![w, n], vec![w, s]]] }
+}
+
+/// Seeds the demo unless the database already has org units; returns whether it seeded.
+pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
+    if state.db.run(store::org_units::count).await? > 0 {
+        tracing::info!("database is not empty; demo seed skipped");
+        return Ok(false);
+    }
+    let mut units: Vec<OrgUnit> = Vec::new();
+    let branch =
+        unit(state, "江门分行", OrgUnitKind::Branch, None, Some(rectangle([112.95, 22.40, 113.25, 22.70]))).await?;
+    units.push(branch.clone());
+    for (name, bbox, outlets) in SUB_BRANCHES {
+        let sub = unit(state, name, OrgUnitKind::SubBranch, Some(branch.id), Some(rectangle(bbox))).await?;
+        for outlet in outlets {
+            units.push(unit(state, outlet, OrgUnitKind::Outlet, Some(sub.id), None).await?);
+        }
+        units.push(sub);
+    }
+    for login in &LOGINS {
+        let org = units.iter().find(|u| u.name == login.unit).map(|u| u.id);
+        create_user(state, login.phone, login.name, SecretString::from(DEMO_PASSWORD), login.role, org).await?;
+    }
+    Ok(true)
+}
+
+async fn unit(
+    state: &AppState,
+    name: &str,
+    kind: OrgUnitKind,
+    parent_id: Option<Uuid>,
+    territory: Option<Territory>,
+) -> anyhow::Result<OrgUnit> {
+    let input = NewOrgUnit { id: None, name: name.to_owned(), kind, parent_id, territory };
+    match state.db.run(move |conn| org_units::create(conn, &Actor::system(), input)).await.map_err(describe)? {
+        Created::New(u) | Created::Existing(u) => Ok(u),
+    }
+}
+
+/// The lines printed at start so the demo can be tried at once.
+pub fn banner(public_url: &str) -> String {
+    let mut out = format!(
+        "\nOutreach demo at {public_url}  (API docs: {public_url}/docs/)\nLogins, password `{DEMO_PASSWORD}`:\n"
+    );
+    for l in &LOGINS {
+        out.push_str(&format!("  {:<20} {}  {} {}\n", l.role.as_str(), l.phone, l.name, l.unit));
+    }
+    out
+}

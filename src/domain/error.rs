@@ -1,0 +1,69 @@
+use std::collections::BTreeMap;
+
+use crate::store::StoreError;
+
+/// Field name → what is wrong with it, for the `errors` member of a validation problem.
+pub type FieldErrors = BTreeMap<String, String>;
+
+/// Why a domain operation refused or failed. The HTTP layer maps each variant once.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// Absent, or outside the caller's scope: the two are indistinguishable on purpose.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{detail}")]
+    Forbidden { code: &'static str, detail: String },
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("validation failed")]
+    Validation(FieldErrors),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl DomainError {
+    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+        DomainError::Forbidden { code, detail: detail.into() }
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        DomainError::Conflict { code, detail: detail.into() }
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        DomainError::Validation(BTreeMap::from([(field.to_owned(), message.into())]))
+    }
+}
+
+impl From<diesel::result::Error> for DomainError {
+    fn from(err: diesel::result::Error) -> Self {
+        DomainError::Store(err.into())
+    }
+}
+
+/// Collects field errors so a request learns everything wrong with it at once.
+#[derive(Debug, Default)]
+pub struct Validator {
+    errors: FieldErrors,
+}
+
+impl Validator {
+    /// Keeps the value when `result` is `Ok`, records the message under `field` otherwise.
+    pub fn check<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.errors.entry(field.to_owned()).or_insert_with(|| err.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.entry(field.to_owned()).or_insert_with(|| message.into());
+    }
+
+    pub fn finish(self) -> Result<(), DomainError> {
+        if self.errors.is_empty() { Ok(()) } else { Err(DomainError::Validation(self.errors)) }
+    }
+}

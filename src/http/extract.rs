@@ -1,0 +1,73 @@
+//! Request extractors shared by the handlers: the authenticated caller and pagination.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::Deserialize;
+
+use super::problem::ApiError;
+use super::state::AppState;
+use crate::domain::Actor;
+use crate::store::PageRequest;
+
+/// The caller, authenticated by `Authorization: Bearer <access token>`. Taking it as a handler
+/// argument *is* the auth guard: a handler without it is public, and the route test checks
+/// that only the listed public routes are.
+pub struct Caller(pub Actor);
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).map(Caller))
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Actor, ApiError> {
+    let state = req.app_data::<web::Data<AppState>>().ok_or_else(ApiError::internal)?;
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing_token", "send an access token as `Authorization: Bearer …`"))?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::unauthorized("invalid_token", "the Authorization header is not `Bearer <token>`"))?;
+    Ok(state.auth.tokens.verify(token)?)
+}
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 500;
+
+/// `?limit=&cursor=` of every list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Items per page, 1–500 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageParams {
+    pub fn to_request(&self) -> Result<PageRequest, ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::field("limit", format!("must be between 1 and {MAX_LIMIT}")));
+        }
+        let after = match &self.cursor {
+            None => None,
+            Some(c) => Some(
+                PageRequest::decode_cursor(c)
+                    .ok_or_else(|| ApiError::field("cursor", "not a cursor this API issued"))?,
+            ),
+        };
+        Ok(PageRequest { limit, after })
+    }
+}

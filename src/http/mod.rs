@@ -1,0 +1,59 @@
+//! The HTTP surface: thin handlers (parse → domain → response), extractors, problem+json.
+
+pub mod extract;
+pub mod health;
+pub mod json;
+pub mod logging;
+pub mod openapi;
+pub mod org_units;
+pub mod problem;
+pub mod sessions;
+pub mod state;
+pub mod users;
+
+use actix_web::App;
+use utoipa::OpenApi as _;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{AppExt, scope};
+
+/// Operations anyone may call without an access token. Every other route must take a [`extract::Caller`];
+/// a test calls each one without a token and expects 401.
+pub const PUBLIC_OPERATIONS: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/refresh"),
+    ("post", "/api/v1/auth/logout"),
+];
+
+/// Registers every route. Routes are added only with `.service()`, so each one is in the spec.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz).service(health::readyz).service(
+        scope("/api/v1")
+            .service(sessions::login)
+            .service(sessions::refresh)
+            .service(sessions::logout)
+            .service(users::get_me)
+            .service(org_units::create_org_unit)
+            .service(org_units::list_org_units)
+            .service(org_units::get_org_unit)
+            .service(users::create_user)
+            .service(users::list_users)
+            .service(users::get_user)
+            .service(users::update_user),
+    );
+}
+
+/// The OpenAPI document, generated from the same registration the server uses.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, spec) =
+        App::new().into_utoipa_app().openapi(openapi::ApiDoc::openapi()).configure(routes).split_for_parts();
+    spec
+}
+
+/// The spec as committed in `api-spec/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut json = openapi().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}

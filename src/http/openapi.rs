@@ -1,0 +1,34 @@
+use utoipa::Modify;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+
+use super::problem::Problem;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Outreach API",
+        description = "Field outreach for bank retail account managers: alliance partners, visits, \
+                       community events, leads and segment projects. Errors are RFC 9457 \
+                       `application/problem+json` with a stable `code`.",
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(Problem)),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "auth", description = "Login, token refresh, logout"),
+        (name = "org-units", description = "The org tree: branch → sub-branch → outlet"),
+        (name = "users", description = "Staff accounts and roles"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".to_owned());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}

@@ -1,0 +1,13 @@
+use std::sync::Arc;
+
+use crate::auth::AuthService;
+use crate::config::Settings;
+use crate::store::Db;
+
+/// What every handler can reach: built once at start, shared by all workers.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub auth: AuthService,
+    pub settings: Arc<Settings>,
+}

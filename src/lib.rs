@@ -1,0 +1,16 @@
+//! Outreach: the backend for bank account managers' field outreach.
+//!
+//! Layers, each calling only the one below: [`http`] → [`domain`] → [`store`];
+//! [`auth`] serves `http`, and [`geo`] is a pure library.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod geo;
+pub mod http;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,3 @@
+fn main() -> anyhow::Result<()> {
+    outreach::cli::main()
+}

@@ -1,0 +1,133 @@
+//! Builds the application from settings and a listener; the binary and the tests share it.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpMessage, HttpServer, web};
+use anyhow::Context;
+use chrono::TimeDelta;
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::{AuthService, HashCost, LoginThrottle, PasswordHasher, TokenKeys};
+use crate::config::Settings;
+use crate::http::json::JsonLimit;
+use crate::http::logging::PrivateRootSpan;
+use crate::http::problem::ApiError;
+use crate::http::state::AppState;
+use crate::store::{Backend, Db, PoolOptions, refresh_tokens};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+/// Opens the database (migrating it) and the auth machinery; shared by `serve` and the CLI.
+pub async fn open_state(settings: Settings) -> anyhow::Result<AppState> {
+    let url = settings.database_url.clone();
+    let db = tokio::task::spawn_blocking(move || Db::connect(&url, PoolOptions::for_backend(Backend::of_url(&url))))
+        .await?
+        .context("opening the database")?;
+    let cost = HashCost::default();
+    let concurrency = settings.hash_concurrency;
+    let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(cost, concurrency)).await??;
+    let tokens = TokenKeys::new(settings.jwt_secret_bytes(), settings.access_token_ttl).context("JWT keys")?;
+    let refresh_lifetime = TimeDelta::from_std(settings.refresh_token_ttl).context("refresh token lifetime")?;
+    let auth = AuthService {
+        db: db.clone(),
+        hasher,
+        tokens,
+        throttle: LoginThrottle::new(settings.login_limits),
+        refresh_lifetime,
+    };
+    Ok(AppState { db, auth, settings: Arc::new(settings) })
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+        Application::build_with_listener(settings, listener).await
+    }
+
+    /// Serves on a listener it is given, so tests can bind port 0 and ask which port they got.
+    pub async fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Application> {
+        let workers = settings.workers;
+        let state = open_state(settings).await?;
+        crate::bootstrap::ensure_admin(&state).await?;
+        let port = listener.local_addr()?.port();
+        let limit = JsonLimit(state.settings.json_body_limit);
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            let (app, spec) = App::new()
+                .wrap(actix_web::middleware::from_fn(request_id_header))
+                .wrap(TracingLogger::<PrivateRootSpan>::new())
+                .app_data(web::Data::new(app_state.clone()))
+                .app_data(web::Data::new(limit))
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", err.to_string()).into()
+                }))
+                .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found("resource").into()))
+                .into_utoipa_app()
+                .openapi(<crate::http::openapi::ApiDoc as utoipa::OpenApi>::openapi())
+                .configure(crate::http::routes)
+                .split_for_parts();
+            app.service(SwaggerUi::new("/docs/{_:.*}").url("/api-spec/openapi.json", spec))
+                .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::not_found("route")) }))
+        })
+        .listen(listener)?
+        .shutdown_timeout(30);
+        if let Some(workers) = workers {
+            server = server.workers(workers);
+        }
+        Ok(Application { port, server: server.run(), state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish (up to 30 s).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let maintenance = tokio::spawn(maintain(self.state.clone()));
+        let result = self.server.await;
+        maintenance.abort();
+        result
+    }
+}
+
+/// Hourly upkeep: forget idle throttle keys, drop expired refresh tokens.
+async fn maintain(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        state.auth.throttle.prune();
+        let now = crate::store::now_utc();
+        match state.db.run(move |conn| refresh_tokens::delete_expired(conn, now)).await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "expired refresh tokens removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "refresh token cleanup failed"),
+        }
+    }
+}
+
+/// Echoes the request id as `X-Request-Id`, so a user's bug report can name the log lines.
+async fn request_id_header(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let id = req.extensions().get::<RequestId>().map(ToString::to_string);
+    let mut res = next.call(req).await?;
+    if let Some(value) = id.and_then(|id| actix_web::http::header::HeaderValue::from_str(&id).ok()) {
+        res.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(res)
+}

@@ -1,0 +1,95 @@
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use super::StoreError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// One connection type for both backends; queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Which database a URL names. Chosen from the scheme, never by trial: SQLite accepts any string
+/// as a file name, so "try each backend in turn" would silently create a file called `postgres:…`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+impl DbConn {
+    pub fn open(url: &str) -> Result<DbConn, StoreError> {
+        match Backend::of_url(url) {
+            Backend::Postgres => Ok(DbConn::Postgres(diesel::PgConnection::establish(url)?)),
+            Backend::Sqlite => {
+                let path = url.strip_prefix("sqlite://").unwrap_or(url);
+                let mut conn = diesel::SqliteConnection::establish(path)?;
+                // busy_timeout must come first: the WAL switch itself takes a lock that other
+                // pooled connections opening at the same moment would otherwise fail on.
+                // synchronous=NORMAL in WAL mode: a commit survives a process crash; only an OS
+                // crash or power loss can drop the last transactions (never corrupts). See README.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000;
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;",
+                )?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Postgres(_) => Backend::Postgres,
+            DbConn::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Applies every pending migration of this backend; returns how many ran.
+    pub fn migrate(&mut self) -> Result<usize, StoreError> {
+        let applied = match self {
+            DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        };
+        applied.map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// A transaction that intends to write. On SQLite it starts with `BEGIN IMMEDIATE`, so the
+    /// write lock is taken up front and waits on `busy_timeout`; a deferred transaction that reads
+    /// first and writes later fails at once with SQLITE_BUSY when another writer got in between.
+    pub fn write_tx<T, E>(&mut self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        match self {
+            DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+            DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
+        }
+        match f(self) {
+            Ok(value) => {
+                <DbConn as Connection>::TransactionManager::commit_transaction(self)?;
+                Ok(value)
+            }
+            Err(err) => match <DbConn as Connection>::TransactionManager::rollback_transaction(self) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(err),
+                Err(rollback) => Err(rollback.into()),
+            },
+        }
+    }
+}

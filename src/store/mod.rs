@@ -1,0 +1,28 @@
+//! Persistence: one diesel connection type over SQLite and PostgreSQL, the pool, migrations.
+//!
+//! Store functions are plain synchronous `fn(&mut DbConn, …) -> Result<T, StoreError>`; the only
+//! bridge to async code is [`Db::run`], which moves the work onto the blocking thread pool.
+
+pub mod org_units;
+pub mod refresh_tokens;
+pub mod schema;
+pub mod users;
+
+mod connection;
+mod error;
+mod pagination;
+mod pool;
+mod time;
+
+pub use connection::{Backend, DbConn};
+pub use error::{StoreError, enum_col, uuid_col};
+pub use pagination::{Page, PageRequest};
+pub use pool::{ConnectionManager, Db, PoolOptions, PooledConn};
+pub use time::now_utc;
+
+/// A trivial round trip, for readiness checks.
+pub fn ping(conn: &mut DbConn) -> Result<(), StoreError> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT 1").execute(conn)?;
+    Ok(())
+}

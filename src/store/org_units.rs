@@ -1,0 +1,59 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::org_units;
+use super::{DbConn, Page, PageRequest, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = org_units)]
+pub struct OrgUnitRow {
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub branch_id: String,
+    pub path: String,
+    pub kind: String,
+    pub name: String,
+    pub territory: Option<String>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct OrgUnitFilter {
+    /// Only units whose path starts with this (the caller's subtree); `None` means every unit.
+    pub path_prefix: Option<String>,
+    pub kind: Option<String>,
+    pub parent_id: Option<String>,
+}
+
+pub fn insert(conn: &mut DbConn, row: &OrgUnitRow) -> Result<(), StoreError> {
+    diesel::insert_into(org_units::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<OrgUnitRow>, StoreError> {
+    Ok(org_units::table.find(id).select(OrgUnitRow::as_select()).first(conn).optional()?)
+}
+
+pub fn list(conn: &mut DbConn, filter: &OrgUnitFilter, page: &PageRequest) -> Result<Page<OrgUnitRow>, StoreError> {
+    let mut query = org_units::table.select(OrgUnitRow::as_select()).into_boxed();
+    if let Some(prefix) = &filter.path_prefix {
+        query = query.filter(org_units::path.like(format!("{prefix}%")));
+    }
+    if let Some(kind) = &filter.kind {
+        query = query.filter(org_units::kind.eq(kind.clone()));
+    }
+    if let Some(parent) = &filter.parent_id {
+        query = query.filter(org_units::parent_id.eq(parent.clone()));
+    }
+    if let Some(after) = &page.after {
+        query = query.filter(org_units::id.gt(after.clone()));
+    }
+    let rows = query.order(org_units::id.asc()).limit(page.limit + 1).load(conn)?;
+    Ok(page.page(rows, |r| &r.id))
+}
+
+pub fn count(conn: &mut DbConn) -> Result<i64, StoreError> {
+    Ok(org_units::table.count().get_result(conn)?)
+}

@@ -1,0 +1,119 @@
+use std::time::Duration;
+
+use diesel::r2d2::R2D2Connection;
+
+use super::{Backend, DbConn, StoreError};
+
+/// Opens connections for the pool, choosing the backend from the URL scheme.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: String,
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<DbConn, StoreError> {
+        DbConn::open(&self.url)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), StoreError> {
+        conn.ping().map_err(StoreError::from)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    pub max_size: u32,
+    pub connection_timeout: Duration,
+}
+
+impl PoolOptions {
+    pub fn for_backend(backend: Backend) -> PoolOptions {
+        // SQLite serialises writers anyway; a few connections give readers parallelism.
+        let max_size = match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        };
+        PoolOptions { max_size, connection_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// The database handle the application shares: a pool plus the one bridge into async code.
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<ConnectionManager>,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects, and migrates before the pool hands out its first connection.
+    pub fn connect(url: &str, options: PoolOptions) -> Result<Db, StoreError> {
+        let backend = Backend::of_url(url);
+        if backend == Backend::Sqlite {
+            ensure_parent_dir(url)?;
+        }
+        let manager = ConnectionManager { url: url.to_owned() };
+        manager_migrate(&manager)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(options.max_size)
+            // Grow on demand: a replica that idles should not hold a full pool of server slots.
+            .min_idle(Some(2))
+            .connection_timeout(options.connection_timeout)
+            .build(manager)?;
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool, never on an async worker.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        match actix_web::rt::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            f(&mut conn)
+        })
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Canceled.into()),
+        }
+    }
+
+    /// Synchronous access, for the command line and the demo seeder.
+    pub fn get(&self) -> Result<PooledConn, StoreError> {
+        Ok(self.pool.get()?)
+    }
+}
+
+fn manager_migrate(manager: &ConnectionManager) -> Result<(), StoreError> {
+    let mut conn = DbConn::open(&manager.url)?;
+    let applied = conn.migrate()?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrated");
+    }
+    Ok(())
+}
+
+fn ensure_parent_dir(url: &str) -> Result<(), StoreError> {
+    let path = std::path::Path::new(url.strip_prefix("sqlite://").unwrap_or(url));
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Migration(format!("cannot create {}: {e}", dir.display()))),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,189 @@
+//! The binary itself: migrate, user create, openapi, serve --demo, graceful shutdown.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+use crate::helpers::{TestDb, fresh_database};
+
+const BIN: &str = env!("CARGO_BIN_EXE_outreach");
+
+/// A data directory and a fresh database (PostgreSQL on the PostgreSQL run) for one binary test.
+struct Sandbox {
+    dir: tempfile::TempDir,
+    database_url: String,
+    _db: TestDb,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        let (database_url, db) = fresh_database(dir.path());
+        Sandbox { dir, database_url, _db: db }
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = command(self.dir.path());
+        cmd.env("DATABASE_URL", &self.database_url);
+        cmd
+    }
+}
+
+fn command(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("OUTREACH_DATA_DIR", dir)
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true);
+    cmd
+}
+
+#[tokio::test]
+async fn migrate_then_create_a_user_from_stdin() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.command().arg("migrate").output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(sandbox.dir.path().join("jwt_secret").exists());
+    let again = sandbox.command().arg("migrate").output().await.unwrap();
+    assert!(again.status.success(), "migrating twice is a no-op");
+
+    let mut child = sandbox
+        .command()
+        .args(["user", "create", "--phone", "13700000001", "--name", "Admin", "--role", "admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"a long admin password\n").await.unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created admin"));
+
+    // A short password is refused with a clear message and a failure exit code.
+    let mut child = sandbox
+        .command()
+        .args(["user", "create", "--phone", "13700000002", "--name", "X", "--role", "admin"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"short\n").await.unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("password"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn openapi_prints_the_committed_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(dir.path()).arg("openapi").output().await.unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), outreach::http::openapi_json());
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn wait_until_up(client: &reqwest::Client, base: &str) {
+    for _ in 0..200 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server at {base} did not come up");
+}
+
+#[tokio::test]
+async fn the_demo_serves_logins_and_stops_cleanly_on_sigterm() {
+    let sandbox = Sandbox::new();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = sandbox
+        .command()
+        .args(["serve", "--demo"])
+        .env("OUTREACH_BIND", format!("127.0.0.1:{port}"))
+        .env("OUTREACH_BOOTSTRAP_ADMIN", "13900000000:bootstrap password")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    wait_until_up(&client, &base).await;
+
+    for (phone, password) in [("13800000001", outreach::demo::DEMO_PASSWORD), ("13900000000", "bootstrap password")] {
+        let login = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"phone": phone, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200, "{phone}");
+    }
+    let session: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"phone": "13800000001", "password": outreach::demo::DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let units: serde_json::Value = client
+        .get(format!("{base}/api/v1/org-units?limit=500"))
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(units["items"].as_array().unwrap().len(), 10, "江门分行, 3 sub-branches, 6 outlets");
+
+    // An in-flight request (a login, which hashes) finishes although SIGTERM arrives meanwhile.
+    let in_flight = tokio::spawn({
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            client
+                .post(format!("{base}/api/v1/auth/login"))
+                .json(&json!({"phone": "13800000004", "password": outreach::demo::DEMO_PASSWORD}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let pid = child.id().unwrap();
+    let kill = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = tokio::time::timeout(Duration::from_secs(40), child.wait_with_output()).await.unwrap().unwrap();
+    assert_eq!(out.status.code(), Some(0), "graceful shutdown exits 0");
+    assert_eq!(in_flight.await.unwrap().ok(), Some(200));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("13800000004") && stdout.contains(outreach::demo::DEMO_PASSWORD),
+        "demo logins printed: {stdout}"
+    );
+
+    // A restart keeps the data and the secret: the same demo logins still work, nothing is seeded twice.
+    let child =
+        sandbox.command().args(["serve", "--demo"]).env("OUTREACH_BIND", format!("127.0.0.1:{port}")).spawn().unwrap();
+    wait_until_up(&client, &base).await;
+    let units: serde_json::Value = client
+        .get(format!("{base}/api/v1/org-units?limit=500"))
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(units["items"].as_array().unwrap().len(), 10, "an old token still works and nothing was seeded twice");
+    drop(child);
+}

@@ -1,0 +1,251 @@
+//! `spawn_app()`: the real application on a random port against a fresh database.
+//!
+//! Every test runs on SQLite (a temporary file). With `OUTREACH_TEST_DATABASE_URL` set to a
+//! PostgreSQL server, each test gets its own new database there instead, dropped afterwards.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use outreach::config::Settings;
+use outreach::domain::org_units::{self, Created, NewOrgUnit, OrgUnitKind};
+use outreach::domain::{Actor, Role};
+use outreach::http::state::AppState;
+use outreach::startup::Application;
+use reqwest::{Response, StatusCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+
+/// A fresh database for one test; a PostgreSQL one is dropped when the test ends.
+pub enum TestDb {
+    Sqlite,
+    Postgres { server_url: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { server_url, name } = self
+            && let Ok(mut conn) = PgConnection::establish(server_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut conn);
+        }
+    }
+}
+
+pub fn fresh_database(data_dir: &std::path::Path) -> (String, TestDb) {
+    match std::env::var("OUTREACH_TEST_DATABASE_URL") {
+        Ok(server_url) if !server_url.is_empty() => {
+            let name = format!("outreach_test_{}", Uuid::new_v4().simple());
+            let mut conn = PgConnection::establish(&server_url)
+                .unwrap_or_else(|e| panic!("OUTREACH_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}"));
+            diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).expect("create test database");
+            let base = server_url.rsplit_once('/').map_or(server_url.as_str(), |(base, _)| base);
+            (format!("{base}/{name}"), TestDb::Postgres { server_url, name })
+        }
+        _ => (data_dir.join("test.db").to_string_lossy().into_owned(), TestDb::Sqlite),
+    }
+}
+
+/// The org tree every test starts with: branch A (sub-branches A1, A2) and branch B.
+pub struct Tree {
+    pub branch_a: Uuid,
+    pub sub_a1: Uuid,
+    pub outlet_a1: Uuid,
+    pub outlet_a1b: Uuid,
+    pub sub_a2: Uuid,
+    pub outlet_a2: Uuid,
+    pub branch_b: Uuid,
+    pub sub_b1: Uuid,
+    pub outlet_b1: Uuid,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub tree: Tree,
+    _db: TestDb,
+    _data_dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with configuration overrides (environment variable names).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let (database_url, db) = tokio::task::spawn_blocking({
+        let dir = data_dir.path().to_owned();
+        move || fresh_database(&dir)
+    })
+    .await
+    .expect("database setup");
+    let mut env = HashMap::from([
+        ("DATABASE_URL".to_owned(), database_url),
+        ("OUTREACH_DATA_DIR".to_owned(), data_dir.path().to_string_lossy().into_owned()),
+        ("OUTREACH_JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
+        ("OUTREACH_WORKERS".to_owned(), "2".to_owned()),
+    ]);
+    configure(&mut env);
+    let settings = Settings::load(&env).expect("settings");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let app = Application::build_with_listener(settings, listener).await.expect("build app");
+    let port = app.port();
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    let tree = build_tree(&state).await;
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+        state,
+        tree,
+        _db: db,
+        _data_dir: data_dir,
+    }
+}
+
+async fn unit(state: &AppState, name: &str, kind: OrgUnitKind, parent: Option<Uuid>) -> Uuid {
+    let input = NewOrgUnit { id: None, name: name.to_owned(), kind, parent_id: parent, territory: None };
+    match state.db.run(move |c| org_units::create(c, &Actor::system(), input)).await.expect("create unit") {
+        Created::New(u) | Created::Existing(u) => u.id,
+    }
+}
+
+async fn build_tree(state: &AppState) -> Tree {
+    let branch_a = unit(state, "Branch A", OrgUnitKind::Branch, None).await;
+    let sub_a1 = unit(state, "Sub A1", OrgUnitKind::SubBranch, Some(branch_a)).await;
+    let outlet_a1 = unit(state, "Outlet A1", OrgUnitKind::Outlet, Some(sub_a1)).await;
+    let outlet_a1b = unit(state, "Outlet A1b", OrgUnitKind::Outlet, Some(sub_a1)).await;
+    let sub_a2 = unit(state, "Sub A2", OrgUnitKind::SubBranch, Some(branch_a)).await;
+    let outlet_a2 = unit(state, "Outlet A2", OrgUnitKind::Outlet, Some(sub_a2)).await;
+    let branch_b = unit(state, "Branch B", OrgUnitKind::Branch, None).await;
+    let sub_b1 = unit(state, "Sub B1", OrgUnitKind::SubBranch, Some(branch_b)).await;
+    let outlet_b1 = unit(state, "Outlet B1", OrgUnitKind::Outlet, Some(sub_b1)).await;
+    Tree { branch_a, sub_a1, outlet_a1, outlet_a1b, sub_a2, outlet_a2, branch_b, sub_b1, outlet_b1 }
+}
+
+/// A logged-in user.
+pub struct Login {
+    pub id: Uuid,
+    pub phone: String,
+    pub token: String,
+    pub refresh: String,
+}
+
+static PHONE_SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A phone number no other user in this process has.
+pub fn unique_phone() -> String {
+    let n = PHONE_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("139{:08}", (std::process::id() % 1000) * 100_000 + n)
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Creates a user directly (fixture), returning its id and phone.
+    pub async fn user(&self, role: Role, unit: Option<Uuid>) -> (Uuid, String) {
+        let phone = unique_phone();
+        let user = outreach::bootstrap::create_user(
+            &self.state,
+            &phone,
+            "Test User",
+            SecretString::from(PASSWORD),
+            role,
+            unit,
+        )
+        .await
+        .expect("create fixture user");
+        (user.id, phone)
+    }
+
+    /// Logs in over HTTP.
+    pub async fn login(&self, phone: &str, password: &str) -> Response {
+        self.post_json("/api/v1/auth/login", None, &json!({"phone": phone, "password": password})).await
+    }
+
+    /// A user of `role` at `unit`, logged in.
+    pub async fn login_at(&self, role: Role, unit: Option<Uuid>) -> Login {
+        let (id, phone) = self.user(role, unit).await;
+        let response = self.login(&phone, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("session json");
+        Login {
+            id,
+            phone,
+            token: body["access_token"].as_str().expect("access token").to_owned(),
+            refresh: body["refresh_token"].as_str().expect("refresh token").to_owned(),
+        }
+    }
+
+    /// The standard user of each role in branch A: the account manager in outlet A1, the
+    /// sub-branch manager of A1, the branch manager and supervisor of A, an admin.
+    pub async fn login_as(&self, role: Role) -> Login {
+        let unit = match role {
+            Role::Admin => None,
+            Role::BranchManager | Role::Supervisor => Some(self.tree.branch_a),
+            Role::SubBranchManager => Some(self.tree.sub_a1),
+            Role::AccountManager => Some(self.tree.outlet_a1),
+        };
+        self.login_at(role, unit).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request")
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request")
+    }
+
+    pub async fn patch_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let mut request = self.client.patch(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// Sends raw bytes with a content type, for malformed-body tests.
+    pub async fn post_raw(&self, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> Response {
+        let mut request = self.client.post(self.url(path)).header("content-type", content_type).body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request")
+    }
+}
+
+/// Asserts a problem+json response with this status and code, and returns its body.
+pub async fn assert_problem(response: Response, status: u16, code: &str) -> Value {
+    let actual = response.status().as_u16();
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!((actual, body["code"].as_str()), (status, Some(code)), "unexpected problem: {body}");
+    assert_eq!(content_type, "application/problem+json");
+    assert_eq!(body["status"], status);
+    assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(), "{body}");
+    body
+}
+
+pub async fn json_ok(response: Response, status: u16) -> Value {
+    let actual = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(actual, status, "unexpected response: {body}");
+    body
+}

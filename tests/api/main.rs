@@ -1,0 +1,11 @@
+//! Black-box tests: the real application over HTTP, one fresh database per test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod auth;
+mod cli;
+mod contract;
+mod conventions;
+mod health;
+mod helpers;
+mod org_units;
+mod users;
