@@ -50,9 +50,16 @@ async fn main() {
     let mut phones = Vec::new();
     for n in 0..concurrency {
         let phone = format!("1370000{n:04}");
-        outreach::bootstrap::create_user(&state, &phone, "Bench", SecretString::from("bench password 123"), Role::Admin, None)
-            .await
-            .unwrap();
+        outreach::bootstrap::create_user(
+            &state,
+            &phone,
+            "Bench",
+            SecretString::from("bench password 123"),
+            Role::Admin,
+            None,
+        )
+        .await
+        .unwrap();
         phones.push(phone);
     }
 
