@@ -211,7 +211,5 @@ pub fn list(
         kind: query.kind.map(|k| k.as_str().to_owned()),
         parent_id: query.parent_id.map(|p| p.to_string()),
     };
-    let page = store::list(conn, &filter, page)?;
-    let items = page.items.into_iter().map(OrgUnit::try_from).collect::<Result<_, _>>()?;
-    Ok(Page { items, next_cursor: page.next_cursor })
+    Ok(store::list(conn, &filter, page)?.try_map(OrgUnit::try_from)?)
 }

@@ -182,9 +182,7 @@ pub fn list(
         org_unit_id: query.org_unit_id.map(|u| u.to_string()),
         active: query.active,
     };
-    let page = store::list(conn, &filter, page)?;
-    let items = page.items.into_iter().map(User::try_from).collect::<Result<_, _>>()?;
-    Ok(Page { items, next_cursor: page.next_cursor })
+    Ok(store::list(conn, &filter, page)?.try_map(User::try_from)?)
 }
 
 #[derive(Debug, Default)]

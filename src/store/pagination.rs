@@ -15,6 +15,13 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// Converts every item, keeping the cursor.
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page { items: self.items.into_iter().map(f).collect::<Result<_, _>>()?, next_cursor: self.next_cursor })
+    }
+}
+
 impl PageRequest {
     pub fn encode_cursor(last_id: &str) -> String {
         URL_SAFE_NO_PAD.encode(last_id)

@@ -103,6 +103,7 @@ async fn wait_until_up(client: &reqwest::Client, base: &str) {
 #[tokio::test]
 async fn the_demo_serves_logins_and_stops_cleanly_on_sigterm() {
     let sandbox = Sandbox::new();
+    let log_path = sandbox.dir.path().join("server.log");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let child = sandbox
@@ -110,7 +111,9 @@ async fn the_demo_serves_logins_and_stops_cleanly_on_sigterm() {
         .args(["serve", "--demo"])
         .env("OUTREACH_BIND", format!("127.0.0.1:{port}"))
         .env("OUTREACH_BOOTSTRAP_ADMIN", "13900000000:bootstrap password")
+        .env("RUST_LOG", "debug")
         .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
         .unwrap();
     let client = reqwest::Client::new();
@@ -144,6 +147,21 @@ async fn the_demo_serves_logins_and_stops_cleanly_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(units["items"].as_array().unwrap().len(), 10, "江门分行, 3 sub-branches, 6 outlets");
+    let wrong = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"phone": "13800000002", "password": "not the password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let refresh_token = session["refresh_token"].as_str().unwrap();
+    let refreshed = client
+        .post(format!("{base}/api/v1/auth/refresh?token={refresh_token}"))
+        .json(&json!({"refresh_token": refresh_token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 200);
 
     // An in-flight request (a login, which hashes) finishes although SIGTERM arrives meanwhile.
     let in_flight = tokio::spawn({
@@ -170,6 +188,25 @@ async fn the_demo_serves_logins_and_stops_cleanly_on_sigterm() {
         stdout.contains("13800000004") && stdout.contains(outreach::demo::DEMO_PASSWORD),
         "demo logins printed: {stdout}"
     );
+
+    // The logs, at debug level, hold requests but no password, token or full phone number.
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("request done") && log.contains("/api/v1/auth/login"), "requests are logged");
+    assert!(log.contains("138****0002"), "phones appear masked");
+    let secrets = [
+        "13800000001",
+        "13800000002",
+        "13800000004",
+        "13900000000",
+        "bootstrap password",
+        "not the password",
+        outreach::demo::DEMO_PASSWORD,
+        session["access_token"].as_str().unwrap(),
+        refresh_token,
+    ];
+    for secret in secrets {
+        assert!(!log.contains(secret), "the log contains `{secret}`");
+    }
 
     // A restart keeps the data and the secret: the same demo logins still work, nothing is seeded twice.
     let child =
