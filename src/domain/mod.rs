@@ -2,11 +2,16 @@
 //! values and a store connection, and answer with [`DomainError`].
 
 pub mod actor;
+pub mod audit;
 pub mod error;
 pub mod org_units;
+pub mod partner_kind;
+pub mod partner_search;
+pub mod partners;
 pub mod password;
 pub mod phone;
 pub mod role;
+pub mod territories;
 pub mod text;
 pub mod users;
 

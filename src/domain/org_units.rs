@@ -182,7 +182,10 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewOrgUnit) -> Result<Cre
             updated_at: now,
         };
         store::insert(conn, &row)?;
-        Ok(Created::New(OrgUnit::try_from(row)?))
+        let unit = OrgUnit::try_from(row)?;
+        let view = serde_json::json!({"name": unit.name, "kind": unit.kind, "parent_id": unit.parent_id, "territory": unit.territory});
+        super::audit::record(conn, actor, "org_unit", unit.id, &unit.path, super::audit::Action::Create, view)?;
+        Ok(Created::New(unit))
     })
 }
 
@@ -212,4 +215,78 @@ pub fn list(
         parent_id: query.parent_id.map(|p| p.to_string()),
     };
     Ok(store::list(conn, &filter, page)?.try_map(OrgUnit::try_from)?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OrgUnitPatch {
+    pub name: Option<String>,
+    /// `Some(None)` removes the territory.
+    pub territory: Option<Option<Territory>>,
+    pub version: Option<i64>,
+}
+
+/// Renames a unit or redraws its territory; a new territory re-derives the territory of every
+/// partner of the branch in the same transaction.
+pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: OrgUnitPatch) -> Result<OrgUnit, DomainError> {
+    let mut v = Validator::default();
+    let name = patch.name.as_deref().and_then(|n| v.check("name", super::text::name(n, 100)));
+    if let Some(Some(territory)) = &patch.territory {
+        v.check("territory", territory.validate());
+    }
+    v.finish()?;
+    conn.write_tx(|conn| {
+        let current = get(conn, actor, id)?;
+        if !current.kind.may_be_created_by(actor.role) {
+            return Err(DomainError::forbidden(
+                "role_not_allowed",
+                format!("a {} cannot edit a {}", actor.role.as_str(), current.kind.as_str()),
+            ));
+        }
+        if patch.version.is_some_and(|v| v != current.version) {
+            return Err(DomainError::conflict("version_conflict", "the org unit changed since you read it"));
+        }
+        let mut next = current.clone();
+        if let Some(name) = name {
+            next.name = name;
+        }
+        if let Some(territory) = patch.territory.clone() {
+            next.territory = territory;
+        }
+        if next == current {
+            return Ok(current);
+        }
+        let territory_json = next
+            .territory
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let now = now_utc();
+        if !store::update(conn, &id.to_string(), current.version, &next.name, territory_json.as_deref(), now)? {
+            return Err(DomainError::conflict("version_conflict", "the org unit changed since you read it"));
+        }
+        if next.territory != current.territory {
+            refresh_partner_territories(conn, &current.branch_id.to_string())?;
+        }
+        let changes = serde_json::json!({
+            "name": {"from": current.name, "to": next.name},
+            "territory_changed": next.territory != current.territory,
+        });
+        super::audit::record(conn, actor, "org_unit", id, &current.path, super::audit::Action::Update, changes)?;
+        get(conn, actor, id)
+    })
+}
+
+/// Re-derives which territory each live partner of a branch lies in.
+pub fn refresh_partner_territories(conn: &mut DbConn, branch_id: &str) -> Result<usize, StoreError> {
+    let territories = super::territories::BranchTerritories::load(conn, branch_id)?;
+    let mut changed = 0;
+    for (id, lat, lon, old) in crate::store::partners::positions_in_branch(conn, branch_id)? {
+        let new = territories.unit_at(crate::geo::LatLon { lat, lon }).map(|u| u.to_string());
+        if new != old {
+            crate::store::partners::set_territory(conn, &id, new.as_deref())?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }

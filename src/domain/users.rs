@@ -152,7 +152,10 @@ pub fn create(
             }
             other => other.map_err(DomainError::from),
         }?;
-        Ok(User::try_from(row)?)
+        let user = User::try_from(row)?;
+        let view = serde_json::json!({"name": user.name, "role": user.role, "org_unit_id": user.org_unit_id, "phone": super::phone::mask(&user.phone)});
+        super::audit::record(conn, actor, "user", user.id, &user.org_path, super::audit::Action::Create, view)?;
+        Ok(user)
     })
 }
 
@@ -296,6 +299,16 @@ pub fn apply_patch(
         if ends_sessions {
             refresh_tokens::revoke_user(conn, &id.to_string(), now)?;
         }
-        get(conn, actor, id)
+        let updated = get(conn, actor, id)?;
+        let view = |u: &User| serde_json::json!({"name": u.name, "role": u.role, "org_unit_id": u.org_unit_id, "active": u.active});
+        let mut changes = super::audit::diff(&view(&current), &view(&updated));
+        if password_hash.is_some()
+            && let Some(map) = changes.as_object_mut()
+        {
+            // Never the hash: only the fact.
+            map.insert("password".to_owned(), serde_json::json!("changed"));
+        }
+        super::audit::record(conn, actor, "user", id, &updated.org_path, super::audit::Action::Update, changes)?;
+        Ok(updated)
     })
 }

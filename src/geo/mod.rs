@@ -1,5 +1,13 @@
-//! Pure geometry: no HTTP, no SQL. Coordinates here are WGS-84 longitude/latitude degrees.
+//! Pure geometry: no HTTP, no SQL. Positions are stored in WGS-84; [`datum`] converts at the edges.
 
+pub mod bbox;
+pub mod datum;
+pub mod distance;
+pub mod latlon;
 pub mod territory;
 
-pub use territory::{Territory, TerritoryError};
+pub use bbox::{BBox, BBoxError};
+pub use datum::Datum;
+pub use distance::distance_m;
+pub use latlon::{LatLon, LatLonError};
+pub use territory::{Area, Territory, TerritoryError};

@@ -1,6 +1,8 @@
 //! An org unit's territory: a GeoJSON Polygon or MultiPolygon, checked to be a real area.
 
-use geo::{Coord, LineString, MultiPolygon, Polygon, Validation};
+use geo::{Contains, Coord, LineString, MultiPolygon, Polygon, Validation};
+
+use super::LatLon;
 use serde::{Deserialize, Serialize};
 
 /// A GeoJSON position: `[lon, lat]` (an altitude, if sent, is ignored).
@@ -64,6 +66,23 @@ impl Territory {
                 Ok(MultiPolygon::new(coordinates.iter().map(|p| polygon(p)).collect::<Result<_, _>>()?))
             }
         }
+    }
+}
+
+/// A territory ready for point-in-polygon tests.
+#[derive(Debug, Clone)]
+pub struct Area(MultiPolygon<f64>);
+
+impl Area {
+    pub fn new(territory: &Territory) -> Result<Area, TerritoryError> {
+        territory.to_geo().map(Area)
+    }
+
+    /// Inside or on the boundary.
+    pub fn contains(&self, p: LatLon) -> bool {
+        use geo::Intersects;
+        let point = p.to_point();
+        self.0.contains(&point) || self.0.intersects(&point)
     }
 }
 
@@ -138,6 +157,33 @@ mod tests {
     fn out_of_range_latitude_is_rejected() {
         let ring = vec![vec![113.0, 95.0], vec![113.1, 95.0], vec![113.1, 95.1], vec![113.0, 95.0]];
         assert_eq!(Territory::Polygon { coordinates: vec![ring] }.validate(), Err(TerritoryError::Latitude(95.0)));
+    }
+
+    /// Even-odd ray casting: the textbook reference to check `Area::contains` against.
+    fn brute_force_inside(rings: &[Vec<Position>], lat: f64, lon: f64) -> bool {
+        let mut inside = false;
+        for ring in rings {
+            for edge in ring.windows(2) {
+                let (x1, y1, x2, y2) = (edge[0][0], edge[0][1], edge[1][0], edge[1][1]);
+                if (y1 > lat) != (y2 > lat) && lon < (x2 - x1) * (lat - y1) / (y2 - y1) + x1 {
+                    inside = !inside;
+                }
+            }
+        }
+        inside
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn point_in_polygon_agrees_with_ray_casting(lat in 22.4f64..22.8, lon in 112.9f64..113.3) {
+            // A concave "C" shape with a hole: the cases where naive tests go wrong.
+            let outer = vec![vec![113.0, 22.5], vec![113.2, 22.5], vec![113.2, 22.55], vec![113.05, 22.55],
+                             vec![113.05, 22.65], vec![113.2, 22.65], vec![113.2, 22.7], vec![113.0, 22.7], vec![113.0, 22.5]];
+            let hole = vec![vec![113.01, 22.6], vec![113.03, 22.6], vec![113.03, 22.62], vec![113.01, 22.62], vec![113.01, 22.6]];
+            let rings = vec![outer, hole];
+            let area = Area::new(&Territory::Polygon { coordinates: rings.clone() }).map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+            proptest::prop_assert_eq!(area.contains(LatLon { lat, lon }), brute_force_inside(&rings, lat, lon));
+        }
     }
 
     #[test]

@@ -71,3 +71,28 @@ impl PageParams {
         Ok(PageRequest { limit, after })
     }
 }
+
+/// `?coord=wgs84|gcj02|bd09`: the datum of every coordinate in the request and the response.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CoordParam {
+    /// Datum of coordinates in the body, the query and the response (default `wgs84`).
+    pub coord: Option<crate::geo::Datum>,
+}
+
+impl CoordParam {
+    pub fn datum(&self) -> crate::geo::Datum {
+        self.coord.unwrap_or_default()
+    }
+
+    /// A client position: checked, then converted to the stored WGS-84.
+    pub fn incoming(&self, field: &str, p: crate::geo::LatLon) -> Result<crate::geo::LatLon, ApiError> {
+        let p = p.validated().map_err(|e| ApiError::field(field, e.to_string()))?;
+        Ok(self.datum().to_wgs84(p))
+    }
+
+    /// A stored WGS-84 position, in the datum the client asked for.
+    pub fn outgoing(&self, p: crate::geo::LatLon) -> crate::geo::LatLon {
+        self.datum().from_wgs84(p)
+    }
+}

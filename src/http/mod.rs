@@ -1,11 +1,13 @@
 //! The HTTP surface: thin handlers (parse → domain → response), extractors, problem+json.
 
+pub mod audit;
 pub mod extract;
 pub mod health;
 pub mod json;
 pub mod logging;
 pub mod openapi;
 pub mod org_units;
+pub mod partners;
 pub mod problem;
 pub mod sessions;
 pub mod state;
@@ -37,10 +39,21 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(org_units::create_org_unit)
             .service(org_units::list_org_units)
             .service(org_units::get_org_unit)
+            .service(org_units::update_org_unit)
             .service(users::create_user)
             .service(users::list_users)
             .service(users::get_user)
-            .service(users::update_user),
+            .service(users::update_user)
+            // The fixed paths before `/partners/{id}`, which would otherwise claim them.
+            .service(partners::nearby_partners)
+            .service(partners::partners_outside_territory)
+            .service(partners::create_partner)
+            .service(partners::list_partners)
+            .service(partners::get_partner)
+            .service(partners::update_partner)
+            .service(partners::delete_partner)
+            .service(partners::partner_history)
+            .service(audit::list_audit),
     );
 }
 

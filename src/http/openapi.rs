@@ -18,6 +18,8 @@ use super::problem::Problem;
         (name = "auth", description = "Login, token refresh, logout"),
         (name = "org-units", description = "The org tree: branch → sub-branch → outlet"),
         (name = "users", description = "Staff accounts and roles"),
+        (name = "partners", description = "Alliance partners: pipeline, nearby search, territories. Coordinates follow `?coord=wgs84|gcj02|bd09`."),
+        (name = "audit", description = "Who changed what"),
     )
 )]
 pub struct ApiDoc;

@@ -1,6 +1,6 @@
 //! `/api/v1/org-units`: the org tree.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -135,5 +135,48 @@ pub async fn get_org_unit(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let unit = state.db.run(move |conn| org_units::get(conn, &actor, id)).await?;
+    Ok(HttpResponse::Ok().json(OrgUnitBody::from(unit)))
+}
+
+/// Accepts an explicit `null` as "remove", telling it apart from an absent field.
+fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrgUnit {
+    pub name: Option<String>,
+    /// A new territory (GeoJSON Polygon or MultiPolygon, WGS-84), or `null` to remove it.
+    /// Partners' territories are re-derived at once.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(nullable)]
+    pub territory: Option<Option<Territory>>,
+    /// The version you last read; a stale one answers 409.
+    pub version: Option<i64>,
+}
+
+/// Rename an org unit or redraw its territory.
+#[utoipa::path(tag = "org-units", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = UpdateOrgUnit, responses(
+    (status = 200, body = OrgUnitBody),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/org-units/{id}")]
+pub async fn update_org_unit(
+    Caller(actor): Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    Json(body): Json<UpdateOrgUnit>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let patch = org_units::OrgUnitPatch { name: body.name, territory: body.territory, version: body.version };
+    let unit = state.db.run(move |conn| org_units::update(conn, &actor, id, patch)).await?;
     Ok(HttpResponse::Ok().json(OrgUnitBody::from(unit)))
 }

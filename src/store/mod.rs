@@ -3,7 +3,9 @@
 //! Store functions are plain synchronous `fn(&mut DbConn, …) -> Result<T, StoreError>`; the only
 //! bridge to async code is [`Db::run`], which moves the work onto the blocking thread pool.
 
+pub mod audit;
 pub mod org_units;
+pub mod partners;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod users;

@@ -57,3 +57,33 @@ pub fn list(conn: &mut DbConn, filter: &OrgUnitFilter, page: &PageRequest) -> Re
 pub fn count(conn: &mut DbConn) -> Result<i64, StoreError> {
     Ok(org_units::table.count().get_result(conn)?)
 }
+
+/// The units of a branch that carry a territory.
+pub fn with_territory_in_branch(conn: &mut DbConn, branch_id: &str) -> Result<Vec<OrgUnitRow>, StoreError> {
+    Ok(org_units::table
+        .filter(org_units::branch_id.eq(branch_id))
+        .filter(org_units::territory.is_not_null())
+        .select(OrgUnitRow::as_select())
+        .load(conn)?)
+}
+
+/// Sets name and territory if the row is still at `expected_version`.
+pub fn update(
+    conn: &mut DbConn,
+    id: &str,
+    expected_version: i64,
+    name: &str,
+    territory: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let n =
+        diesel::update(org_units::table.filter(org_units::id.eq(id)).filter(org_units::version.eq(expected_version)))
+            .set((
+                org_units::name.eq(name),
+                org_units::territory.eq(territory),
+                org_units::version.eq(expected_version + 1),
+                org_units::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    Ok(n == 1)
+}

@@ -44,6 +44,71 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    partners (id) {
+        id -> Text,
+        branch_id -> Text,
+        org_unit_id -> Text,
+        org_path -> Text,
+        owner_id -> Text,
+        name -> Text,
+        category -> Text,
+        status -> Text,
+        lat -> Double,
+        lon -> Double,
+        lat_band -> BigInt,
+        address -> Text,
+        contact_name -> Nullable<Text>,
+        contact_phone -> Nullable<Text>,
+        audience_size -> Nullable<BigInt>,
+        audience_unit -> Nullable<Text>,
+        pain_points -> Text,
+        agreed_benefits -> Text,
+        visit_cadence_days -> Integer,
+        geofence_m -> Integer,
+        territory_unit_id -> Nullable<Text>,
+        create_digest -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    partner_status_changes (id) {
+        id -> Text,
+        partner_id -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        changed_by -> Text,
+        note -> Nullable<Text>,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        org_path -> Text,
+        actor_id -> Text,
+        entity -> Text,
+        entity_id -> Text,
+        action -> Text,
+        changes -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(org_units, users, refresh_tokens);
+diesel::joinable!(partners -> users (owner_id));
+diesel::joinable!(partner_status_changes -> partners (partner_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    org_units,
+    users,
+    refresh_tokens,
+    partners,
+    partner_status_changes,
+    audit_log
+);

@@ -1,0 +1,3 @@
+DROP TABLE audit_log;
+DROP TABLE partner_status_changes;
+DROP TABLE partners;
