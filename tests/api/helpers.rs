@@ -197,8 +197,8 @@ impl TestApp {
         self.login_at(role, unit).await
     }
 
-    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
-        let mut request = self.client.get(self.url(path));
+    pub async fn get(&self, path: impl AsRef<str>, token: Option<&str>) -> Response {
+        let mut request = self.client.get(self.url(path.as_ref()));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }

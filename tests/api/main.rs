@@ -8,4 +8,5 @@ mod conventions;
 mod health;
 mod helpers;
 mod org_units;
+mod partners;
 mod users;
