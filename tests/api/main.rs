@@ -9,4 +9,5 @@ mod health;
 mod helpers;
 mod org_units;
 mod partners;
+mod query_plans;
 mod users;

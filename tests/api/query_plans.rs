@@ -1,0 +1,102 @@
+//! The nearby prefilter must be an index range scan on both databases, never a full table scan.
+//! The SQL below has the shape `store::partners::in_box` builds.
+
+use diesel::QueryableByName;
+use diesel::RunQueryDsl;
+use diesel::sql_types::Text;
+use outreach::store::DbConn;
+use outreach::store::partners::{PartnerRow, insert_many};
+
+use crate::helpers::spawn_app;
+
+#[derive(QueryableByName)]
+struct SqlitePlan {
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+#[derive(QueryableByName)]
+struct PostgresPlan {
+    #[diesel(sql_type = Text)]
+    #[diesel(column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// A branch manager's nearby search: the scope prefix matches every row of the branch.
+fn nearby_sql(scope: &str) -> String {
+    format!(
+        "SELECT id FROM partners \
+         WHERE lat_band IN (2257, 2258) AND lon BETWEEN 113.07 AND 113.09 AND lat BETWEEN 22.57 AND 22.585 \
+         AND deleted_at IS NULL AND org_path LIKE '{scope}%'"
+    )
+}
+
+fn rows(owner: &str, unit: &str, n: usize) -> Vec<PartnerRow> {
+    let now = outreach::store::now_utc();
+    (0..n)
+        .map(|i| {
+            // Spread over a degree square around Jiangmen, deterministic.
+            let lat = 22.0 + (i as f64 * 0.618_034).fract();
+            let lon = 112.6 + (i as f64 * 0.414_214).fract();
+            PartnerRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                branch_id: unit.to_owned(),
+                org_unit_id: unit.to_owned(),
+                org_path: format!("/{unit}/"),
+                owner_id: owner.to_owned(),
+                name: format!("p{i}"),
+                category: "other".to_owned(),
+                status: "prospect".to_owned(),
+                lat,
+                lon,
+                lat_band: outreach::geo::bbox::lat_band(lat),
+                address: String::new(),
+                contact_name: None,
+                contact_phone: None,
+                audience_size: None,
+                audience_unit: None,
+                pain_points: "[]".to_owned(),
+                agreed_benefits: "[]".to_owned(),
+                visit_cadence_days: 30,
+                geofence_m: 200,
+                territory_unit_id: None,
+                create_digest: String::new(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_nearby_prefilter_uses_the_band_index() {
+    let app = spawn_app().await;
+    let (owner, _) = app.user(outreach::domain::Role::BranchManager, Some(app.tree.branch_a)).await;
+    let (owner, unit) = (owner.to_string(), app.tree.branch_a.to_string());
+    let sql = nearby_sql(&format!("/{unit}/"));
+    let plan = app
+        .state
+        .db
+        .run(move |conn| -> Result<String, outreach::store::StoreError> {
+            insert_many(conn, &rows(&owner, &unit, 5000))?;
+            Ok(match conn {
+                DbConn::Sqlite(c) => {
+                    diesel::sql_query("ANALYZE").execute(c)?;
+                    let lines: Vec<SqlitePlan> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(c)?;
+                    lines.into_iter().map(|l| l.detail).collect::<Vec<_>>().join("\n")
+                }
+                DbConn::Postgres(c) => {
+                    diesel::sql_query("ANALYZE partners").execute(c)?;
+                    let lines: Vec<PostgresPlan> = diesel::sql_query(format!("EXPLAIN {sql}")).load(c)?;
+                    lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
+                }
+            })
+        })
+        .await
+        .unwrap();
+    println!("{plan}");
+    assert!(plan.contains("partners_band_lon"), "the band index is used:\n{plan}");
+    assert!(!plan.contains("Seq Scan") && !plan.contains("SCAN partners\n") && !plan.ends_with("SCAN partners"), "no full scan:\n{plan}");
+}
