@@ -29,14 +29,21 @@ const SUB_BRANCHES: [(&str, [f64; 4], [&str; 2]); 3] = [
     ("新会支行", [112.98, 22.45, 113.08, 22.55], ["会城网点", "司前网点"]),
 ];
 
-pub const LOGINS: [DemoLogin; 6] = [
+pub const LOGINS: [DemoLogin; 10] = [
     DemoLogin { phone: "13800000000", name: "系统管理员", role: Role::Admin, unit: "" },
     DemoLogin { phone: "13800000001", name: "李分行", role: Role::BranchManager, unit: "江门分行" },
     DemoLogin { phone: "13800000002", name: "王支行", role: Role::SubBranchManager, unit: "蓬江支行" },
     DemoLogin { phone: "13800000003", name: "陈督导", role: Role::Supervisor, unit: "江门分行" },
     DemoLogin { phone: "13800000004", name: "张客户经理", role: Role::AccountManager, unit: "北街网点" },
     DemoLogin { phone: "13800000005", name: "刘客户经理", role: Role::AccountManager, unit: "外海网点" },
+    DemoLogin { phone: "13800000006", name: "黄客户经理", role: Role::AccountManager, unit: "白沙网点" },
+    DemoLogin { phone: "13800000007", name: "梁客户经理", role: Role::AccountManager, unit: "礼乐网点" },
+    DemoLogin { phone: "13800000008", name: "吴客户经理", role: Role::AccountManager, unit: "会城网点" },
+    DemoLogin { phone: "13800000009", name: "陈客户经理", role: Role::AccountManager, unit: "司前网点" },
 ];
+
+/// Partners each demo account manager brings (6 × 50 = 300).
+const PARTNERS_PER_MANAGER: usize = 50;
 
 fn rectangle([w, s, e, n]: [f64; 4]) -> Territory {
     Territory::Polygon { coordinates: vec![vec![vec![w, s], vec![e, s], vec![e, n], vec![w, n], vec![w, s]]] }
@@ -59,10 +66,28 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
         }
         units.push(sub);
     }
+    let mut owners = Vec::new();
     for login in &LOGINS {
-        let org = units.iter().find(|u| u.name == login.unit).map(|u| u.id);
-        create_user(state, login.phone, login.name, SecretString::from(DEMO_PASSWORD), login.role, org).await?;
+        let org = units.iter().find(|u| u.name == login.unit);
+        let user = create_user(
+            state,
+            login.phone,
+            login.name,
+            SecretString::from(DEMO_PASSWORD),
+            login.role,
+            org.map(|u| u.id),
+        )
+        .await?;
+        if login.role == Role::AccountManager
+            && let Some(outlet) = org
+            && let Some(area) =
+                SUB_BRANCHES.iter().find(|(_, _, outlets)| outlets.contains(&outlet.name.as_str())).map(|s| s.1)
+        {
+            owners.push((user.as_actor(), area));
+        }
     }
+    let partners = crate::demo_partners::seed(state, &owners, PARTNERS_PER_MANAGER).await?;
+    tracing::info!(partners, "demo seeded");
     Ok(true)
 }
 

@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod demo_partners;
 pub mod domain;
 pub mod geo;
 pub mod http;

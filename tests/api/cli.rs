@@ -147,6 +147,26 @@ async fn the_demo_serves_logins_and_stops_cleanly_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(units["items"].as_array().unwrap().len(), 10, "江门分行, 3 sub-branches, 6 outlets");
+    let partners: serde_json::Value = client
+        .get(format!("{base}/api/v1/partners?limit=500"))
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let partners = partners["items"].as_array().unwrap();
+    assert_eq!(partners.len(), 300, "the demo brings 300 partners");
+    for category in
+        ["supermarket", "community", "school", "garment_wholesale", "seafood_wholesale", "bookkeeping_agency", "other"]
+    {
+        assert!(partners.iter().any(|p| p["category"] == category), "{category}");
+    }
+    assert!(
+        partners.iter().all(|p| !p["territory_unit_id"].is_null()),
+        "every demo partner lies in a sub-branch territory"
+    );
     let wrong = client
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({"phone": "13800000002", "password": "not the password"}))

@@ -98,5 +98,8 @@ async fn the_nearby_prefilter_uses_the_band_index() {
         .unwrap();
     println!("{plan}");
     assert!(plan.contains("partners_band_lon"), "the band index is used:\n{plan}");
-    assert!(!plan.contains("Seq Scan") && !plan.contains("SCAN partners\n") && !plan.ends_with("SCAN partners"), "no full scan:\n{plan}");
+    assert!(
+        !plan.contains("Seq Scan") && !plan.contains("SCAN partners\n") && !plan.ends_with("SCAN partners"),
+        "no full scan:\n{plan}"
+    );
 }
