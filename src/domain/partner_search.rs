@@ -1,12 +1,14 @@
 //! Finding partners by place: nearby search, possible duplicates, and the territory report.
 
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use super::partners::{Partner, PossibleDuplicate};
 use super::territories::TerritoryCache;
 use super::{Actor, DomainError};
 use crate::geo::{BBox, LatLon, distance_m};
-use crate::store::partners::{self as store, BoxFilter};
+use crate::store::partners::{self as store, BoxFilter, PartnerRow};
 use crate::store::{DbConn, StoreError, uuid_col};
 
 pub const MAX_RADIUS_M: f64 = 50_000.0;
@@ -29,17 +31,25 @@ pub fn nearby(
     if !(1.0..=MAX_RADIUS_M).contains(&radius_m) {
         return Err(DomainError::invalid("radius_m", format!("must be between 1 and {MAX_RADIUS_M}")));
     }
-    let rows =
-        store::in_box(conn, actor.scope().path_prefix().as_deref(), &box_filter(&BBox::around(center, radius_m)))?;
-    let mut found: Vec<(Partner, f64)> = Vec::new();
-    for row in rows {
-        let d = distance_m(center, LatLon { lat: row.lat, lon: row.lon });
-        if d <= radius_m {
+    // Two steps: rank the narrow (id, position) candidates, then load only the rows returned.
+    let scope = actor.scope().path_prefix();
+    let candidates = store::positions_in_box(conn, scope.as_deref(), &box_filter(&BBox::around(center, radius_m)))?;
+    let mut ranked: Vec<(String, f64)> = candidates
+        .into_iter()
+        .map(|(id, lat, lon)| (id, distance_m(center, LatLon { lat, lon })))
+        .filter(|(_, d)| *d <= radius_m)
+        .collect();
+    ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    ranked.truncate(limit);
+    let ids: Vec<String> = ranked.iter().map(|(id, _)| id.clone()).collect();
+    let mut rows: HashMap<String, PartnerRow> =
+        store::find_many(conn, &ids)?.into_iter().map(|r| (r.id.clone(), r)).collect();
+    let mut found = Vec::with_capacity(ranked.len());
+    for (id, d) in ranked {
+        if let Some(row) = rows.remove(&id) {
             found.push((Partner::try_from(row)?, d));
         }
     }
-    found.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.id.cmp(&b.0.id)));
-    found.truncate(limit);
     Ok(found)
 }
 

@@ -118,8 +118,14 @@ impl Partner {
         }
     }
 
+    /// The partner as the audit log keeps it: contact phones masked, since audit readers include
+    /// roles that may not see them.
     fn audit_view(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        let mut view = serde_json::to_value(self).unwrap_or_default();
+        if let Some(phone) = &self.contact_phone {
+            view["contact_phone"] = serde_json::Value::String(super::phone::mask(phone));
+        }
+        view
     }
 }
 

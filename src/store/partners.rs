@@ -71,8 +71,14 @@ pub struct PartnerFilter {
     pub updated_since: Option<NaiveDateTime>,
 }
 
+diesel::define_sql_function! {
+    /// SQL `lower()`: the same case folding on both backends (SQLite's LIKE folds ASCII case,
+    /// PostgreSQL's does not).
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -122,8 +128,12 @@ pub fn list(conn: &mut DbConn, filter: &PartnerFilter, page: &PageRequest) -> Re
     }
     if let Some(q) = &filter.q {
         let pattern = like_pattern(q);
-        query = query
-            .filter(partners::name.like(pattern.clone()).escape('\\').or(partners::address.like(pattern).escape('\\')));
+        query = query.filter(
+            lower(partners::name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(partners::address).like(pattern).escape('\\')),
+        );
     }
     if let Some(b) = &filter.within {
         query = query
@@ -141,7 +151,32 @@ pub fn list(conn: &mut DbConn, filter: &PartnerFilter, page: &PageRequest) -> Re
     Ok(page.page(rows, |r| &r.id))
 }
 
-/// Live partners inside a box and a scope: the index-friendly prefilter of a nearby search.
+/// Id and position of the live partners inside a box and a scope: the index-friendly prefilter
+/// of a nearby search, kept narrow so thousands of candidates cost little.
+pub fn positions_in_box(
+    conn: &mut DbConn,
+    path_prefix: Option<&str>,
+    b: &BoxFilter,
+) -> Result<Vec<(String, f64, f64)>, StoreError> {
+    let mut query = partners::table
+        .select((partners::id, partners::lat, partners::lon))
+        .filter(partners::lat_band.eq_any(b.bands.clone()))
+        .filter(partners::lon.between(b.min_lon, b.max_lon))
+        .filter(partners::lat.between(b.min_lat, b.max_lat))
+        .filter(partners::deleted_at.is_null())
+        .into_boxed();
+    if let Some(prefix) = path_prefix {
+        query = query.filter(partners::org_path.like(format!("{prefix}%")));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Full rows for a set of ids (any order).
+pub fn find_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<PartnerRow>, StoreError> {
+    Ok(partners::table.filter(partners::id.eq_any(ids)).select(PartnerRow::as_select()).load(conn)?)
+}
+
+/// Live partners inside a box and a scope.
 pub fn in_box(conn: &mut DbConn, path_prefix: Option<&str>, b: &BoxFilter) -> Result<Vec<PartnerRow>, StoreError> {
     let mut query = partners::table
         .select(PartnerRow::as_select())

@@ -315,17 +315,25 @@ async fn list_filters_combine() {
     };
     let get = |q: &str| app.get(format!("/api/v1/partners?{q}"), Some(&am.token));
     assert_eq!(names(&json_ok(get("category=school").await, 200).await), ["江门一中"]);
-    assert_eq!(names(&json_ok(get("status=prospect").await, 200).await), ["华润万家(江门店)"]);
+    assert_eq!(names(&json_ok(get("category=supermarket&status=prospect").await, 200).await), ["华润万家(江门店)"]);
     assert_eq!(names(&json_ok(get("q=万家").await, 200).await), ["华润万家(江门店)"]);
     assert_eq!(names(&json_ok(get("q=育德").await, 200).await), ["江门一中"], "q searches the address too");
     assert_eq!(names(&json_ok(get("q=100%25").await, 200).await), Vec::<String>::new(), "% is literal");
+    let mut latin = partner_body("Wanjia Mart", 22.70, 113.20);
+    latin["category"] = json!("other");
+    create(&app, &am.token, &latin).await;
+    assert_eq!(
+        names(&json_ok(get("q=WANJIA").await, 200).await),
+        ["Wanjia Mart"],
+        "case-insensitive on both databases"
+    );
     assert_eq!(names(&json_ok(get("bbox=113.05,22.55,113.09,22.59").await, 200).await), ["华润万家(江门店)"]);
     assert_eq!(
         names(&json_ok(get(&format!("owner_id={}&category=supermarket", am.id)).await, 200).await),
         ["华润万家(江门店)"]
     );
     let since = shop["updated_at"].as_str().unwrap().replace('+', "%2B");
-    assert_eq!(json_ok(get(&format!("updated_since={since}")).await, 200).await["items"].as_array().unwrap().len(), 2);
+    assert_eq!(json_ok(get(&format!("updated_since={since}")).await, 200).await["items"].as_array().unwrap().len(), 3);
     assert_eq!(names(&json_ok(get("updated_since=2099-01-01T00:00:00Z").await, 200).await), Vec::<String>::new());
     for bad in
         ["bbox=113.2,22.5,113.0,22.7", "bbox=1,2,3", "bbox=0,-91,1,1", "category=bank", "updated_since=yesterday"]
@@ -453,7 +461,9 @@ async fn changes_are_audited_for_managers() {
     let app = spawn_app().await;
     let am = app.login_as(Role::AccountManager).await;
     let sm = app.login_as(Role::SubBranchManager).await;
-    let p = create(&app, &am.token, &partner_body("审计对象", CENTRE.0, CENTRE.1)).await;
+    let mut body = partner_body("审计对象", CENTRE.0, CENTRE.1);
+    body["contact_phone"] = json!("13900003333");
+    let p = create(&app, &am.token, &body).await;
     app.patch_json(
         &format!("/api/v1/partners/{}", id(&p)),
         Some(&am.token),
@@ -470,6 +480,7 @@ async fn changes_are_audited_for_managers() {
     assert_eq!(items[1]["changes"]["status"], json!({"from": "prospect", "to": "contacted"}));
     assert_eq!(items[1]["changes"]["address"]["to"], "新地址");
     assert!(items[1]["changes"].get("version").is_none());
+    assert_eq!(items[0]["changes"]["contact_phone"], "139****3333", "audit readers see contacts masked");
     assert_problem(app.get("/api/v1/audit", Some(&am.token)).await, 403, "role_not_allowed").await;
 
     // User changes are audited without secrets.
