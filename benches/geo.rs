@@ -109,6 +109,8 @@ fn nearby_100k(c: &mut Criterion) {
                 created_at: now,
                 updated_at: now,
                 deleted_at: None,
+                seq: 0,
+                created_seq: 0,
             }
         })
         .collect();

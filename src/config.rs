@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::auth::LoginLimits;
 use crate::auth::throttle::Budget;
 use crate::domain::Phone;
+use crate::domain::verification::Thresholds;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -45,6 +46,8 @@ pub struct Settings {
     pub hash_concurrency: usize,
     /// HTTP worker threads; `None` means one per core.
     pub workers: Option<usize>,
+    /// The limits behind a visit's verified / not verified verdict.
+    pub verification: Thresholds,
 }
 
 /// A source of configuration values; the process environment in production, a map in tests.
@@ -114,6 +117,15 @@ impl Settings {
             },
         };
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let d = Thresholds::default();
+        let verification = Thresholds {
+            max_accuracy_m: number(source, "OUTREACH_VERIFY_MAX_ACCURACY_M", d.max_accuracy_m)?,
+            max_speed_kmh: number(source, "OUTREACH_VERIFY_MAX_SPEED_KMH", d.max_speed_kmh)?,
+            future_tolerance_s: number(source, "OUTREACH_VERIFY_FUTURE_TOLERANCE_S", d.future_tolerance_s)?,
+            max_location_age_s: number(source, "OUTREACH_VERIFY_MAX_LOCATION_AGE_S", d.max_location_age_s)?,
+            photo_max_distance_m: number(source, "OUTREACH_VERIFY_PHOTO_MAX_DISTANCE_M", d.photo_max_distance_m)?,
+            photo_max_time_diff_s: number(source, "OUTREACH_VERIFY_PHOTO_MAX_TIME_DIFF_S", d.photo_max_time_diff_s)?,
+        };
         Ok(Settings {
             database_url,
             bind,
@@ -126,6 +138,7 @@ impl Settings {
             refresh_token_ttl: Duration::from_secs(number(source, "OUTREACH_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?),
             json_body_limit: number(source, "OUTREACH_JSON_LIMIT_BYTES", 1024 * 1024)?,
             hash_concurrency: number(source, "OUTREACH_HASH_CONCURRENCY", cores)?,
+            verification,
             workers: source.get("OUTREACH_WORKERS").map(|_| number(source, "OUTREACH_WORKERS", cores)).transpose()?,
         })
     }

@@ -14,6 +14,8 @@ pub mod role;
 pub mod territories;
 pub mod text;
 pub mod users;
+pub mod verification;
+pub mod visits;
 
 pub use actor::{Actor, Scope};
 pub use error::{DomainError, FieldErrors};

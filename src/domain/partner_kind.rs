@@ -1,10 +1,8 @@
 //! The vocabulary of partners: categories, audience units and the alliance pipeline.
 
-use serde::{Deserialize, Serialize};
-
 macro_rules! text_enum {
     ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -24,6 +22,9 @@ macro_rules! text_enum {
         }
     };
 }
+
+/// A closed vocabulary stored as text: serde, OpenAPI schema, `as_str` and `FromStr` in one place.
+pub(crate) use text_enum;
 
 text_enum!(PartnerCategory {
     Supermarket => "supermarket",

@@ -14,7 +14,7 @@ use super::{Actor, DomainError, Phone, Role};
 use crate::geo::LatLon;
 use crate::geo::bbox::lat_band;
 use crate::store::partners::{self as store, PartnerFilter, PartnerRow, StatusChangeRow};
-use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, now_utc, uuid_col};
+use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, now_utc, sync, uuid_col};
 
 pub const DEFAULT_GEOFENCE_M: i32 = 200;
 
@@ -48,6 +48,10 @@ pub struct Partner {
     pub updated_at: DateTime<Utc>,
     #[serde(skip)]
     pub deleted_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub seq: i64,
+    #[serde(skip)]
+    pub created_seq: i64,
 }
 
 fn json_list(text: &str, id: &str) -> Result<Vec<String>, StoreError> {
@@ -82,6 +86,8 @@ impl TryFrom<PartnerRow> for Partner {
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
             deleted_at: r.deleted_at.map(|t| t.and_utc()),
+            seq: r.seq,
+            created_seq: r.created_seq,
         })
     }
 }
@@ -115,6 +121,8 @@ impl Partner {
             created_at: self.created_at.naive_utc(),
             updated_at: self.updated_at.naive_utc(),
             deleted_at: self.deleted_at.map(|t| t.naive_utc()),
+            seq: self.seq,
+            created_seq: self.created_seq,
         }
     }
 
@@ -338,6 +346,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPartner) -> Result<Cre
         let (owner_id, unit) = placement(conn, actor, input.owner_id, input.org_unit_id, None)?;
         let now = now_utc();
         let territories = BranchTerritories::load(conn, &unit.branch_id.to_string())?;
+        let seq = sync::next_seq(conn)?;
         let partner = Partner {
             id,
             branch_id: unit.branch_id.to_string(),
@@ -363,6 +372,8 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPartner) -> Result<Cre
             created_at: now.and_utc(),
             updated_at: now.and_utc(),
             deleted_at: None,
+            seq,
+            created_seq: seq,
         };
         store::insert(conn, &partner.to_row())?;
         status_change(conn, &partner, None, actor, None, now)?;
@@ -490,6 +501,11 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: PartnerPatch) -
         let now = now_utc();
         next.version = current.version + 1;
         next.updated_at = now.and_utc();
+        next.seq = sync::next_seq(conn)?;
+        if next.org_path != current.org_path {
+            // Phones of the old subtree must drop it; the new subtree gets it as a change.
+            sync::tombstone(conn, next.seq, "partners", id, &current.org_path)?;
+        }
         if !store::replace(conn, &next.to_row(), current.version)? {
             return Err(DomainError::conflict("version_conflict", "the partner changed since you read it"));
         }
@@ -512,6 +528,8 @@ pub fn delete(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<(), DomainEr
         gone.version += 1;
         gone.updated_at = now.and_utc();
         gone.deleted_at = Some(now.and_utc());
+        gone.seq = sync::next_seq(conn)?;
+        sync::tombstone(conn, gone.seq, "partners", id, &current.org_path)?;
         if !store::replace(conn, &gone.to_row(), current.version)? {
             return Err(DomainError::conflict("version_conflict", "the partner changed meanwhile"));
         }

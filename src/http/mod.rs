@@ -12,6 +12,7 @@ pub mod problem;
 pub mod sessions;
 pub mod state;
 pub mod users;
+pub mod visits;
 
 use actix_web::App;
 use utoipa::OpenApi as _;
@@ -53,6 +54,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(partners::update_partner)
             .service(partners::delete_partner)
             .service(partners::partner_history)
+            .service(visits::create_visit)
+            .service(visits::list_visits)
+            .service(visits::get_visit)
+            .service(visits::update_visit)
+            .service(visits::delete_visit)
             .service(audit::list_audit),
     );
 }

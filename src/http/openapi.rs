@@ -19,6 +19,7 @@ use super::problem::Problem;
         (name = "org-units", description = "The org tree: branch → sub-branch → outlet"),
         (name = "users", description = "Staff accounts and roles"),
         (name = "partners", description = "Alliance partners: pipeline, nearby search, territories. Coordinates follow `?coord=wgs84|gcj02|bd09`."),
+        (name = "visits", description = "Geotagged visits and their verification. Coordinates follow `?coord=`."),
         (name = "audit", description = "Who changed what"),
     )
 )]

@@ -8,7 +8,9 @@ pub mod org_units;
 pub mod partners;
 pub mod refresh_tokens;
 pub mod schema;
+pub mod sync;
 pub mod users;
+pub mod visits;
 
 mod connection;
 mod error;

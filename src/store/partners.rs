@@ -33,6 +33,9 @@ pub struct PartnerRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub deleted_at: Option<NaiveDateTime>,
+    /// Change number of the last write (see `store::sync`).
+    pub seq: i64,
+    pub created_seq: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -218,6 +221,7 @@ pub fn replace(conn: &mut DbConn, row: &PartnerRow, expected_version: i64) -> Re
                 partners::version.eq(row.version),
                 partners::updated_at.eq(row.updated_at),
                 partners::deleted_at.eq(row.deleted_at),
+                partners::seq.eq(row.seq),
             ))
             .execute(conn)?;
     Ok(n == 1)
@@ -276,4 +280,22 @@ pub fn status_changes(
 
 pub fn count(conn: &mut DbConn) -> Result<i64, StoreError> {
     Ok(partners::table.count().get_result(conn)?)
+}
+
+/// Live partners in a subtree changed after `after`, by change number.
+pub fn changed_since(
+    conn: &mut DbConn,
+    path_prefix: Option<&str>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<PartnerRow>, StoreError> {
+    let mut query = partners::table
+        .select(PartnerRow::as_select())
+        .filter(partners::seq.gt(after))
+        .filter(partners::deleted_at.is_null())
+        .into_boxed();
+    if let Some(prefix) = path_prefix {
+        query = query.filter(partners::org_path.like(format!("{prefix}%")));
+    }
+    Ok(query.order(partners::seq.asc()).limit(limit).load(conn)?)
 }

@@ -72,6 +72,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        seq -> BigInt,
+        created_seq -> BigInt,
     }
 }
 
@@ -97,6 +99,77 @@ diesel::table! {
         action -> Text,
         changes -> Text,
         at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_counter (id) {
+        id -> Integer,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
+    visits (id) {
+        id -> Text,
+        branch_id -> Text,
+        org_unit_id -> Text,
+        org_path -> Text,
+        user_id -> Text,
+        partner_id -> Nullable<Text>,
+        visited_at -> Timestamp,
+        lat -> Double,
+        lon -> Double,
+        lat_band -> BigInt,
+        accuracy_m -> Double,
+        purpose -> Text,
+        notes -> Text,
+        outcome -> Nullable<Text>,
+        next_step -> Nullable<Text>,
+        next_visit_at -> Nullable<Timestamp>,
+        mock_location -> Nullable<Bool>,
+        location_age_s -> Nullable<Double>,
+        verified -> Bool,
+        distance_m -> Nullable<Double>,
+        reasons -> Text,
+        create_digest -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+        seq -> BigInt,
+        created_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    visit_photos (id) {
+        id -> Text,
+        visit_id -> Text,
+        branch_id -> Text,
+        org_path -> Text,
+        sha256 -> Text,
+        thumb_sha256 -> Text,
+        width -> Integer,
+        height -> Integer,
+        bytes -> BigInt,
+        exif_lat -> Nullable<Double>,
+        exif_lon -> Nullable<Double>,
+        exif_time -> Nullable<Timestamp>,
+        uploaded_by -> Text,
+        created_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+        seq -> BigInt,
+        created_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    sync_tombstones (seq, entity, record_id) {
+        seq -> BigInt,
+        entity -> Text,
+        record_id -> Text,
+        org_path -> Text,
     }
 }
 

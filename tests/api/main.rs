@@ -11,3 +11,4 @@ mod org_units;
 mod partners;
 mod query_plans;
 mod users;
+mod visits;

@@ -65,6 +65,8 @@ fn rows(owner: &str, unit: &str, n: usize) -> Vec<PartnerRow> {
                 created_at: now,
                 updated_at: now,
                 deleted_at: None,
+                seq: 0,
+                created_seq: 0,
             }
         })
         .collect()

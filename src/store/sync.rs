@@ -1,0 +1,66 @@
+//! The change sequence behind offline sync, and tombstones for rows a subtree must drop.
+
+use diesel::prelude::*;
+
+use super::schema::{sync_counter, sync_tombstones};
+use super::{DbConn, StoreError};
+
+/// Takes the next change number. Call it inside the write transaction, just before the write:
+/// the counter row stays locked until commit, so numbers become visible in commit order.
+pub fn next_seq(conn: &mut DbConn) -> Result<i64, StoreError> {
+    diesel::update(sync_counter::table.find(1)).set(sync_counter::value.eq(sync_counter::value + 1)).execute(conn)?;
+    Ok(sync_counter::table.find(1).select(sync_counter::value).first(conn)?)
+}
+
+/// The newest change number: a pull that starts now sees everything up to it.
+pub fn current_seq(conn: &mut DbConn) -> Result<i64, StoreError> {
+    Ok(sync_counter::table.find(1).select(sync_counter::value).first(conn)?)
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sync_tombstones)]
+pub struct TombstoneRow {
+    pub seq: i64,
+    pub entity: String,
+    pub record_id: String,
+    pub org_path: String,
+}
+
+pub fn insert_tombstone(conn: &mut DbConn, row: &TombstoneRow) -> Result<(), StoreError> {
+    diesel::insert_into(sync_tombstones::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// Tombstones after `after`, in a subtree, oldest first.
+pub fn tombstones_since(
+    conn: &mut DbConn,
+    path_prefix: Option<&str>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<TombstoneRow>, StoreError> {
+    let mut query =
+        sync_tombstones::table.select(TombstoneRow::as_select()).filter(sync_tombstones::seq.gt(after)).into_boxed();
+    if let Some(prefix) = path_prefix {
+        query = query.filter(sync_tombstones::org_path.like(format!("{prefix}%")));
+    }
+    Ok(query.order(sync_tombstones::seq.asc()).limit(limit).load(conn)?)
+}
+
+/// Records that `record_id` of `entity` left the subtree at `org_path` with change `seq`.
+pub fn tombstone(
+    conn: &mut DbConn,
+    seq: i64,
+    entity: &str,
+    record_id: uuid::Uuid,
+    org_path: &str,
+) -> Result<(), StoreError> {
+    insert_tombstone(
+        conn,
+        &TombstoneRow {
+            seq,
+            entity: entity.to_owned(),
+            record_id: record_id.to_string(),
+            org_path: org_path.to_owned(),
+        },
+    )
+}
