@@ -48,6 +48,8 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// The limits behind a visit's verified / not verified verdict.
     pub verification: Thresholds,
+    /// Photo upload limits: bytes, pixels, stored size.
+    pub photo_limits: crate::media::IntakeLimits,
 }
 
 /// A source of configuration values; the process environment in production, a map in tests.
@@ -139,6 +141,15 @@ impl Settings {
             json_body_limit: number(source, "OUTREACH_JSON_LIMIT_BYTES", 1024 * 1024)?,
             hash_concurrency: number(source, "OUTREACH_HASH_CONCURRENCY", cores)?,
             verification,
+            photo_limits: crate::media::IntakeLimits {
+                max_bytes: number(source, "OUTREACH_PHOTO_MAX_BYTES", crate::media::IntakeLimits::default().max_bytes)?,
+                max_pixels: number(
+                    source,
+                    "OUTREACH_PHOTO_MAX_PIXELS",
+                    crate::media::IntakeLimits::default().max_pixels,
+                )?,
+                ..crate::media::IntakeLimits::default()
+            },
             workers: source.get("OUTREACH_WORKERS").map(|_| number(source, "OUTREACH_WORKERS", cores)).transpose()?,
         })
     }

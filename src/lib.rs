@@ -12,6 +12,7 @@ pub mod demo_partners;
 pub mod domain;
 pub mod geo;
 pub mod http;
+pub mod media;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -45,7 +45,9 @@ pub async fn open_state(settings: Settings) -> anyhow::Result<AppState> {
         throttle: LoginThrottle::new(settings.login_limits),
         refresh_lifetime,
     };
-    Ok(AppState { db, auth, settings: Arc::new(settings) })
+    let blobs = crate::media::FsBlobStore::new(settings.data_dir.join("media"));
+    let media = crate::media::Pipeline::new(Arc::new(blobs), settings.photo_limits, settings.hash_concurrency);
+    Ok(AppState { db, auth, settings: Arc::new(settings), media })
 }
 
 impl Application {

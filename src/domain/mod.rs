@@ -10,6 +10,7 @@ pub mod partner_search;
 pub mod partners;
 pub mod password;
 pub mod phone;
+pub mod photos;
 pub mod role;
 pub mod territories;
 pub mod text;

@@ -8,6 +8,7 @@ pub mod logging;
 pub mod openapi;
 pub mod org_units;
 pub mod partners;
+pub mod photos;
 pub mod problem;
 pub mod sessions;
 pub mod state;
@@ -59,6 +60,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(visits::get_visit)
             .service(visits::update_visit)
             .service(visits::delete_visit)
+            .service(photos::upload_photo)
+            .service(photos::list_photos)
+            .service(photos::get_photo)
+            .service(photos::get_thumbnail)
+            .service(photos::delete_photo)
             .service(audit::list_audit),
     );
 }

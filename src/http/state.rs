@@ -10,4 +10,5 @@ pub struct AppState {
     pub db: Db,
     pub auth: AuthService,
     pub settings: Arc<Settings>,
+    pub media: crate::media::Pipeline,
 }

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod org_units;
 pub mod partners;
+pub mod photos;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod sync;

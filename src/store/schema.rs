@@ -156,6 +156,7 @@ diesel::table! {
         exif_lat -> Nullable<Double>,
         exif_lon -> Nullable<Double>,
         exif_time -> Nullable<Timestamp>,
+        exif_offset_minutes -> Nullable<Integer>,
         uploaded_by -> Text,
         created_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,

@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod org_units;
 mod partners;
+mod photos;
 mod query_plans;
 mod users;
 mod visits;

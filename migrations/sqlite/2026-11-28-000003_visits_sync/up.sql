@@ -62,6 +62,8 @@ CREATE TABLE visit_photos (
     exif_lat      REAL,
     exif_lon      REAL,
     exif_time     TIMESTAMP,
+    -- the camera's own UTC offset for exif_time, when it wrote one (else China time is assumed)
+    exif_offset_minutes INTEGER,
     uploaded_by   TEXT NOT NULL REFERENCES users (id),
     created_at    TIMESTAMP NOT NULL,
     deleted_at    TIMESTAMP,
