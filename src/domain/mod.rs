@@ -12,6 +12,7 @@ pub mod password;
 pub mod phone;
 pub mod photos;
 pub mod role;
+pub mod sync;
 pub mod territories;
 pub mod text;
 pub mod users;

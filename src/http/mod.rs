@@ -12,6 +12,7 @@ pub mod photos;
 pub mod problem;
 pub mod sessions;
 pub mod state;
+pub mod sync;
 pub mod users;
 pub mod visits;
 
@@ -65,6 +66,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(photos::get_photo)
             .service(photos::get_thumbnail)
             .service(photos::delete_photo)
+            .service(sync::pull)
+            .service(sync::push)
             .service(audit::list_audit),
     );
 }

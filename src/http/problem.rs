@@ -72,7 +72,7 @@ impl ApiError {
         self.code
     }
 
-    fn problem(&self) -> Problem {
+    pub fn problem(&self) -> Problem {
         Problem {
             type_: format!("urn:outreach:problem:{}", self.code),
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),

@@ -28,7 +28,7 @@ impl Default for IntakeLimits {
         IntakeLimits {
             max_bytes: 15 * 1024 * 1024,
             max_pixels: 50_000_000,
-            max_long_side: 2560,
+            max_long_side: 1920,
             thumbnail_long_side: 320,
             quality: 85,
         }
@@ -72,19 +72,30 @@ pub fn process(bytes: &[u8], limits: &IntakeLimits) -> Result<Processed, MediaEr
         return Err(MediaError::Corrupt("the JPEG is truncated (no end-of-image marker)".to_owned()));
     }
     let facts = exif::read(bytes);
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), kind.format());
-    let mut decoder_limits = Limits::default();
-    decoder_limits.max_image_width = Some(width);
-    decoder_limits.max_image_height = Some(height);
     // The decoded image (RGBA at most) plus headroom for the decoder's own buffers.
-    decoder_limits.max_alloc = Some(pixels * 4 + 64 * 1024 * 1024);
-    reader.limits(decoder_limits);
-    let decoded = reader.decode().map_err(corrupt)?.into_rgb8();
+    let max_alloc = pixels * 4 + 64 * 1024 * 1024;
+    let scaled_jpeg = match kind {
+        ImageKind::Jpeg => decode_jpeg_scaled(bytes, limits.max_long_side, max_alloc)?,
+        _ => None,
+    };
+    let (pixels_rgb, w, h) = match scaled_jpeg {
+        Some(decoded) => decoded,
+        None => {
+            let mut reader = ImageReader::with_format(Cursor::new(bytes), kind.format());
+            let mut decoder_limits = Limits::default();
+            decoder_limits.max_image_width = Some(width);
+            decoder_limits.max_image_height = Some(height);
+            decoder_limits.max_alloc = Some(max_alloc);
+            reader.limits(decoder_limits);
+            let decoded = reader.decode().map_err(corrupt)?.into_rgb8();
+            let (w, h) = (decoded.width(), decoded.height());
+            (decoded.into_raw(), w, h)
+        }
+    };
 
     // Scale first and rotate after: rotating the smaller image is cheaper, the result the same.
-    let (w, h) = (decoded.width(), decoded.height());
     let (sw, sh) = fit(w, h, limits.max_long_side);
-    let scaled = resize_rgb(decoded.into_raw(), w, h, sw, sh)?;
+    let scaled = resize_rgb(pixels_rgb, w, h, sw, sh)?;
     let (tw, th) = fit(sw, sh, limits.thumbnail_long_side);
     let thumb = resize_rgb(scaled.clone(), sw, sh, tw, th)?;
     let orientation = facts.orientation.and_then(Orientation::from_exif).unwrap_or(Orientation::NoTransforms);
@@ -99,6 +110,32 @@ pub fn process(bytes: &[u8], limits: &IntakeLimits) -> Result<Processed, MediaEr
         thumbnail_height: th,
         exif: facts,
     })
+}
+
+/// Decodes a JPEG already scaled down in the DCT domain (1/2, 1/4, 1/8) to the smallest size
+/// that still covers `long_side`: a 12 MP photo decodes at 1/2 in about 80 % of the time of a full
+/// decode, and the resize after it is far cheaper. `None` for pixel formats left to `image`.
+fn decode_jpeg_scaled(bytes: &[u8], long_side: u32, max_alloc: u64) -> Result<Option<(Vec<u8>, u32, u32)>, MediaError> {
+    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    decoder.set_max_decoding_buffer_size(usize::try_from(max_alloc).unwrap_or(usize::MAX));
+    decoder.read_info().map_err(corrupt)?;
+    let info = decoder.info().ok_or_else(|| corrupt("no JPEG header"))?;
+    if !matches!(info.pixel_format, jpeg_decoder::PixelFormat::RGB24 | jpeg_decoder::PixelFormat::L8) {
+        return Ok(None);
+    }
+    let (tw, th) = fit(u32::from(info.width), u32::from(info.height), long_side);
+    let (w, h) =
+        decoder.scale(u16::try_from(tw).map_err(corrupt)?, u16::try_from(th).map_err(corrupt)?).map_err(corrupt)?;
+    let decoded = decoder.decode().map_err(corrupt)?;
+    let rgb = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => decoded.iter().flat_map(|&v| [v, v, v]).collect(),
+        _ => decoded,
+    };
+    let (w, h) = (u32::from(w), u32::from(h));
+    if rgb.len() < (w as usize) * (h as usize) * 3 {
+        return Err(corrupt("short JPEG data"));
+    }
+    Ok(Some((rgb, w, h)))
 }
 
 /// Whether an end-of-image marker follows the last start-of-scan. Inside entropy-coded data a
@@ -168,7 +205,7 @@ mod tests {
     #[test]
     fn a_large_photo_is_scaled_and_thumbnailed() -> Result<(), MediaError> {
         let p = process(&jpeg(4000, 3000), &IntakeLimits::default())?;
-        assert_eq!((p.width, p.height), (2560, 1920));
+        assert_eq!((p.width, p.height), (1920, 1440));
         assert_eq!((p.thumbnail_width, p.thumbnail_height), (320, 240));
         assert_eq!(&p.jpeg[..3], &[0xFF, 0xD8, 0xFF]);
         Ok(())
@@ -196,7 +233,7 @@ mod tests {
 
     #[test]
     fn fit_keeps_aspect_and_never_upscales() {
-        assert_eq!(fit(4000, 3000, 2560), (2560, 1920));
+        assert_eq!(fit(4000, 3000, 1920), (1920, 1440));
         assert_eq!(fit(3000, 4000, 320), (240, 320));
         assert_eq!(fit(100, 50, 320), (100, 50));
     }

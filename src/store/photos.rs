@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::visit_photos;
+use super::schema::{visit_photos, visits};
 use super::{DbConn, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -53,20 +53,25 @@ pub fn mark_deleted(conn: &mut DbConn, id: &str, at: NaiveDateTime, seq: i64) ->
     Ok(())
 }
 
-/// Live photos in a subtree changed after `after`, by change number.
+/// Live photos in a subtree (and of one user's visits, if given) changed after `after`.
 pub fn changed_since(
     conn: &mut DbConn,
     path_prefix: Option<&str>,
+    user_id: Option<&str>,
     after: i64,
     limit: i64,
 ) -> Result<Vec<PhotoRow>, StoreError> {
     let mut query = visit_photos::table
+        .inner_join(visits::table)
         .select(PhotoRow::as_select())
         .filter(visit_photos::seq.gt(after))
         .filter(visit_photos::deleted_at.is_null())
         .into_boxed();
     if let Some(prefix) = path_prefix {
         query = query.filter(visit_photos::org_path.like(format!("{prefix}%")));
+    }
+    if let Some(user) = user_id {
+        query = query.filter(visits::user_id.eq(user.to_owned()));
     }
     Ok(query.order(visit_photos::seq.asc()).limit(limit).load(conn)?)
 }

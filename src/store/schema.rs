@@ -178,11 +178,17 @@ diesel::joinable!(users -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(partners -> users (owner_id));
 diesel::joinable!(partner_status_changes -> partners (partner_id));
+diesel::joinable!(visits -> users (user_id));
+diesel::joinable!(visit_photos -> visits (visit_id));
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
     users,
     refresh_tokens,
     partners,
     partner_status_changes,
-    audit_log
+    audit_log,
+    visits,
+    visit_photos,
+    sync_tombstones,
+    sync_counter,
 );

@@ -11,5 +11,6 @@ mod org_units;
 mod partners;
 mod photos;
 mod query_plans;
+mod sync;
 mod users;
 mod visits;

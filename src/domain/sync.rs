@@ -1,0 +1,300 @@
+//! Offline sync: a change feed ordered by the server's change sequence, and batch push.
+//! See `docs/SYNC.md` for the protocol as the phone sees it.
+
+use uuid::Uuid;
+
+use super::org_units::Created;
+use super::partners::{self, NewPartner, Partner, PartnerPatch};
+use super::photos::{self, Photo};
+use super::verification::Thresholds;
+use super::visits::{self, NewVisit, Visit, VisitPatch};
+use super::{Actor, DomainError, Role};
+use crate::store::{
+    DbConn, StoreError, partners as partner_store, photos as photo_store, sync, uuid_col, visits as visit_store,
+};
+
+pub const MAX_PULL: usize = 1000;
+pub const MAX_PUSH: usize = 500;
+
+#[derive(Debug)]
+pub struct TableChanges<T> {
+    pub created: Vec<T>,
+    pub updated: Vec<T>,
+    pub deleted: Vec<Uuid>,
+}
+
+impl<T> Default for TableChanges<T> {
+    fn default() -> Self {
+        TableChanges { created: Vec::new(), updated: Vec::new(), deleted: Vec::new() }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Pulled {
+    pub partners: TableChanges<Partner>,
+    pub visits: TableChanges<Visit>,
+    pub visit_photos: TableChanges<Photo>,
+    pub cursor: i64,
+    pub has_more: bool,
+}
+
+enum Item {
+    Partner(Partner),
+    Visit(Visit),
+    Photo(Photo),
+    Gone(String, Uuid),
+}
+
+/// Everything in the caller's scope changed after `after` (all of it when `after` is `None`),
+/// at most about `limit` changes, oldest first. A page never splits one change number.
+pub fn pull(conn: &mut DbConn, actor: &Actor, after: Option<i64>, limit: usize) -> Result<Pulled, DomainError> {
+    let after = after.unwrap_or(-1);
+    let limit = limit.clamp(1, MAX_PULL);
+    let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+    // Read the horizon first: every change numbered up to it is committed, so an empty page can
+    // move the cursor there without skipping anything.
+    let horizon = sync::current_seq(conn)?;
+    let scope = actor.scope().path_prefix();
+    let own = (actor.role == Role::AccountManager).then(|| actor.user_id.to_string());
+
+    let mut items: Vec<(i64, bool, Item)> = Vec::new();
+    for row in partner_store::changed_since(conn, scope.as_deref(), after, fetch)? {
+        let p = Partner::try_from(row)?;
+        items.push((p.seq, p.created_seq > after, Item::Partner(p)));
+    }
+    for row in visit_store::changed_since(conn, scope.as_deref(), own.as_deref(), after, fetch)? {
+        let v = Visit::try_from(row)?;
+        items.push((v.seq, v.created_seq > after, Item::Visit(v)));
+    }
+    for row in photo_store::changed_since(conn, scope.as_deref(), own.as_deref(), after, fetch)? {
+        let p = Photo::try_from(row)?;
+        items.push((p.seq, p.created_seq > after, Item::Photo(p)));
+    }
+    for t in sync::tombstones_since(conn, scope.as_deref(), after, fetch)? {
+        let id = uuid_col(&t.record_id)?;
+        // A record that left one subtree for another the caller also sees is an update, not a delete.
+        if still_visible(conn, actor, &t.entity, id)? {
+            continue;
+        }
+        items.push((t.seq, false, Item::Gone(t.entity, id)));
+    }
+    items.sort_by_key(|(seq, _, _)| *seq);
+    let total = items.len();
+    let mut cut = total.min(limit);
+    if cut > 0 && cut < total {
+        let last = items[cut - 1].0;
+        while cut < total && items[cut].0 == last {
+            cut += 1;
+        }
+    }
+    let has_more = cut < total;
+    items.truncate(cut);
+    let mut pulled =
+        Pulled { cursor: items.last().map_or(horizon.max(after), |(seq, _, _)| *seq), has_more, ..Pulled::default() };
+    if !has_more {
+        pulled.cursor = pulled.cursor.max(horizon);
+    }
+    for (_, created, item) in items {
+        match item {
+            Item::Partner(p) => {
+                if created {
+                    pulled.partners.created.push(p)
+                } else {
+                    pulled.partners.updated.push(p)
+                }
+            }
+            Item::Visit(v) => {
+                if created {
+                    pulled.visits.created.push(v)
+                } else {
+                    pulled.visits.updated.push(v)
+                }
+            }
+            Item::Photo(p) => {
+                if created {
+                    pulled.visit_photos.created.push(p)
+                } else {
+                    pulled.visit_photos.updated.push(p)
+                }
+            }
+            Item::Gone(entity, id) => match entity.as_str() {
+                "partners" => pulled.partners.deleted.push(id),
+                "visits" => pulled.visits.deleted.push(id),
+                _ => pulled.visit_photos.deleted.push(id),
+            },
+        }
+    }
+    Ok(pulled)
+}
+
+fn still_visible(conn: &mut DbConn, actor: &Actor, entity: &str, id: Uuid) -> Result<bool, StoreError> {
+    let result = match entity {
+        "partners" => partners::get(conn, actor, id).map(|_| ()),
+        "visits" => visits::get(conn, actor, id).map(|_| ()),
+        _ => photos::get(conn, actor, id).map(|_| ()),
+    };
+    match result {
+        Ok(()) => Ok(true),
+        Err(DomainError::Store(e)) => Err(e),
+        Err(_) => Ok(false),
+    }
+}
+
+/// One record of a push batch, already parsed.
+pub enum Op {
+    CreatePartner(Box<NewPartner>),
+    UpdatePartner(Uuid, Box<PartnerPatch>),
+    DeletePartner(Uuid),
+    CreateVisit(Box<NewVisit>),
+    UpdateVisit(Uuid, VisitPatch),
+    DeleteVisit(Uuid),
+    DeletePhoto(Uuid),
+}
+
+pub enum Record {
+    Partner(Box<Partner>),
+    Visit(Box<Visit>),
+}
+
+pub enum Outcome {
+    Created(Record),
+    Updated(Record),
+    Unchanged(Option<Record>),
+    Deleted,
+    /// The server's copy, which the client must reconcile with.
+    Conflict(Record),
+    Rejected(DomainError),
+}
+
+fn partner_patch_is_applied(p: &Partner, patch: &PartnerPatch) -> bool {
+    let same_text = |new: &Option<String>, old: &str| new.as_deref().is_none_or(|n| n.trim() == old);
+    let same_opt = |new: &Option<String>, old: &Option<String>| {
+        new.as_deref().is_none_or(|n| n.trim() == old.as_deref().unwrap_or(""))
+    };
+    same_text(&patch.name, &p.name)
+        && patch.category.is_none_or(|c| c == p.category)
+        && patch.status.is_none_or(|s| s == p.status)
+        && patch.location.is_none_or(|l| l == p.location)
+        && same_text(&patch.address, &p.address)
+        && same_opt(&patch.contact_name, &p.contact_name)
+        && patch.contact_phone.as_deref().is_none_or(|n| {
+            super::Phone::parse(n).ok().map(|ph| ph.as_str().to_owned()) == p.contact_phone
+                || (n.trim().is_empty() && p.contact_phone.is_none())
+        })
+        && patch.audience_size.is_none_or(|a| Some(a) == p.audience_size)
+        && patch.audience_unit.is_none_or(|a| Some(a) == p.audience_unit)
+        && patch.visit_cadence_days.is_none_or(|c| c == p.visit_cadence_days)
+        && patch.geofence_m.is_none_or(|g| g == p.geofence_m)
+        && patch.owner_id.is_none_or(|o| o == p.owner_id)
+        && patch.org_unit_id.is_none_or(|u| u == p.org_unit_id)
+        && patch.pain_points.as_ref().is_none_or(|l| {
+            l.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).eq(p.pain_points.iter().map(String::as_str))
+        })
+        && patch.agreed_benefits.as_ref().is_none_or(|l| {
+            l.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).eq(p.agreed_benefits.iter().map(String::as_str))
+        })
+}
+
+fn visit_patch_is_applied(v: &Visit, patch: &VisitPatch) -> bool {
+    patch.purpose.is_none_or(|p| p == v.purpose)
+        && patch.notes.as_deref().is_none_or(|n| n.trim() == v.notes)
+        && patch.outcome.is_none_or(|o| Some(o) == v.outcome)
+        && patch.next_step.as_deref().is_none_or(|n| Some(n.trim()) == v.next_step.as_deref())
+        && patch.next_visit_at.is_none_or(|t| Some(t) == v.next_visit_at)
+}
+
+/// Applies one pushed record in its own transaction, so one bad record never loses the others.
+pub fn apply(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, op: Op) -> Result<Outcome, StoreError> {
+    let outcome = match op {
+        Op::CreatePartner(input) => {
+            let id = input.id;
+            match partners::create(conn, actor, *input) {
+                Ok(c) => match c.partner {
+                    Created::New(p) => Outcome::Created(Record::Partner(Box::new(p))),
+                    Created::Existing(p) => Outcome::Unchanged(Some(Record::Partner(Box::new(p)))),
+                },
+                Err(DomainError::Conflict { code: "id_conflict", .. }) if id.is_some() => {
+                    match id.map(|id| partners::get(conn, actor, id)) {
+                        Some(Ok(p)) => Outcome::Conflict(Record::Partner(Box::new(p))),
+                        _ => {
+                            Outcome::Rejected(DomainError::conflict("id_conflict", "this id belongs to another record"))
+                        }
+                    }
+                }
+                Err(e) => Outcome::Rejected(e),
+            }
+        }
+        Op::UpdatePartner(id, patch) => match partners::update(conn, actor, id, (*patch).clone()) {
+            Ok(p) => Outcome::Updated(Record::Partner(Box::new(p))),
+            Err(DomainError::Conflict { code: "version_conflict", .. }) => match partners::get(conn, actor, id) {
+                Ok(p) if partner_patch_is_applied(&p, &patch) => Outcome::Unchanged(Some(Record::Partner(Box::new(p)))),
+                Ok(p) => Outcome::Conflict(Record::Partner(Box::new(p))),
+                Err(e) => Outcome::Rejected(e),
+            },
+            Err(e) => Outcome::Rejected(e),
+        },
+        Op::DeletePartner(id) => {
+            deleted(partners::delete(conn, actor, id), || tombstoned(conn, actor, "partners", id))?
+        }
+        Op::CreateVisit(input) => {
+            let id = input.id;
+            match visits::create(conn, actor, thresholds, *input) {
+                Ok(Created::New(v)) => Outcome::Created(Record::Visit(Box::new(v))),
+                Ok(Created::Existing(v)) => Outcome::Unchanged(Some(Record::Visit(Box::new(v)))),
+                Err(DomainError::Conflict { code: "id_conflict", .. }) if id.is_some() => {
+                    match id.map(|id| visits::get(conn, actor, id)) {
+                        Some(Ok(v)) => Outcome::Conflict(Record::Visit(Box::new(v))),
+                        _ => {
+                            Outcome::Rejected(DomainError::conflict("id_conflict", "this id belongs to another record"))
+                        }
+                    }
+                }
+                Err(e) => Outcome::Rejected(e),
+            }
+        }
+        Op::UpdateVisit(id, patch) => match visits::update(conn, actor, id, patch.clone()) {
+            Ok(v) => Outcome::Updated(Record::Visit(Box::new(v))),
+            Err(DomainError::Conflict { code: "version_conflict", .. }) => match visits::get(conn, actor, id) {
+                Ok(v) if visit_patch_is_applied(&v, &patch) => Outcome::Unchanged(Some(Record::Visit(Box::new(v)))),
+                Ok(v) => Outcome::Conflict(Record::Visit(Box::new(v))),
+                Err(e) => Outcome::Rejected(e),
+            },
+            Err(e) => Outcome::Rejected(e),
+        },
+        Op::DeleteVisit(id) => deleted(visits::delete(conn, actor, id), || tombstoned(conn, actor, "visits", id))?,
+        Op::DeletePhoto(id) => {
+            deleted(photos::delete(conn, actor, thresholds, id), || tombstoned(conn, actor, "visit_photos", id))?
+        }
+    };
+    Ok(outcome)
+}
+
+/// A delete of something already deleted is a replay: unchanged, not an error.
+fn deleted(
+    result: Result<(), DomainError>,
+    already: impl FnOnce() -> Result<bool, StoreError>,
+) -> Result<Outcome, StoreError> {
+    Ok(match result {
+        Ok(()) => Outcome::Deleted,
+        Err(DomainError::NotFound(what)) => {
+            if already()? {
+                Outcome::Unchanged(None)
+            } else {
+                Outcome::Rejected(DomainError::NotFound(what))
+            }
+        }
+        Err(DomainError::Store(e)) => return Err(e),
+        Err(e) => Outcome::Rejected(e),
+    })
+}
+
+/// Whether the record was deleted inside the caller's scope (outside it, it does not exist).
+fn tombstoned(conn: &mut DbConn, actor: &Actor, entity: &str, id: Uuid) -> Result<bool, StoreError> {
+    let key = id.to_string();
+    let gone = |deleted: bool, path: &str| deleted && actor.scope().contains(path);
+    Ok(match entity {
+        "partners" => partner_store::find(conn, &key)?.is_some_and(|r| gone(r.deleted_at.is_some(), &r.org_path)),
+        "visits" => visit_store::find(conn, &key)?.is_some_and(|r| gone(r.deleted_at.is_some(), &r.org_path)),
+        _ => photo_store::find(conn, &key)?.is_some_and(|r| gone(r.deleted_at.is_some(), &r.org_path)),
+    })
+}

@@ -1,0 +1,424 @@
+//! `/api/v1/sync`: the phone's pull and push (WatermelonDB-shaped; see docs/SYNC.md).
+
+use actix_web::{HttpResponse, get, post, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::extract::{Caller, CoordParam};
+use super::json::Json;
+use super::partners::PartnerBody;
+use super::photos::PhotoBody;
+use super::problem::{ApiError, Problem};
+use super::state::AppState;
+use super::visits::{VisitBody, VisitLocation};
+use crate::domain::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
+use crate::domain::partners::{NewPartner, PartnerPatch};
+use crate::domain::sync::{self, MAX_PUSH, Op, Outcome, Record, TableChanges};
+use crate::domain::visits::{NewVisit, VisitOutcome, VisitPatch, VisitPurpose};
+use crate::domain::{Actor, DomainError};
+use crate::geo::LatLon;
+
+fn encode_cursor(seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("s1:{seq}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("s1:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| ApiError::field("cursor", "not a cursor this server issued"))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TableBody<T> {
+    pub created: Vec<T>,
+    pub updated: Vec<T>,
+    pub deleted: Vec<Uuid>,
+}
+
+fn table<D, T>(changes: TableChanges<D>, render: impl Fn(D) -> T) -> TableBody<T> {
+    TableBody {
+        created: changes.created.into_iter().map(&render).collect(),
+        updated: changes.updated.into_iter().map(&render).collect(),
+        deleted: changes.deleted,
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PullChanges {
+    pub partners: TableBody<PartnerBody>,
+    pub visits: TableBody<VisitBody>,
+    pub visit_photos: TableBody<PhotoBody>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PullResponse {
+    pub changes: PullChanges,
+    /// Send it back as `cursor` on the next pull.
+    pub cursor: String,
+    /// More changes are waiting: pull again at once with the new cursor.
+    pub has_more: bool,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PullParams {
+    /// The `cursor` of the previous pull; absent for a first, full sync.
+    pub cursor: Option<String>,
+    /// Changes per page, 1–1000 (default 500).
+    pub limit: Option<i64>,
+}
+
+/// Changes in your scope since a cursor, with tombstones, oldest first.
+#[utoipa::path(tag = "sync", security(("bearer" = [])), params(PullParams, CoordParam), responses(
+    (status = 200, body = PullResponse),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/sync/pull")]
+pub async fn pull(
+    Caller(actor): Caller,
+    state: web::Data<AppState>,
+    params: web::Query<PullParams>,
+    coord: web::Query<CoordParam>,
+) -> Result<HttpResponse, ApiError> {
+    let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let limit = params.limit.unwrap_or(500);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 1000"));
+    }
+    let viewer = actor.clone();
+    let pulled =
+        state.db.run(move |conn| sync::pull(conn, &actor, after, usize::try_from(limit).unwrap_or(500))).await?;
+    Ok(HttpResponse::Ok().json(PullResponse {
+        changes: PullChanges {
+            partners: table(pulled.partners, |p| PartnerBody::render(p, &viewer, &coord)),
+            visits: table(pulled.visits, |v| VisitBody::render(v, &coord)),
+            visit_photos: table(pulled.visit_photos, |p| PhotoBody::render(p, &coord)),
+        },
+        cursor: encode_cursor(pulled.cursor),
+        has_more: pulled.has_more,
+    }))
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushTable {
+    /// Records as the REST API returns them, with the client-made `id`.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub created: Vec<serde_json::Value>,
+    /// Records as the REST API returns them, with the `version` the client last saw.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub updated: Vec<serde_json::Value>,
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub deleted: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushChanges {
+    #[serde(default)]
+    pub partners: PushTable,
+    #[serde(default)]
+    pub visits: PushTable,
+    /// Deletions only: photos are uploaded with `POST /visits/{id}/photos`.
+    #[serde(default)]
+    pub visit_photos: PushTable,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    /// The cursor of the client's last pull.
+    pub cursor: Option<String>,
+    pub changes: PushChanges,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PushStatus {
+    Created,
+    Updated,
+    Unchanged,
+    Deleted,
+    Conflict,
+    Rejected,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PushResult {
+    pub table: String,
+    pub id: Option<Uuid>,
+    pub status: PushStatus,
+    /// The server's copy: the stored record, or for a conflict the version that won.
+    #[schema(value_type = Option<Object>)]
+    pub record: Option<serde_json::Value>,
+    pub problem: Option<Problem>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PushResponse {
+    pub results: Vec<PushResult>,
+    /// Pull from here next; your own changes come back as updates.
+    pub cursor: Option<String>,
+}
+
+// The pushed shapes: the REST records, read leniently (server-managed fields are ignored).
+
+#[derive(Deserialize)]
+struct PushedPartner {
+    id: Uuid,
+    name: String,
+    category: PartnerCategory,
+    status: Option<PartnerStatus>,
+    location: LatLon,
+    address: Option<String>,
+    contact_name: Option<String>,
+    contact_phone: Option<String>,
+    audience_size: Option<i64>,
+    audience_unit: Option<AudienceUnit>,
+    pain_points: Option<Vec<String>>,
+    agreed_benefits: Option<Vec<String>>,
+    visit_cadence_days: Option<i32>,
+    geofence_m: Option<i32>,
+    owner_id: Option<Uuid>,
+    org_unit_id: Option<Uuid>,
+}
+
+#[derive(Deserialize)]
+struct PushedPartnerUpdate {
+    id: Uuid,
+    version: i64,
+    name: Option<String>,
+    category: Option<PartnerCategory>,
+    status: Option<PartnerStatus>,
+    status_note: Option<String>,
+    location: Option<LatLon>,
+    address: Option<String>,
+    contact_name: Option<String>,
+    contact_phone: Option<String>,
+    audience_size: Option<i64>,
+    audience_unit: Option<AudienceUnit>,
+    pain_points: Option<Vec<String>>,
+    agreed_benefits: Option<Vec<String>>,
+    visit_cadence_days: Option<i32>,
+    geofence_m: Option<i32>,
+    owner_id: Option<Uuid>,
+    org_unit_id: Option<Uuid>,
+}
+
+#[derive(Deserialize)]
+struct PushedVisit {
+    id: Uuid,
+    partner_id: Option<Uuid>,
+    location: VisitLocation,
+    visited_at: DateTime<Utc>,
+    purpose: VisitPurpose,
+    notes: Option<String>,
+    outcome: Option<VisitOutcome>,
+    next_step: Option<String>,
+    next_visit_at: Option<DateTime<Utc>>,
+    mock_location: Option<bool>,
+    location_age_s: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct PushedVisitUpdate {
+    id: Uuid,
+    version: i64,
+    purpose: Option<VisitPurpose>,
+    notes: Option<String>,
+    outcome: Option<VisitOutcome>,
+    next_step: Option<String>,
+    next_visit_at: Option<DateTime<Utc>>,
+}
+
+fn read<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ApiError> {
+    super::json::parse(value.to_string().as_bytes())
+}
+
+fn id_of(value: &serde_json::Value) -> Option<Uuid> {
+    value.get("id").and_then(|v| v.as_str()).or_else(|| value.as_str()).and_then(|s| s.parse().ok())
+}
+
+/// Turns one pushed record into an operation; a record that does not parse is rejected alone.
+fn parse_op(table: &str, kind: &str, value: &serde_json::Value, coord: &CoordParam) -> Result<Op, ApiError> {
+    let location = |l: LatLon| coord.incoming("location", l);
+    Ok(match (table, kind) {
+        ("partners", "created") => {
+            let p: PushedPartner = read(value)?;
+            Op::CreatePartner(Box::new(NewPartner {
+                id: Some(p.id),
+                location: location(p.location)?,
+                name: p.name,
+                category: p.category,
+                status: p.status,
+                address: p.address,
+                contact_name: p.contact_name,
+                contact_phone: p.contact_phone,
+                audience_size: p.audience_size,
+                audience_unit: p.audience_unit,
+                pain_points: p.pain_points,
+                agreed_benefits: p.agreed_benefits,
+                visit_cadence_days: p.visit_cadence_days,
+                geofence_m: p.geofence_m,
+                owner_id: p.owner_id,
+                org_unit_id: p.org_unit_id,
+            }))
+        }
+        ("partners", "updated") => {
+            let p: PushedPartnerUpdate = read(value)?;
+            Op::UpdatePartner(
+                p.id,
+                Box::new(PartnerPatch {
+                    location: p.location.map(location).transpose()?,
+                    name: p.name,
+                    category: p.category,
+                    status: p.status,
+                    status_note: p.status_note,
+                    address: p.address,
+                    contact_name: p.contact_name,
+                    contact_phone: p.contact_phone,
+                    audience_size: p.audience_size,
+                    audience_unit: p.audience_unit,
+                    pain_points: p.pain_points,
+                    agreed_benefits: p.agreed_benefits,
+                    visit_cadence_days: p.visit_cadence_days,
+                    geofence_m: p.geofence_m,
+                    owner_id: p.owner_id,
+                    org_unit_id: p.org_unit_id,
+                    version: Some(p.version),
+                }),
+            )
+        }
+        ("visits", "created") => {
+            let v: PushedVisit = read(value)?;
+            Op::CreateVisit(Box::new(NewVisit {
+                id: Some(v.id),
+                partner_id: v.partner_id,
+                location: location(LatLon { lat: v.location.lat, lon: v.location.lon })?,
+                accuracy_m: v.location.accuracy_m,
+                visited_at: v.visited_at,
+                purpose: v.purpose,
+                notes: v.notes,
+                outcome: v.outcome,
+                next_step: v.next_step,
+                next_visit_at: v.next_visit_at,
+                mock_location: v.mock_location,
+                location_age_s: v.location_age_s,
+            }))
+        }
+        ("visits", "updated") => {
+            let v: PushedVisitUpdate = read(value)?;
+            Op::UpdateVisit(
+                v.id,
+                VisitPatch {
+                    purpose: v.purpose,
+                    notes: v.notes,
+                    outcome: v.outcome,
+                    next_step: v.next_step,
+                    next_visit_at: v.next_visit_at,
+                    version: Some(v.version),
+                },
+            )
+        }
+        (table, "deleted") => {
+            let id = id_of(value).ok_or_else(|| ApiError::field("id", "a deleted entry is the record's id"))?;
+            match table {
+                "partners" => Op::DeletePartner(id),
+                "visits" => Op::DeleteVisit(id),
+                _ => Op::DeletePhoto(id),
+            }
+        }
+        ("visit_photos", _) => {
+            return Err(ApiError::field("visit_photos", "photos are uploaded with POST /api/v1/visits/{id}/photos"));
+        }
+        _ => return Err(ApiError::field(table, "unknown change")),
+    })
+}
+
+fn render(record: Record, viewer: &Actor, coord: &CoordParam) -> Option<serde_json::Value> {
+    match record {
+        Record::Partner(p) => serde_json::to_value(PartnerBody::render(*p, viewer, coord)).ok(),
+        Record::Visit(v) => serde_json::to_value(VisitBody::render(*v, coord)).ok(),
+    }
+}
+
+fn result(table: &str, id: Option<Uuid>, outcome: Outcome, viewer: &Actor, coord: &CoordParam) -> PushResult {
+    let (status, record, problem) = match outcome {
+        Outcome::Created(r) => (PushStatus::Created, render(r, viewer, coord), None),
+        Outcome::Updated(r) => (PushStatus::Updated, render(r, viewer, coord), None),
+        Outcome::Unchanged(r) => (PushStatus::Unchanged, r.and_then(|r| render(r, viewer, coord)), None),
+        Outcome::Deleted => (PushStatus::Deleted, None, None),
+        Outcome::Conflict(r) => (PushStatus::Conflict, render(r, viewer, coord), None),
+        Outcome::Rejected(e) => (PushStatus::Rejected, None, Some(ApiError::from(e).problem())),
+    };
+    PushResult { table: table.to_owned(), id, status, record, problem }
+}
+
+/// Apply a batch of offline changes. Every record gets its own result, and its own transaction:
+/// one rejected record never loses the others. Pushing the same batch again changes nothing.
+#[utoipa::path(tag = "sync", security(("bearer" = [])), params(CoordParam), request_body = PushRequest, responses(
+    (status = 200, body = PushResponse),
+    (status = 422, description = "more than 500 records, or a malformed batch", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/sync/push")]
+pub async fn push(
+    Caller(actor): Caller,
+    state: web::Data<AppState>,
+    coord: web::Query<CoordParam>,
+    Json(body): Json<PushRequest>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(cursor) = &body.cursor {
+        decode_cursor(cursor)?;
+    }
+    let tables = [
+        ("partners", &body.changes.partners),
+        ("visits", &body.changes.visits),
+        ("visit_photos", &body.changes.visit_photos),
+    ];
+    let count: usize = tables.iter().map(|(_, t)| t.created.len() + t.updated.len() + t.deleted.len()).sum();
+    if count > MAX_PUSH {
+        return Err(ApiError::field("changes", format!("at most {MAX_PUSH} records per push; split the batch")));
+    }
+    let thresholds = state.settings.verification;
+    let mut results = Vec::with_capacity(count);
+    for (name, table) in tables {
+        // Creates first, then updates, then deletes: an offline day's edits of a record made
+        // that day then apply in order.
+        for (kind, values) in [("created", &table.created), ("updated", &table.updated), ("deleted", &table.deleted)] {
+            for value in values {
+                let id = id_of(value);
+                let outcome = match parse_op(name, kind, value, &coord) {
+                    Err(problem) => {
+                        results.push(PushResult {
+                            table: name.to_owned(),
+                            id,
+                            status: PushStatus::Rejected,
+                            record: None,
+                            problem: Some(problem.problem()),
+                        });
+                        continue;
+                    }
+                    Ok(op) => {
+                        let actor = actor.clone();
+                        state
+                            .db
+                            .run(move |conn| sync::apply(conn, &actor, &thresholds, op).map_err(DomainError::from))
+                            .await?
+                    }
+                };
+                results.push(result(name, id, outcome, &actor, &coord));
+            }
+        }
+    }
+    Ok(HttpResponse::Ok().json(PushResponse { results, cursor: body.cursor }))
+}
