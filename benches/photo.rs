@@ -2,7 +2,7 @@
 //!
 //!     cargo bench --bench photo
 //!
-//! Compares the pipeline in use (zune-jpeg decode via `image`, `fast_image_resize`, `jpeg-encoder`)
+//! Compares the pipeline in use (jpeg-decoder at a reduced DCT scale, `fast_image_resize`, `jpeg-encoder`)
 //! with the plain `image` path (its resize and its JPEG encoder).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -51,7 +51,7 @@ fn intake(c: &mut Criterion) {
     let limits = IntakeLimits::default();
     let mut group = c.benchmark_group("photo intake 12 MP");
     group.sample_size(20);
-    group.bench_function("pipeline (zune-jpeg + fast_image_resize + jpeg-encoder)", |b| {
+    group.bench_function("pipeline (DCT-scaled decode + fast_image_resize + jpeg-encoder)", |b| {
         b.iter(|| process(black_box(&bytes), &limits).unwrap())
     });
     group.bench_function("plain image crate", |b| b.iter(|| plain_image_path(black_box(&bytes))));

@@ -45,6 +45,9 @@ pub const LOGINS: [DemoLogin; 10] = [
 /// Partners each demo account manager brings (6 × 50 = 300).
 const PARTNERS_PER_MANAGER: usize = 50;
 
+/// Days of visit history (working days only, about eight visits each per account manager).
+const VISIT_DAYS: i64 = 60;
+
 fn rectangle([w, s, e, n]: [f64; 4]) -> Territory {
     Territory::Polygon { coordinates: vec![vec![vec![w, s], vec![e, s], vec![e, n], vec![w, n], vec![w, s]]] }
 }
@@ -86,8 +89,9 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
             owners.push((user.as_actor(), area));
         }
     }
-    let partners = crate::demo_partners::seed(state, &owners, PARTNERS_PER_MANAGER).await?;
-    tracing::info!(partners, "demo seeded");
+    let portfolios = crate::demo_partners::seed(state, &owners, PARTNERS_PER_MANAGER).await?;
+    let (visits, photos) = crate::demo_visits::seed(state, &portfolios, VISIT_DAYS).await?;
+    tracing::info!(partners = portfolios.iter().map(|(_, p)| p.len()).sum::<usize>(), visits, photos, "demo seeded");
     Ok(true)
 }
 

@@ -5,8 +5,9 @@ use rand::{Rng, SeedableRng};
 
 use crate::bootstrap::describe;
 use crate::domain::Actor;
+use crate::domain::org_units::Created;
 use crate::domain::partner_kind::{PartnerCategory, PartnerStatus};
-use crate::domain::partners::{self, NewPartner};
+use crate::domain::partners::{self, NewPartner, Partner};
 use crate::geo::LatLon;
 use crate::http::state::AppState;
 
@@ -64,10 +65,16 @@ fn pain_points(category: PartnerCategory) -> Vec<String> {
 }
 
 /// Seeds partners for each account manager inside the rough area of their sub-branch.
-pub async fn seed(state: &AppState, owners: &[(Actor, [f64; 4])], per_owner: usize) -> anyhow::Result<usize> {
+/// Returns each owner's new partners, for the visits seeded next.
+pub async fn seed(
+    state: &AppState,
+    owners: &[(Actor, [f64; 4])],
+    per_owner: usize,
+) -> anyhow::Result<Vec<(Actor, Vec<Partner>)>> {
     let mut rng = StdRng::seed_from_u64(20_261_128);
-    let mut created = 0;
+    let mut created = Vec::new();
     for (actor, [west, south, east, north]) in owners {
+        let mut mine = Vec::new();
         for n in 0..per_owner {
             let category = PartnerCategory::ALL[rng.random_range(0..PartnerCategory::ALL.len())];
             let status = match rng.random_range(0..100) {
@@ -106,10 +113,12 @@ pub async fn seed(state: &AppState, owners: &[(Actor, [f64; 4])], per_owner: usi
                 owner_id: None,
                 org_unit_id: None,
             };
-            let actor = actor.clone();
-            state.db.run(move |conn| partners::create(conn, &actor, input)).await.map_err(describe)?;
-            created += 1;
+            let owner = actor.clone();
+            let made = state.db.run(move |conn| partners::create(conn, &owner, input)).await.map_err(describe)?;
+            let (Created::New(p) | Created::Existing(p)) = made.partner;
+            mine.push(p);
         }
+        created.push((actor.clone(), mine));
     }
     Ok(created)
 }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod demo_partners;
+pub mod demo_visits;
 pub mod domain;
 pub mod geo;
 pub mod http;

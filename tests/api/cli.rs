@@ -91,7 +91,7 @@ fn free_port() -> u16 {
 }
 
 async fn wait_until_up(client: &reqwest::Client, base: &str) {
-    for _ in 0..200 {
+    for _ in 0..2400 {
         if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
             return;
         }
@@ -167,6 +167,18 @@ async fn the_demo_serves_logins_and_stops_cleanly_on_sigterm() {
         partners.iter().all(|p| !p["territory_unit_id"].is_null()),
         "every demo partner lies in a sub-branch territory"
     );
+    let visits: serde_json::Value = client
+        .get(format!("{base}/api/v1/visits?limit=500"))
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let visits = visits["items"].as_array().unwrap();
+    assert_eq!(visits.len(), 500, "the demo has thousands of visits");
+    assert!(visits.iter().any(|v| v["verified"] == false) && visits.iter().any(|v| v["verified"] == true));
     let wrong = client
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({"phone": "13800000002", "password": "not the password"}))
