@@ -23,3 +23,13 @@ pub use actor::{Actor, Scope};
 pub use error::{DomainError, FieldErrors};
 pub use phone::Phone;
 pub use role::Role;
+
+/// Runs a create once more when its insert lost a race against the same id (a phone retrying
+/// while its first request is still in flight): the second run finds the row and answers as for
+/// any repeat, instead of failing on the unique key.
+pub(crate) fn retry_on_race<T>(mut create: impl FnMut() -> Result<T, DomainError>) -> Result<T, DomainError> {
+    match create() {
+        Err(DomainError::Store(crate::store::StoreError::UniqueViolation(_))) => create(),
+        other => other,
+    }
+}

@@ -183,6 +183,10 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewOrgUnit) -> Result<Cre
         };
         store::insert(conn, &row)?;
         let unit = OrgUnit::try_from(row)?;
+        if unit.territory.is_some() {
+            // Partners already inside the new unit's territory now belong to it.
+            refresh_partner_territories(conn, &unit.branch_id.to_string())?;
+        }
         let view = serde_json::json!({"name": unit.name, "kind": unit.kind, "parent_id": unit.parent_id, "territory": unit.territory});
         super::audit::record(conn, actor, "org_unit", unit.id, &unit.path, super::audit::Action::Create, view)?;
         Ok(Created::New(unit))
@@ -284,7 +288,8 @@ pub fn refresh_partner_territories(conn: &mut DbConn, branch_id: &str) -> Result
     for (id, lat, lon, old) in crate::store::partners::positions_in_branch(conn, branch_id)? {
         let new = territories.unit_at(crate::geo::LatLon { lat, lon }).map(|u| u.to_string());
         if new != old {
-            crate::store::partners::set_territory(conn, &id, new.as_deref())?;
+            let seq = crate::store::sync::next_seq(conn)?;
+            crate::store::partners::set_territory(conn, &id, new.as_deref(), seq, now_utc())?;
             changed += 1;
         }
     }

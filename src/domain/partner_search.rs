@@ -13,8 +13,14 @@ use crate::store::{DbConn, StoreError, uuid_col};
 
 pub const MAX_RADIUS_M: f64 = 50_000.0;
 
+/// Beyond this many 0.01° bands (2° of latitude) the box is not a local search: the band list is
+/// dropped rather than bound as a huge `IN (…)`, and the plain range filters do the work.
+const MAX_BANDS: usize = 200;
+
 pub fn box_filter(b: &BBox) -> BoxFilter {
-    BoxFilter { bands: b.bands(), min_lat: b.min.lat, max_lat: b.max.lat, min_lon: b.min.lon, max_lon: b.max.lon }
+    let bands = b.bands();
+    let bands = if bands.len() > MAX_BANDS { Vec::new() } else { bands };
+    BoxFilter { bands, min_lat: b.min.lat, max_lat: b.max.lat, min_lon: b.min.lon, max_lon: b.max.lon }
 }
 
 /// Live partners in scope whose exact geodesic distance is within `radius_m`, nearest first.

@@ -332,54 +332,58 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPartner) -> Result<Cre
     v.finish()?;
     let digest = digest(&input);
 
-    conn.write_tx(|conn| {
-        let id = input.id.unwrap_or_else(Uuid::now_v7);
-        if let Some(existing) = store::find(conn, &id.to_string())? {
-            let existing = Partner::try_from(existing)?;
-            let visible = existing.deleted_at.is_none() && actor.scope().contains(&existing.org_path);
-            return if visible && existing.create_digest == digest {
-                Ok(CreatedPartner { partner: Created::Existing(existing), possible_duplicates: Vec::new() })
-            } else {
-                Err(DomainError::conflict("id_conflict", "another partner already has this id"))
+    super::retry_on_race(|| {
+        conn.write_tx(|conn| {
+            let id = input.id.unwrap_or_else(Uuid::now_v7);
+            if let Some(existing) = store::find(conn, &id.to_string())? {
+                let existing = Partner::try_from(existing)?;
+                let visible = existing.deleted_at.is_none() && actor.scope().contains(&existing.org_path);
+                return if visible && existing.create_digest == digest {
+                    Ok(CreatedPartner { partner: Created::Existing(existing), possible_duplicates: Vec::new() })
+                } else {
+                    Err(DomainError::conflict("id_conflict", "another partner already has this id"))
+                };
+            }
+            let (owner_id, unit) = placement(conn, actor, input.owner_id, input.org_unit_id, None)?;
+            let now = now_utc();
+            let territories = BranchTerritories::load(conn, &unit.branch_id.to_string())?;
+            let seq = sync::next_seq(conn)?;
+            let partner = Partner {
+                id,
+                branch_id: unit.branch_id.to_string(),
+                org_unit_id: unit.id,
+                org_path: unit.path.clone(),
+                owner_id,
+                name: name.clone(),
+                category: input.category,
+                status: input.status.unwrap_or(PartnerStatus::Prospect),
+                location,
+                address: address.clone(),
+                contact_name: contact_name.clone(),
+                contact_phone: contact_phone.clone(),
+                audience_size: input.audience_size,
+                audience_unit: input
+                    .audience_unit
+                    .or(input.audience_size.map(|_| input.category.default_audience_unit())),
+                pain_points: pain_points.clone(),
+                agreed_benefits: agreed_benefits.clone(),
+                visit_cadence_days: input.visit_cadence_days.unwrap_or(input.category.default_cadence_days()),
+                geofence_m: input.geofence_m.unwrap_or(DEFAULT_GEOFENCE_M),
+                territory_unit_id: territories.unit_at(location),
+                create_digest: digest.clone(),
+                version: 1,
+                created_at: now.and_utc(),
+                updated_at: now.and_utc(),
+                deleted_at: None,
+                seq,
+                created_seq: seq,
             };
-        }
-        let (owner_id, unit) = placement(conn, actor, input.owner_id, input.org_unit_id, None)?;
-        let now = now_utc();
-        let territories = BranchTerritories::load(conn, &unit.branch_id.to_string())?;
-        let seq = sync::next_seq(conn)?;
-        let partner = Partner {
-            id,
-            branch_id: unit.branch_id.to_string(),
-            org_unit_id: unit.id,
-            org_path: unit.path.clone(),
-            owner_id,
-            name,
-            category: input.category,
-            status: input.status.unwrap_or(PartnerStatus::Prospect),
-            location,
-            address,
-            contact_name,
-            contact_phone,
-            audience_size: input.audience_size,
-            audience_unit: input.audience_unit.or(input.audience_size.map(|_| input.category.default_audience_unit())),
-            pain_points,
-            agreed_benefits,
-            visit_cadence_days: input.visit_cadence_days.unwrap_or(input.category.default_cadence_days()),
-            geofence_m: input.geofence_m.unwrap_or(DEFAULT_GEOFENCE_M),
-            territory_unit_id: territories.unit_at(location),
-            create_digest: digest,
-            version: 1,
-            created_at: now.and_utc(),
-            updated_at: now.and_utc(),
-            deleted_at: None,
-            seq,
-            created_seq: seq,
-        };
-        store::insert(conn, &partner.to_row())?;
-        status_change(conn, &partner, None, actor, None, now)?;
-        audit::record(conn, actor, "partner", partner.id, &partner.org_path, Action::Create, partner.audit_view())?;
-        let possible_duplicates = super::partner_search::possible_duplicates(conn, actor, &partner)?;
-        Ok(CreatedPartner { partner: Created::New(partner), possible_duplicates })
+            store::insert(conn, &partner.to_row())?;
+            status_change(conn, &partner, None, actor, None, now)?;
+            audit::record(conn, actor, "partner", partner.id, &partner.org_path, Action::Create, partner.audit_view())?;
+            let possible_duplicates = super::partner_search::possible_duplicates(conn, actor, &partner)?;
+            Ok(CreatedPartner { partner: Created::New(partner), possible_duplicates })
+        })
     })
 }
 
@@ -491,11 +495,13 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: PartnerPatch) -
             next.owner_id = owner_id;
             next.org_unit_id = unit.id;
             next.org_path = unit.path;
+            // An admin may move a partner to another branch: it then belongs to that branch.
+            next.branch_id = unit.branch_id.to_string();
         }
         if next == current {
             return Ok(current);
         }
-        if next.location != current.location {
+        if next.location != current.location || next.branch_id != current.branch_id {
             next.territory_unit_id = BranchTerritories::load(conn, &next.branch_id)?.unit_at(next.location);
         }
         let now = now_utc();
@@ -504,7 +510,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: PartnerPatch) -
         next.seq = sync::next_seq(conn)?;
         if next.org_path != current.org_path {
             // Phones of the old subtree must drop it; the new subtree gets it as a change.
-            sync::tombstone(conn, next.seq, "partners", id, &current.org_path)?;
+            sync::tombstone(conn, next.seq, "partners", id, &current.org_path, None)?;
         }
         if !store::replace(conn, &next.to_row(), current.version)? {
             return Err(DomainError::conflict("version_conflict", "the partner changed since you read it"));
@@ -529,7 +535,7 @@ pub fn delete(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<(), DomainEr
         gone.updated_at = now.and_utc();
         gone.deleted_at = Some(now.and_utc());
         gone.seq = sync::next_seq(conn)?;
-        sync::tombstone(conn, gone.seq, "partners", id, &current.org_path)?;
+        sync::tombstone(conn, gone.seq, "partners", id, &current.org_path, None)?;
         if !store::replace(conn, &gone.to_row(), current.version)? {
             return Err(DomainError::conflict("version_conflict", "the partner changed meanwhile"));
         }

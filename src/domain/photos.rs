@@ -149,10 +149,10 @@ pub fn get(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<Photo, DomainEr
 pub fn delete(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, id: Uuid) -> Result<(), DomainError> {
     conn.write_tx(|conn| {
         let photo = get(conn, actor, id)?;
-        check_can_attach(conn, actor, photo.visit_id)?;
+        let visit = check_can_attach(conn, actor, photo.visit_id)?;
         let seq = sync::next_seq(conn)?;
         store::mark_deleted(conn, &id.to_string(), now_utc(), seq)?;
-        sync::tombstone(conn, seq, "visit_photos", id, &photo.org_path)?;
+        sync::tombstone(conn, seq, "visit_photos", id, &photo.org_path, Some(visit.user_id))?;
         let remaining = store::of_visit(conn, &photo.visit_id.to_string())?;
         visits::reverify(conn, thresholds, photo.visit_id, signals(&remaining))?;
         Ok(())

@@ -48,29 +48,56 @@ enum Item {
 /// Everything in the caller's scope changed after `after` (all of it when `after` is `None`),
 /// at most about `limit` changes, oldest first. A page never splits one change number.
 pub fn pull(conn: &mut DbConn, actor: &Actor, after: Option<i64>, limit: usize) -> Result<Pulled, DomainError> {
+    let full_sync = after.is_none();
     let after = after.unwrap_or(-1);
     let limit = limit.clamp(1, MAX_PULL);
-    let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
-    // Read the horizon first: every change numbered up to it is committed, so an empty page can
-    // move the cursor there without skipping anything.
+    let fetch = limit + 1;
+    let fetch_sql = i64::try_from(fetch).unwrap_or(i64::MAX);
+    // Every change numbered up to the horizon is committed (numbers are taken under a lock held
+    // to commit). Reading only up to it gives all sources one consistent cut, whatever commits
+    // while the queries run.
     let horizon = sync::current_seq(conn)?;
     let scope = actor.scope().path_prefix();
     let own = (actor.role == Role::AccountManager).then(|| actor.user_id.to_string());
 
+    // Each source returns at most `fetch` rows; where one is cut short, nothing past its last
+    // row is known to be complete, so the page ends there.
+    let mut bound = horizon;
+    let mut complete_to = |rows: usize, last: Option<i64>| {
+        if rows >= fetch
+            && let Some(last) = last
+        {
+            bound = bound.min(last);
+        }
+    };
+    let partner_rows = partner_store::changed_since(conn, scope.as_deref(), after, horizon, fetch_sql)?;
+    complete_to(partner_rows.len(), partner_rows.last().map(|r| r.seq));
+    let visit_rows = visit_store::changed_since(conn, scope.as_deref(), own.as_deref(), after, horizon, fetch_sql)?;
+    complete_to(visit_rows.len(), visit_rows.last().map(|r| r.seq));
+    let photo_rows = photo_store::changed_since(conn, scope.as_deref(), own.as_deref(), after, horizon, fetch_sql)?;
+    complete_to(photo_rows.len(), photo_rows.last().map(|r| r.seq));
+    // A first sync has nothing to delete.
+    let tombstones = if full_sync {
+        Vec::new()
+    } else {
+        sync::tombstones_since(conn, scope.as_deref(), own.as_deref(), after, horizon, fetch_sql)?
+    };
+    complete_to(tombstones.len(), tombstones.last().map(|t| t.seq));
+
     let mut items: Vec<(i64, bool, Item)> = Vec::new();
-    for row in partner_store::changed_since(conn, scope.as_deref(), after, fetch)? {
+    for row in partner_rows.into_iter().filter(|r| r.seq <= bound) {
         let p = Partner::try_from(row)?;
         items.push((p.seq, p.created_seq > after, Item::Partner(p)));
     }
-    for row in visit_store::changed_since(conn, scope.as_deref(), own.as_deref(), after, fetch)? {
+    for row in visit_rows.into_iter().filter(|r| r.seq <= bound) {
         let v = Visit::try_from(row)?;
         items.push((v.seq, v.created_seq > after, Item::Visit(v)));
     }
-    for row in photo_store::changed_since(conn, scope.as_deref(), own.as_deref(), after, fetch)? {
+    for row in photo_rows.into_iter().filter(|r| r.seq <= bound) {
         let p = Photo::try_from(row)?;
         items.push((p.seq, p.created_seq > after, Item::Photo(p)));
     }
-    for t in sync::tombstones_since(conn, scope.as_deref(), after, fetch)? {
+    for t in tombstones.into_iter().filter(|t| t.seq <= bound) {
         let id = uuid_col(&t.record_id)?;
         // A record that left one subtree for another the caller also sees is an update, not a delete.
         if still_visible(conn, actor, &t.entity, id)? {
@@ -87,13 +114,9 @@ pub fn pull(conn: &mut DbConn, actor: &Actor, after: Option<i64>, limit: usize) 
             cut += 1;
         }
     }
-    let has_more = cut < total;
+    let (cursor, has_more) = if cut < total { (items[cut - 1].0, true) } else { (bound.max(after), bound < horizon) };
     items.truncate(cut);
-    let mut pulled =
-        Pulled { cursor: items.last().map_or(horizon.max(after), |(seq, _, _)| *seq), has_more, ..Pulled::default() };
-    if !has_more {
-        pulled.cursor = pulled.cursor.max(horizon);
-    }
+    let mut pulled = Pulled { cursor, has_more, ..Pulled::default() };
     for (_, created, item) in items {
         match item {
             Item::Partner(p) => {
@@ -204,7 +227,17 @@ fn visit_patch_is_applied(v: &Visit, patch: &VisitPatch) -> bool {
 }
 
 /// Applies one pushed record in its own transaction, so one bad record never loses the others.
+/// Infrastructure failures are errors of the whole request (the client retries), never a
+/// per-record rejection the client might discard.
 pub fn apply(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, op: Op) -> Result<Outcome, StoreError> {
+    let outcome = apply_op(conn, actor, thresholds, op)?;
+    match outcome {
+        Outcome::Rejected(DomainError::Store(e)) => Err(e),
+        other => Ok(other),
+    }
+}
+
+fn apply_op(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, op: Op) -> Result<Outcome, StoreError> {
     let outcome = match op {
         Op::CreatePartner(input) => {
             let id = input.id;
@@ -288,13 +321,21 @@ fn deleted(
     })
 }
 
-/// Whether the record was deleted inside the caller's scope (outside it, it does not exist).
+/// Whether the record was deleted where the caller could see it (elsewhere it does not exist).
 fn tombstoned(conn: &mut DbConn, actor: &Actor, entity: &str, id: Uuid) -> Result<bool, StoreError> {
     let key = id.to_string();
+    let own_only = actor.role == Role::AccountManager;
+    let me = actor.user_id.to_string();
     let gone = |deleted: bool, path: &str| deleted && actor.scope().contains(path);
     Ok(match entity {
         "partners" => partner_store::find(conn, &key)?.is_some_and(|r| gone(r.deleted_at.is_some(), &r.org_path)),
-        "visits" => visit_store::find(conn, &key)?.is_some_and(|r| gone(r.deleted_at.is_some(), &r.org_path)),
-        _ => photo_store::find(conn, &key)?.is_some_and(|r| gone(r.deleted_at.is_some(), &r.org_path)),
+        "visits" => visit_store::find(conn, &key)?
+            .is_some_and(|r| gone(r.deleted_at.is_some(), &r.org_path) && (!own_only || r.user_id == me)),
+        _ => match photo_store::find(conn, &key)? {
+            Some(r) if gone(r.deleted_at.is_some(), &r.org_path) => {
+                !own_only || visit_store::find(conn, &r.visit_id)?.is_some_and(|v| v.user_id == me)
+            }
+            _ => false,
+        },
     })
 }

@@ -14,7 +14,8 @@ use crate::geo::LatLon;
 use crate::geo::bbox::lat_band;
 use crate::store::visits::{self as store, VisitFilter, VisitRow};
 use crate::store::{
-    DbConn, Page, PageRequest, StoreError, enum_col, now_utc, partners as partner_store, sync, uuid_col,
+    DbConn, Page, PageRequest, StoreError, enum_col, now_utc, partners as partner_store, photos as photo_store, sync,
+    uuid_col,
 };
 
 text_enum!(VisitPurpose {
@@ -242,68 +243,71 @@ pub fn create(
     if input.location_age_s.is_some_and(|a| !(a.is_finite() && a >= 0.0)) {
         v.add("location_age_s", "must be zero or more seconds");
     }
-    if input.visited_at.timestamp() < 946_684_800 {
-        v.add("visited_at", "must be after 2000-01-01");
+    v.check("visited_at", super::text::sane_time(input.visited_at));
+    if let Some(next) = input.next_visit_at {
+        v.check("next_visit_at", super::text::sane_time(next));
     }
     let notes = optional_text(&mut v, "notes", input.notes.as_deref(), 2000).unwrap_or_default();
     let next_step = optional_text(&mut v, "next_step", input.next_step.as_deref(), 500);
     v.finish()?;
     let digest = digest(&input);
-    conn.write_tx(|conn| {
-        let id = input.id.unwrap_or_else(Uuid::now_v7);
-        if let Some(existing) = store::find(conn, &id.to_string())? {
-            let same = existing.create_digest == digest && visible(actor, &existing);
-            return if same {
-                Ok(Created::Existing(Visit::try_from(existing)?))
-            } else {
-                Err(DomainError::conflict("id_conflict", "another visit already has this id"))
-            };
-        }
-        let partner = input.partner_id.map(|p| super::partners::get(conn, actor, p)).transpose()?;
-        let unit: OrgUnit = match (actor.org_unit_id, &partner) {
-            (Some(unit), _) => super::org_units::get(conn, actor, unit)?,
-            (None, Some(p)) => super::org_units::get(conn, actor, p.org_unit_id)?,
-            (None, None) => {
-                return Err(DomainError::invalid(
-                    "partner_id",
-                    "an admin without an org unit records visits at a partner",
-                ));
+    super::retry_on_race(|| {
+        conn.write_tx(|conn| {
+            let id = input.id.unwrap_or_else(Uuid::now_v7);
+            if let Some(existing) = store::find(conn, &id.to_string())? {
+                let same = existing.create_digest == digest && visible(actor, &existing);
+                return if same {
+                    Ok(Created::Existing(Visit::try_from(existing)?))
+                } else {
+                    Err(DomainError::conflict("id_conflict", "another visit already has this id"))
+                };
             }
-        };
-        let now = now_utc();
-        let seq = sync::next_seq(conn)?;
-        let mut visit = Visit {
-            id,
-            branch_id: unit.branch_id.to_string(),
-            org_unit_id: unit.id,
-            org_path: unit.path,
-            user_id: actor.user_id,
-            partner_id: input.partner_id,
-            visited_at: input.visited_at,
-            location,
-            accuracy_m: input.accuracy_m,
-            purpose: input.purpose,
-            notes,
-            outcome: input.outcome,
-            next_step,
-            next_visit_at: input.next_visit_at,
-            mock_location: input.mock_location,
-            location_age_s: input.location_age_s,
-            verified: false,
-            distance_m: None,
-            reasons: Vec::new(),
-            create_digest: digest,
-            version: 1,
-            created_at: now.and_utc(),
-            updated_at: now.and_utc(),
-            deleted_at: None,
-            seq,
-            created_seq: seq,
-        };
-        let verdict = verification::verify(&signals(conn, &visit, Vec::new())?, thresholds);
-        visit.apply(verdict);
-        store::insert(conn, &visit.to_row())?;
-        Ok(Created::New(visit))
+            let partner = input.partner_id.map(|p| super::partners::get(conn, actor, p)).transpose()?;
+            let unit: OrgUnit = match (actor.org_unit_id, &partner) {
+                (Some(unit), _) => super::org_units::get(conn, actor, unit)?,
+                (None, Some(p)) => super::org_units::get(conn, actor, p.org_unit_id)?,
+                (None, None) => {
+                    return Err(DomainError::invalid(
+                        "partner_id",
+                        "an admin without an org unit records visits at a partner",
+                    ));
+                }
+            };
+            let now = now_utc();
+            let seq = sync::next_seq(conn)?;
+            let mut visit = Visit {
+                id,
+                branch_id: unit.branch_id.to_string(),
+                org_unit_id: unit.id,
+                org_path: unit.path,
+                user_id: actor.user_id,
+                partner_id: input.partner_id,
+                visited_at: input.visited_at,
+                location,
+                accuracy_m: input.accuracy_m,
+                purpose: input.purpose,
+                notes: notes.clone(),
+                outcome: input.outcome,
+                next_step: next_step.clone(),
+                next_visit_at: input.next_visit_at,
+                mock_location: input.mock_location,
+                location_age_s: input.location_age_s,
+                verified: false,
+                distance_m: None,
+                reasons: Vec::new(),
+                create_digest: digest.clone(),
+                version: 1,
+                created_at: now.and_utc(),
+                updated_at: now.and_utc(),
+                deleted_at: None,
+                seq,
+                created_seq: seq,
+            };
+            let verdict = verification::verify(&signals(conn, &visit, Vec::new())?, thresholds);
+            visit.apply(verdict);
+            store::insert(conn, &visit.to_row())?;
+            Ok(Created::New(visit))
+        })
     })
 }
 
@@ -353,6 +357,9 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: VisitPatch) -> 
     let mut v = Validator::default();
     let notes = patch.notes.as_deref().map(|n| optional_text(&mut v, "notes", Some(n), 2000).unwrap_or_default());
     let next_step = patch.next_step.as_deref().map(|n| optional_text(&mut v, "next_step", Some(n), 500));
+    if let Some(next) = patch.next_visit_at {
+        v.check("next_visit_at", super::text::sane_time(next));
+    }
     v.finish()?;
     conn.write_tx(|conn| {
         let current = get(conn, actor, id)?;
@@ -391,7 +398,19 @@ pub fn delete(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<(), DomainEr
         let mut gone = current.clone();
         bump(conn, &mut gone)?;
         gone.deleted_at = Some(gone.updated_at);
-        sync::tombstone(conn, gone.seq, "visits", id, &current.org_path)?;
+        sync::tombstone(conn, gone.seq, "visits", id, &current.org_path, Some(current.user_id))?;
+        // Its photos go with it, for phones as well.
+        for photo in photo_store::of_visit(conn, &id.to_string())? {
+            photo_store::mark_deleted(conn, &photo.id, gone.updated_at.naive_utc(), gone.seq)?;
+            sync::tombstone(
+                conn,
+                gone.seq,
+                "visit_photos",
+                uuid_col(&photo.id)?,
+                &photo.org_path,
+                Some(current.user_id),
+            )?;
+        }
         if !store::replace(conn, &gone.to_row(), current.version)? {
             return Err(DomainError::conflict("version_conflict", "the visit changed meanwhile"));
         }

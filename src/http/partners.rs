@@ -237,6 +237,9 @@ pub async fn list_partners(
 ) -> Result<HttpResponse, ApiError> {
     let page = page.to_request()?;
     let filters = filters.into_inner();
+    if let Some(t) = filters.updated_since {
+        crate::domain::text::sane_time(t).map_err(|e| ApiError::field("updated_since", e))?;
+    }
     let query = PartnerQuery {
         bbox: bbox_param(&filters.bbox, &coord)?,
         category: filters.category,

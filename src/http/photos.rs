@@ -113,10 +113,20 @@ async fn read_upload(req: &HttpRequest, payload: web::Payload, limit: usize) -> 
     let mut body = Vec::new();
     if multipart {
         let mut form = actix_multipart::Multipart::new(req.headers(), payload);
+        let mut skipped = 0usize;
         while let Some(field) = form.next().await {
             let mut field =
                 field.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_multipart", e.to_string()))?;
             if field.name() != Some("file") {
+                // Other parts are read and dropped, but count against the limit all the same.
+                while let Some(chunk) = field.next().await {
+                    let chunk =
+                        chunk.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_multipart", e.to_string()))?;
+                    skipped += chunk.len();
+                    if skipped > limit {
+                        return Err(too_large());
+                    }
+                }
                 continue;
             }
             while let Some(chunk) = field.next().await {

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::extract::{Caller, CoordParam};
@@ -22,17 +23,32 @@ use crate::domain::visits::{NewVisit, VisitOutcome, VisitPatch, VisitPurpose};
 use crate::domain::{Actor, DomainError};
 use crate::geo::LatLon;
 
-fn encode_cursor(seq: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("s1:{seq}"))
+/// The caller's scope, as a short digest: a cursor is only valid for the scope that made it.
+fn scope_tag(actor: &Actor) -> String {
+    let text = format!("{}|{}|{}", actor.user_id, actor.role.as_str(), actor.org_path);
+    Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix("s1:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| ApiError::field("cursor", "not a cursor this server issued"))
+fn encode_cursor(seq: i64, actor: &Actor) -> String {
+    URL_SAFE_NO_PAD.encode(format!("s2:{seq}:{}", scope_tag(actor)))
+}
+
+/// The change number in a cursor. A cursor made before the caller's role or org unit changed
+/// cannot be continued: the phone holds another scope's records and must start over.
+fn decode_cursor(cursor: &str, actor: &Actor) -> Result<i64, ApiError> {
+    let text = URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok());
+    let parts = text.as_deref().and_then(|t| t.strip_prefix("s2:")).and_then(|t| t.split_once(':'));
+    let (seq, tag) = parts
+        .and_then(|(n, tag)| n.parse::<i64>().ok().map(|n| (n, tag)))
+        .ok_or_else(|| ApiError::field("cursor", "not a cursor this server issued"))?;
+    if tag != scope_tag(actor) {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::CONFLICT,
+            "resync_required",
+            "your role or org unit changed since this cursor: clear local data and pull without a cursor",
+        ));
+    }
+    Ok(seq)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -78,6 +94,7 @@ pub struct PullParams {
 /// Changes in your scope since a cursor, with tombstones, oldest first.
 #[utoipa::path(tag = "sync", security(("bearer" = [])), params(PullParams, CoordParam), responses(
     (status = 200, body = PullResponse),
+    (status = 409, description = "resync_required: the cursor belongs to your former scope", body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/sync/pull")]
@@ -87,7 +104,7 @@ pub async fn pull(
     params: web::Query<PullParams>,
     coord: web::Query<CoordParam>,
 ) -> Result<HttpResponse, ApiError> {
-    let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let after = params.cursor.as_deref().map(|c| decode_cursor(c, &actor)).transpose()?;
     let limit = params.limit.unwrap_or(500);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 1000"));
@@ -101,7 +118,7 @@ pub async fn pull(
             visits: table(pulled.visits, |v| VisitBody::render(v, &coord)),
             visit_photos: table(pulled.visit_photos, |p| PhotoBody::render(p, &coord)),
         },
-        cursor: encode_cursor(pulled.cursor),
+        cursor: encode_cursor(pulled.cursor, &viewer),
         has_more: pulled.has_more,
     }))
 }
@@ -378,7 +395,7 @@ pub async fn push(
     Json(body): Json<PushRequest>,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(cursor) = &body.cursor {
-        decode_cursor(cursor)?;
+        decode_cursor(cursor, &actor)?;
     }
     let tables = [
         ("partners", &body.changes.partners),

@@ -207,6 +207,11 @@ pub async fn list_visits(
         .as_deref()
         .map(|t| BBox::parse(t).map(|b| b.to_wgs84(coord.datum())).map_err(|e| ApiError::field("bbox", e.to_string())))
         .transpose()?;
+    for (field, t) in [("from", filters.from), ("to", filters.to)] {
+        if let Some(t) = t {
+            crate::domain::text::sane_time(t).map_err(|e| ApiError::field(field, e))?;
+        }
+    }
     let query = VisitQuery {
         user_id: filters.user_id,
         partner_id: filters.partner_id,

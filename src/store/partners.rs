@@ -139,8 +139,10 @@ pub fn list(conn: &mut DbConn, filter: &PartnerFilter, page: &PageRequest) -> Re
         );
     }
     if let Some(b) = &filter.within {
+        if !b.bands.is_empty() {
+            query = query.filter(partners::lat_band.eq_any(b.bands.clone()));
+        }
         query = query
-            .filter(partners::lat_band.eq_any(b.bands.clone()))
             .filter(partners::lon.between(b.min_lon, b.max_lon))
             .filter(partners::lat.between(b.min_lat, b.max_lat));
     }
@@ -163,11 +165,13 @@ pub fn positions_in_box(
 ) -> Result<Vec<(String, f64, f64)>, StoreError> {
     let mut query = partners::table
         .select((partners::id, partners::lat, partners::lon))
-        .filter(partners::lat_band.eq_any(b.bands.clone()))
         .filter(partners::lon.between(b.min_lon, b.max_lon))
         .filter(partners::lat.between(b.min_lat, b.max_lat))
         .filter(partners::deleted_at.is_null())
         .into_boxed();
+    if !b.bands.is_empty() {
+        query = query.filter(partners::lat_band.eq_any(b.bands.clone()));
+    }
     if let Some(prefix) = path_prefix {
         query = query.filter(partners::org_path.like(format!("{prefix}%")));
     }
@@ -183,11 +187,13 @@ pub fn find_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<PartnerRow>, S
 pub fn in_box(conn: &mut DbConn, path_prefix: Option<&str>, b: &BoxFilter) -> Result<Vec<PartnerRow>, StoreError> {
     let mut query = partners::table
         .select(PartnerRow::as_select())
-        .filter(partners::lat_band.eq_any(b.bands.clone()))
         .filter(partners::lon.between(b.min_lon, b.max_lon))
         .filter(partners::lat.between(b.min_lat, b.max_lat))
         .filter(partners::deleted_at.is_null())
         .into_boxed();
+    if !b.bands.is_empty() {
+        query = query.filter(partners::lat_band.eq_any(b.bands.clone()));
+    }
     if let Some(prefix) = path_prefix {
         query = query.filter(partners::org_path.like(format!("{prefix}%")));
     }
@@ -199,6 +205,7 @@ pub fn replace(conn: &mut DbConn, row: &PartnerRow, expected_version: i64) -> Re
     let n =
         diesel::update(partners::table.filter(partners::id.eq(&row.id)).filter(partners::version.eq(expected_version)))
             .set((
+                partners::branch_id.eq(&row.branch_id),
                 partners::org_unit_id.eq(&row.org_unit_id),
                 partners::org_path.eq(&row.org_path),
                 partners::owner_id.eq(&row.owner_id),
@@ -239,8 +246,23 @@ pub fn positions_in_branch(conn: &mut DbConn, branch_id: &str) -> Result<Vec<Pos
         .load(conn)?)
 }
 
-pub fn set_territory(conn: &mut DbConn, id: &str, territory_unit_id: Option<&str>) -> Result<(), StoreError> {
-    diesel::update(partners::table.find(id)).set(partners::territory_unit_id.eq(territory_unit_id)).execute(conn)?;
+/// Sets a partner's derived territory as a change of its own: a new version and change
+/// number, so phones and `updated_since` readers see it and a concurrent edit cannot undo it.
+pub fn set_territory(
+    conn: &mut DbConn,
+    id: &str,
+    territory_unit_id: Option<&str>,
+    seq: i64,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(partners::table.find(id))
+        .set((
+            partners::territory_unit_id.eq(territory_unit_id),
+            partners::version.eq(partners::version + 1),
+            partners::seq.eq(seq),
+            partners::updated_at.eq(now),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -287,11 +309,13 @@ pub fn changed_since(
     conn: &mut DbConn,
     path_prefix: Option<&str>,
     after: i64,
+    upto: i64,
     limit: i64,
 ) -> Result<Vec<PartnerRow>, StoreError> {
     let mut query = partners::table
         .select(PartnerRow::as_select())
         .filter(partners::seq.gt(after))
+        .filter(partners::seq.le(upto))
         .filter(partners::deleted_at.is_null())
         .into_boxed();
     if let Some(prefix) = path_prefix {

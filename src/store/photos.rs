@@ -59,13 +59,16 @@ pub fn changed_since(
     path_prefix: Option<&str>,
     user_id: Option<&str>,
     after: i64,
+    upto: i64,
     limit: i64,
 ) -> Result<Vec<PhotoRow>, StoreError> {
     let mut query = visit_photos::table
         .inner_join(visits::table)
         .select(PhotoRow::as_select())
         .filter(visit_photos::seq.gt(after))
+        .filter(visit_photos::seq.le(upto))
         .filter(visit_photos::deleted_at.is_null())
+        .filter(visits::deleted_at.is_null())
         .into_boxed();
     if let Some(prefix) = path_prefix {
         query = query.filter(visit_photos::org_path.like(format!("{prefix}%")));

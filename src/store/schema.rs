@@ -171,6 +171,7 @@ diesel::table! {
         entity -> Text,
         record_id -> Text,
         org_path -> Text,
+        user_id -> Nullable<Text>,
     }
 }
 

@@ -24,6 +24,7 @@ pub struct TombstoneRow {
     pub entity: String,
     pub record_id: String,
     pub org_path: String,
+    pub user_id: Option<String>,
 }
 
 pub fn insert_tombstone(conn: &mut DbConn, row: &TombstoneRow) -> Result<(), StoreError> {
@@ -31,28 +32,38 @@ pub fn insert_tombstone(conn: &mut DbConn, row: &TombstoneRow) -> Result<(), Sto
     Ok(())
 }
 
-/// Tombstones after `after`, in a subtree, oldest first.
+/// Tombstones in `(after, upto]`, in a subtree (and for one author's records, if given).
 pub fn tombstones_since(
     conn: &mut DbConn,
     path_prefix: Option<&str>,
+    user_id: Option<&str>,
     after: i64,
+    upto: i64,
     limit: i64,
 ) -> Result<Vec<TombstoneRow>, StoreError> {
-    let mut query =
-        sync_tombstones::table.select(TombstoneRow::as_select()).filter(sync_tombstones::seq.gt(after)).into_boxed();
+    let mut query = sync_tombstones::table
+        .select(TombstoneRow::as_select())
+        .filter(sync_tombstones::seq.gt(after))
+        .filter(sync_tombstones::seq.le(upto))
+        .into_boxed();
     if let Some(prefix) = path_prefix {
         query = query.filter(sync_tombstones::org_path.like(format!("{prefix}%")));
+    }
+    if let Some(user) = user_id {
+        query = query.filter(sync_tombstones::user_id.is_null().or(sync_tombstones::user_id.eq(user.to_owned())));
     }
     Ok(query.order(sync_tombstones::seq.asc()).limit(limit).load(conn)?)
 }
 
-/// Records that `record_id` of `entity` left the subtree at `org_path` with change `seq`.
+/// Records that `record_id` of `entity` left the subtree at `org_path` with change `seq`;
+/// `author` for records only their author's phone holds.
 pub fn tombstone(
     conn: &mut DbConn,
     seq: i64,
     entity: &str,
     record_id: uuid::Uuid,
     org_path: &str,
+    author: Option<uuid::Uuid>,
 ) -> Result<(), StoreError> {
     insert_tombstone(
         conn,
@@ -61,6 +72,7 @@ pub fn tombstone(
             entity: entity.to_owned(),
             record_id: record_id.to_string(),
             org_path: org_path.to_owned(),
+            user_id: author.map(|u| u.to_string()),
         },
     )
 }

@@ -95,10 +95,11 @@ pub fn list(conn: &mut DbConn, filter: &VisitFilter, page: &PageRequest) -> Resu
         query = query.filter(visits::verified.eq(v));
     }
     if let Some(b) = &filter.within {
-        query = query
-            .filter(visits::lat_band.eq_any(b.bands.clone()))
-            .filter(visits::lon.between(b.min_lon, b.max_lon))
-            .filter(visits::lat.between(b.min_lat, b.max_lat));
+        if !b.bands.is_empty() {
+            query = query.filter(visits::lat_band.eq_any(b.bands.clone()));
+        }
+        query =
+            query.filter(visits::lon.between(b.min_lon, b.max_lon)).filter(visits::lat.between(b.min_lat, b.max_lat));
     }
     if let Some(after) = &page.after {
         query = query.filter(visits::id.gt(after.clone()));
@@ -158,11 +159,13 @@ pub fn changed_since(
     path_prefix: Option<&str>,
     user_id: Option<&str>,
     after: i64,
+    upto: i64,
     limit: i64,
 ) -> Result<Vec<VisitRow>, StoreError> {
     let mut query = visits::table
         .select(VisitRow::as_select())
         .filter(visits::seq.gt(after))
+        .filter(visits::seq.le(upto))
         .filter(visits::deleted_at.is_null())
         .into_boxed();
     if let Some(prefix) = path_prefix {

@@ -404,7 +404,9 @@ async fn territories_are_derived_refreshed_and_reported() {
         .await;
     assert_eq!(json_ok(drawn, 200).await["version"], 2);
     let get = |p: &Value| app.get(format!("/api/v1/partners/{}", id(p)), Some(&am.token));
-    assert_eq!(json_ok(get(&inside).await, 200).await["territory_unit_id"], t.sub_a1.to_string());
+    let derived = json_ok(get(&inside).await, 200).await;
+    assert_eq!(derived["territory_unit_id"], t.sub_a1.to_string());
+    assert_eq!(derived["version"], 2, "a derived change is a change: phones must see it");
     assert_eq!(json_ok(get(&outside).await, 200).await["territory_unit_id"], Value::Null);
 
     // A deeper unit's territory wins; new partners get it at once.

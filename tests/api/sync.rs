@@ -207,6 +207,17 @@ async fn pulls_page_by_change_and_stay_in_scope() {
 
     // A partner moved to another outlet leaves this phone as a tombstone.
     let sm = app.login_as(Role::SubBranchManager).await;
+    let mut manager_cursor = None;
+    loop {
+        let page = pull(&app, &sm.token, manager_cursor.as_deref()).await;
+        manager_cursor = page["cursor"].as_str().map(str::to_owned);
+        if page["has_more"] == false {
+            break;
+        }
+    }
+    // A cursor belongs to its user's scope.
+    let stolen = app.get(format!("/api/v1/sync/pull?cursor={}", cursor.as_deref().unwrap()), Some(&sm.token)).await;
+    assert_problem(stolen, 409, "resync_required").await;
     let moved = seen[0].clone();
     json_ok(
         app.patch_json(
@@ -221,7 +232,38 @@ async fn pulls_page_by_change_and_stay_in_scope() {
     let page = pull(&app, &am.token, cursor.as_deref()).await;
     assert_eq!(ids(&page["changes"]["partners"]["deleted"]), std::slice::from_ref(&moved));
     // The manager, who sees both outlets, gets an update instead.
-    let manager_page = pull(&app, &sm.token, cursor.as_deref()).await;
+    let manager_page = pull(&app, &sm.token, manager_cursor.as_deref()).await;
     assert_eq!(ids(&manager_page["changes"]["partners"]["updated"]), [moved]);
     assert_eq!(manager_page["changes"]["partners"]["deleted"], json!([]));
+}
+
+#[tokio::test]
+async fn an_account_manager_never_learns_of_colleagues_visits() {
+    let app = spawn_app().await;
+    let am = app.login_as(Role::AccountManager).await;
+    let colleague = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1)).await;
+    let start = pull(&app, &am.token, None).await;
+    let cursor = start["cursor"].as_str().unwrap().to_owned();
+    let at = (Utc::now() - Duration::hours(1)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let body =
+        json!({"location": {"lat": CENTRE.0, "lon": CENTRE.1, "accuracy_m": 5}, "visited_at": at, "purpose": "other"});
+    let theirs = json_ok(app.post_json("/api/v1/visits", Some(&colleague.token), &body).await, 201).await;
+    let gone = app
+        .client
+        .delete(app.url(&format!("/api/v1/visits/{}", theirs["id"].as_str().unwrap())))
+        .bearer_auth(&colleague.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 204);
+    let page = pull(&app, &am.token, Some(&cursor)).await;
+    assert_eq!(
+        page["changes"]["visits"],
+        json!({"created": [], "updated": [], "deleted": []}),
+        "not even the id of a deletion"
+    );
+    // Pushing a delete of it answers as for any unknown record.
+    let result = push(&app, &am.token, &json!({"changes": {"visits": {"deleted": [theirs["id"]]}}})).await;
+    assert_eq!(result["results"][0]["status"], "rejected");
+    assert_eq!(result["results"][0]["problem"]["code"], "not_found");
 }

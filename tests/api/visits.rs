@@ -221,13 +221,15 @@ async fn visit_filters_and_bad_input() {
     assert_eq!(count(json_ok(get(format!("from={since}")).await, 200).await), 2);
     assert_eq!(count(json_ok(get(format!("to={since}")).await, 200).await), 1);
     assert_eq!(count(json_ok(get("bbox=113.0,22.6,113.2,22.7".to_owned()).await, 200).await), 1);
-    for q in ["verified=maybe", "from=yesterday", "bbox=1,1,0,0"] {
+    for q in ["verified=maybe", "from=yesterday", "bbox=1,1,0,0", "from=2999-01-01T00:00:00Z"] {
         assert_eq!(get(q.to_owned()).await.status(), 422, "{q}");
     }
     for (body, code) in [
         (visit_body(None, 91.0, 113.0, 10.0, &ago(1)), "validation_failed"),
         (visit_body(None, 22.0, 113.0, -5.0, &ago(1)), "validation_failed"),
         (visit_body(None, 22.0, 113.0, 10.0, "yesterday"), "invalid_body"),
+        (visit_body(None, 22.0, 113.0, 10.0, "1999-12-31T23:00:00Z"), "validation_failed"),
+        (visit_body(None, 22.0, 113.0, 10.0, "+20000-01-01T00:00:00Z"), "validation_failed"),
         (
             json!({"location": {"lat": 22.0, "lon": 113.0, "accuracy_m": 5}, "visited_at": ago(1), "purpose": "gossip"}),
             "invalid_body",

@@ -79,6 +79,8 @@ CREATE TABLE sync_tombstones (
     entity     TEXT NOT NULL,
     record_id  TEXT NOT NULL,
     org_path   TEXT NOT NULL,
+    -- the author, for records only their author's phone holds (an account manager's visits)
+    user_id    TEXT,
     PRIMARY KEY (seq, entity, record_id)
 );
 CREATE INDEX sync_tombstones_path_seq ON sync_tombstones (org_path, seq);
