@@ -4,6 +4,8 @@
 pub mod actor;
 pub mod audit;
 pub mod error;
+pub mod event_steps;
+pub mod events;
 pub mod org_units;
 pub mod partner_kind;
 pub mod partner_search;

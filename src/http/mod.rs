@@ -1,6 +1,7 @@
 //! The HTTP surface: thin handlers (parse → domain → response), extractors, problem+json.
 
 pub mod audit;
+pub mod events;
 pub mod extract;
 pub mod health;
 pub mod json;
@@ -66,6 +67,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(photos::get_photo)
             .service(photos::get_thumbnail)
             .service(photos::delete_photo)
+            .service(events::create_event)
+            .service(events::list_events)
+            .service(events::get_event)
+            .service(events::update_event)
+            .service(events::list_steps)
+            .service(events::edit_step)
+            .service(events::complete_step)
             .service(sync::pull)
             .service(sync::push)
             .service(audit::list_audit),

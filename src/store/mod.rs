@@ -4,6 +4,7 @@
 //! bridge to async code is [`Db::run`], which moves the work onto the blocking thread pool.
 
 pub mod audit;
+pub mod events;
 pub mod org_units;
 pub mod partners;
 pub mod photos;

@@ -175,6 +175,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (id) {
+        id -> Text,
+        branch_id -> Text,
+        org_unit_id -> Text,
+        org_path -> Text,
+        owner_id -> Text,
+        partner_id -> Text,
+        project_id -> Nullable<Text>,
+        title -> Text,
+        theme -> Text,
+        description -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        venue -> Text,
+        lat -> Double,
+        lon -> Double,
+        lat_band -> BigInt,
+        capacity -> Integer,
+        registration_deadline -> Timestamp,
+        registration_code -> Text,
+        registration_open -> Bool,
+        status -> Text,
+        registered_count -> Integer,
+        retention_days -> Integer,
+        create_digest -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+        seq -> BigInt,
+        created_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    event_steps (event_id, step) {
+        event_id -> Text,
+        step -> Text,
+        position -> Integer,
+        checklist -> Text,
+        due_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+        completed_by -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        evidence -> Text,
+        figures -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(users -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(partners -> users (owner_id));
@@ -192,4 +242,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     visit_photos,
     sync_tombstones,
     sync_counter,
+    events,
+    event_steps,
 );

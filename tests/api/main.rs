@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod contract;
 mod conventions;
+mod events;
 mod health;
 mod helpers;
 mod org_units;

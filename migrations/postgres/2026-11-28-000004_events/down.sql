@@ -1,0 +1,2 @@
+DROP TABLE event_steps;
+DROP TABLE events;
