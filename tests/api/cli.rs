@@ -61,7 +61,13 @@ async fn migrate_then_create_a_user_from_stdin() {
         .unwrap();
     child.stdin.take().unwrap().write_all(b"a long admin password\n").await.unwrap();
     let out = child.wait_with_output().await.unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("created admin"));
 
     // A short password is refused with a clear message and a failure exit code.
