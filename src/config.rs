@@ -50,6 +50,8 @@ pub struct Settings {
     pub verification: Thresholds,
     /// Photo upload limits: bytes, pixels, stored size.
     pub photo_limits: crate::media::IntakeLimits,
+    /// Public registration: per event (`per_account`) and per client address.
+    pub registration_limits: LoginLimits,
 }
 
 /// A source of configuration values; the process environment in production, a map in tests.
@@ -149,6 +151,17 @@ impl Settings {
                     crate::media::IntakeLimits::default().max_pixels,
                 )?,
                 ..crate::media::IntakeLimits::default()
+            },
+            registration_limits: LoginLimits {
+                per_account: Budget {
+                    burst: number(source, "OUTREACH_REGISTER_EVENT_BURST", 5000)?,
+                    per_minute: number(source, "OUTREACH_REGISTER_EVENT_PER_MINUTE", 5000)?,
+                },
+                // A room of 150 people on one Wi-Fi, each tapping twice, stays well inside.
+                per_ip: Budget {
+                    burst: number(source, "OUTREACH_REGISTER_IP_BURST", 400)?,
+                    per_minute: number(source, "OUTREACH_REGISTER_IP_PER_MINUTE", 400)?,
+                },
             },
             workers: source.get("OUTREACH_WORKERS").map(|_| number(source, "OUTREACH_WORKERS", cores)).transpose()?,
         })

@@ -47,7 +47,8 @@ pub async fn open_state(settings: Settings) -> anyhow::Result<AppState> {
     };
     let blobs = crate::media::FsBlobStore::new(settings.data_dir.join("media"));
     let media = crate::media::Pipeline::new(Arc::new(blobs), settings.photo_limits, settings.hash_concurrency);
-    Ok(AppState { db, auth, settings: Arc::new(settings), media })
+    let public_throttle = LoginThrottle::new(settings.registration_limits);
+    Ok(AppState { db, auth, settings: Arc::new(settings), media, public_throttle })
 }
 
 impl Application {

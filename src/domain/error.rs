@@ -15,6 +15,9 @@ pub enum DomainError {
     Forbidden { code: &'static str, detail: String },
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// Existed, but is over for good (a closed registration).
+    #[error("{detail}")]
+    Gone { code: &'static str, detail: String },
     #[error("validation failed")]
     Validation(FieldErrors),
     #[error(transparent)]

@@ -13,6 +13,7 @@ pub mod partners;
 pub mod password;
 pub mod phone;
 pub mod photos;
+pub mod registrations;
 pub mod role;
 pub mod sync;
 pub mod territories;

@@ -11,6 +11,7 @@ pub mod org_units;
 pub mod partners;
 pub mod photos;
 pub mod problem;
+pub mod public;
 pub mod sessions;
 pub mod state;
 pub mod sync;
@@ -30,6 +31,9 @@ pub const PUBLIC_OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/refresh"),
     ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/public/events/{code}"),
+    ("post", "/api/v1/public/events/{code}/registrations"),
+    ("post", "/api/v1/public/events/{code}/cancel"),
 ];
 
 /// Registers every route. Routes are added only with `.service()`, so each one is in the spec.
@@ -74,6 +78,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(events::list_steps)
             .service(events::edit_step)
             .service(events::complete_step)
+            .service(public::public_event)
+            .service(public::register)
+            .service(public::cancel)
             .service(sync::pull)
             .service(sync::push)
             .service(audit::list_audit),

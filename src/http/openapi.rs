@@ -21,6 +21,7 @@ use super::problem::Problem;
         (name = "partners", description = "Alliance partners: pipeline, nearby search, territories. Coordinates follow `?coord=wgs84|gcj02|bd09`."),
         (name = "visits", description = "Geotagged visits and their verification. Coordinates follow `?coord=`."),
         (name = "events", description = "Non-financial community events and their six steps"),
+        (name = "public", description = "No login: an event's public face and attendee registration"),
         (name = "sync", description = "Offline sync for the phone: pull a change feed, push a batch (see docs/SYNC.md)"),
         (name = "audit", description = "Who changed what"),
     )

@@ -135,6 +135,7 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound(what) => ApiError::not_found(what),
             DomainError::Forbidden { code, detail } => ApiError::new(StatusCode::FORBIDDEN, code, detail),
             DomainError::Conflict { code, detail } => ApiError::new(StatusCode::CONFLICT, code, detail),
+            DomainError::Gone { code, detail } => ApiError::new(StatusCode::GONE, code, detail),
             DomainError::Validation(errors) => ApiError::validation(errors),
             DomainError::Store(store) => store.into(),
         }

@@ -11,4 +11,6 @@ pub struct AppState {
     pub auth: AuthService,
     pub settings: Arc<Settings>,
     pub media: crate::media::Pipeline,
+    /// Throttle of the public registration endpoints (keyed by event code and client address).
+    pub public_throttle: crate::auth::LoginThrottle,
 }

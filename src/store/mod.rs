@@ -9,6 +9,7 @@ pub mod org_units;
 pub mod partners;
 pub mod photos;
 pub mod refresh_tokens;
+pub mod registrations;
 pub mod schema;
 pub mod sync;
 pub mod users;

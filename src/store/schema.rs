@@ -225,6 +225,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    registrations (id) {
+        id -> Text,
+        event_id -> Text,
+        name -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        ticket_code -> Text,
+        status -> Text,
+        consent_version -> Text,
+        consent_at -> Timestamp,
+        registered_at -> Timestamp,
+        checked_in_at -> Nullable<Timestamp>,
+        checked_in_by -> Nullable<Text>,
+        erased_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(partners -> users (owner_id));
@@ -244,4 +261,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_counter,
     events,
     event_steps,
+    registrations,
 );

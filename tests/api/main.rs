@@ -12,6 +12,7 @@ mod org_units;
 mod partners;
 mod photos;
 mod query_plans;
+mod registrations;
 mod sync;
 mod users;
 mod visits;

@@ -1,0 +1,93 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{events, registrations};
+use super::{DbConn, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = registrations)]
+pub struct RegistrationRow {
+    pub id: String,
+    pub event_id: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub ticket_code: String,
+    pub status: String,
+    pub consent_version: String,
+    pub consent_at: NaiveDateTime,
+    pub registered_at: NaiveDateTime,
+    pub checked_in_at: Option<NaiveDateTime>,
+    pub checked_in_by: Option<String>,
+    pub erased_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConn, row: &RegistrationRow) -> Result<(), StoreError> {
+    diesel::insert_into(registrations::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn find_by_phone(conn: &mut DbConn, event_id: &str, phone: &str) -> Result<Option<RegistrationRow>, StoreError> {
+    Ok(registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::phone.eq(phone))
+        .select(RegistrationRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_by_ticket(conn: &mut DbConn, ticket: &str) -> Result<Option<RegistrationRow>, StoreError> {
+    Ok(registrations::table
+        .filter(registrations::ticket_code.eq(ticket))
+        .select(RegistrationRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn set_status(conn: &mut DbConn, id: &str, status: &str) -> Result<(), StoreError> {
+    diesel::update(registrations::table.find(id)).set(registrations::status.eq(status)).execute(conn)?;
+    Ok(())
+}
+
+/// The first waitlisted attendee of an event, by registration time.
+pub fn first_waitlisted(conn: &mut DbConn, event_id: &str) -> Result<Option<RegistrationRow>, StoreError> {
+    Ok(registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::status.eq("waitlisted"))
+        .select(RegistrationRow::as_select())
+        .order((registrations::registered_at.asc(), registrations::id.asc()))
+        .first(conn)
+        .optional()?)
+}
+
+/// Takes a place if one is free: one conditional UPDATE, atomic on both databases, so
+/// concurrent registrations can never exceed the capacity.
+pub fn take_place(conn: &mut DbConn, event_id: &str) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        events::table.filter(events::id.eq(event_id)).filter(events::registered_count.lt(events::capacity)),
+    )
+    .set(events::registered_count.eq(events::registered_count + 1))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn free_place(conn: &mut DbConn, event_id: &str) -> Result<(), StoreError> {
+    diesel::update(events::table.filter(events::id.eq(event_id)).filter(events::registered_count.gt(0)))
+        .set(events::registered_count.eq(events::registered_count - 1))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn count_waitlisted_before(conn: &mut DbConn, event_id: &str, at: NaiveDateTime) -> Result<i64, StoreError> {
+    Ok(registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::status.eq("waitlisted"))
+        .filter(registrations::registered_at.lt(at))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Removes a cancelled registration row that a new registration of the same phone replaces.
+pub fn erase_row(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
+    diesel::delete(registrations::table.find(id)).execute(conn)?;
+    Ok(())
+}
