@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod audit;
+pub mod checkins;
 pub mod error;
 pub mod event_steps;
 pub mod events;

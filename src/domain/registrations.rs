@@ -165,6 +165,7 @@ pub fn register(conn: &mut DbConn, code: &str, name: &str, phone: &str, consent:
                 checked_in_at: None,
                 checked_in_by: None,
                 erased_at: None,
+                lead_id: None,
             };
             if let Some(cancelled) = store::find_by_phone(conn, &event_id, phone.as_str())? {
                 // Registering again after cancelling: the old row gives way to the new one.

@@ -1,6 +1,7 @@
 //! The HTTP surface: thin handlers (parse → domain → response), extractors, problem+json.
 
 pub mod audit;
+pub mod checkins;
 pub mod events;
 pub mod extract;
 pub mod health;
@@ -78,6 +79,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(events::list_steps)
             .service(events::edit_step)
             .service(events::complete_step)
+            .service(checkins::check_in)
+            .service(checkins::check_in_batch)
+            .service(checkins::attendees)
+            .service(checkins::qr_png)
             .service(public::public_event)
             .service(public::register)
             .service(public::cancel)

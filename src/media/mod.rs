@@ -5,6 +5,7 @@ pub mod blobs;
 pub mod exif;
 pub mod intake;
 pub mod pipeline;
+pub mod qr;
 pub mod sniff;
 
 pub use blobs::{BlobStore, FsBlobStore};

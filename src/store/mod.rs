@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod events;
+pub mod leads;
 pub mod org_units;
 pub mod partners;
 pub mod photos;

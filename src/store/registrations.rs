@@ -19,6 +19,7 @@ pub struct RegistrationRow {
     pub checked_in_at: Option<NaiveDateTime>,
     pub checked_in_by: Option<String>,
     pub erased_at: Option<NaiveDateTime>,
+    pub lead_id: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &RegistrationRow) -> Result<(), StoreError> {
@@ -90,4 +91,43 @@ pub fn count_waitlisted_before(conn: &mut DbConn, event_id: &str, at: NaiveDateT
 pub fn erase_row(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
     diesel::delete(registrations::table.find(id)).execute(conn)?;
     Ok(())
+}
+
+/// Records a check-in (and the lead it fed) on a registration not yet checked in; `false` when
+/// another scan got there first.
+pub fn check_in(conn: &mut DbConn, id: &str, at: NaiveDateTime, by: &str, lead_id: &str) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        registrations::table.filter(registrations::id.eq(id)).filter(registrations::checked_in_at.is_null()),
+    )
+    .set((
+        registrations::checked_in_at.eq(Some(at)),
+        registrations::checked_in_by.eq(Some(by)),
+        registrations::lead_id.eq(Some(lead_id)),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// An event's registrations, in registration order.
+pub fn of_event(conn: &mut DbConn, event_id: &str) -> Result<Vec<RegistrationRow>, StoreError> {
+    Ok(registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .select(RegistrationRow::as_select())
+        .order((registrations::registered_at.asc(), registrations::id.asc()))
+        .load(conn)?)
+}
+
+/// (checked in, leads fed) for an event's review figures.
+pub fn attendance(conn: &mut DbConn, event_id: &str) -> Result<(i64, i64), StoreError> {
+    let checked: i64 = registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::checked_in_at.is_not_null())
+        .count()
+        .get_result(conn)?;
+    let leads: i64 = registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::lead_id.is_not_null())
+        .count()
+        .get_result(conn)?;
+    Ok((checked, leads))
 }

@@ -239,6 +239,26 @@ diesel::table! {
         checked_in_at -> Nullable<Timestamp>,
         checked_in_by -> Nullable<Text>,
         erased_at -> Nullable<Timestamp>,
+        lead_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    leads (id) {
+        id -> Text,
+        branch_id -> Text,
+        org_unit_id -> Text,
+        org_path -> Text,
+        owner_id -> Text,
+        project_id -> Nullable<Text>,
+        name -> Text,
+        phone -> Text,
+        source -> Text,
+        source_id -> Nullable<Text>,
+        status -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -262,4 +282,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     event_steps,
     registrations,
+    leads,
 );

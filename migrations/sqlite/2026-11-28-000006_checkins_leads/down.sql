@@ -1,0 +1,2 @@
+ALTER TABLE registrations DROP COLUMN lead_id;
+DROP TABLE leads;

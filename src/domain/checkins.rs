@@ -1,0 +1,142 @@
+//! Check-in at the door: staff scan a ticket (online or, later, from an offline batch); a
+//! checked-in attendee becomes a lead of the event's owner, or is linked to the lead that exists.
+
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use super::events::{self, Event};
+use super::{Actor, DomainError};
+use crate::store::leads::{self as lead_store, LeadRow};
+use crate::store::registrations::{self as store, RegistrationRow};
+use crate::store::{DbConn, StoreError, now_utc, uuid_col};
+
+#[derive(Debug, Clone)]
+pub struct CheckIn {
+    pub ticket_code: String,
+    /// A second scan of the same ticket: nothing changed, this is the first check-in.
+    pub already_checked_in: bool,
+    pub checked_in_at: DateTime<Utc>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub lead_id: Option<Uuid>,
+}
+
+fn result(row: &RegistrationRow, already: bool) -> Result<CheckIn, StoreError> {
+    Ok(CheckIn {
+        ticket_code: row.ticket_code.clone(),
+        already_checked_in: already,
+        checked_in_at: row.checked_in_at.map(|t| t.and_utc()).unwrap_or_else(Utc::now),
+        name: row.name.clone(),
+        phone: row.phone.clone(),
+        lead_id: row.lead_id.as_deref().map(uuid_col).transpose()?,
+    })
+}
+
+/// The lead for this phone in the event's branch: the existing one, or a new one for the
+/// event's owner and project.
+fn lead_for(conn: &mut DbConn, event: &Event, name: &str, phone: &str) -> Result<String, StoreError> {
+    if let Some(lead) = lead_store::find_by_phone(conn, &event.branch_id, phone)? {
+        return Ok(lead.id);
+    }
+    let now = now_utc();
+    let lead = LeadRow {
+        id: Uuid::now_v7().to_string(),
+        branch_id: event.branch_id.clone(),
+        org_unit_id: event.org_unit_id.to_string(),
+        org_path: event.org_path.clone(),
+        owner_id: event.owner_id.to_string(),
+        project_id: event.project_id.map(|p| p.to_string()),
+        name: name.to_owned(),
+        phone: phone.to_owned(),
+        source: "event".to_owned(),
+        source_id: Some(event.id.to_string()),
+        status: "new".to_owned(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    lead_store::insert(conn, &lead)?;
+    Ok(lead.id)
+}
+
+pub fn check_in(
+    conn: &mut DbConn,
+    actor: &Actor,
+    event_id: Uuid,
+    ticket: &str,
+    scanned_at: Option<DateTime<Utc>>,
+) -> Result<CheckIn, DomainError> {
+    super::retry_on_race(|| {
+        conn.write_tx(|conn| {
+            let event = events::get(conn, actor, event_id)?;
+            let row = store::find_by_ticket(conn, ticket.trim())?
+                .filter(|r| r.event_id == event_id.to_string())
+                .ok_or(DomainError::NotFound("ticket"))?;
+            if row.checked_in_at.is_some() {
+                return Ok(result(&row, true)?);
+            }
+            match row.status.as_str() {
+                "waitlisted" => {
+                    return Err(DomainError::conflict("waitlisted", "this ticket is on the waitlist, not registered"));
+                }
+                "cancelled" => {
+                    return Err(DomainError::conflict("registration_cancelled", "this registration was cancelled"));
+                }
+                _ => {}
+            }
+            let (Some(name), Some(phone)) = (row.name.clone(), row.phone.clone()) else {
+                return Err(DomainError::Gone {
+                    code: "attendee_erased",
+                    detail: "the attendee withdrew their data".to_owned(),
+                });
+            };
+            let now = Utc::now();
+            let at = match scanned_at {
+                // A scan from an offline phone keeps its time, within reason.
+                Some(t) if t <= now + Duration::minutes(5) && t >= event.starts_at - Duration::days(1) => t,
+                Some(_) => {
+                    return Err(DomainError::invalid("scanned_at", "must be around the event, and not in the future"));
+                }
+                None => now,
+            };
+            let lead_id = lead_for(conn, &event, &name, &phone)?;
+            if !store::check_in(conn, &row.id, at.naive_utc(), &actor.user_id.to_string(), &lead_id)? {
+                let fresh = store::find_by_ticket(conn, ticket.trim())?.ok_or(DomainError::NotFound("ticket"))?;
+                return Ok(result(&fresh, true)?);
+            }
+            let checked = RegistrationRow { checked_in_at: Some(at.naive_utc()), lead_id: Some(lead_id), ..row };
+            Ok(result(&checked, false)?)
+        })
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct Attendee {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub status: String,
+    pub ticket_code: String,
+    pub registered_at: DateTime<Utc>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub lead_id: Option<Uuid>,
+}
+
+pub fn attendees(conn: &mut DbConn, actor: &Actor, event_id: Uuid) -> Result<(Event, Vec<Attendee>), DomainError> {
+    let event = events::get(conn, actor, event_id)?;
+    let rows = store::of_event(conn, &event_id.to_string())?;
+    let list = rows
+        .into_iter()
+        .map(|r| -> Result<Attendee, StoreError> {
+            Ok(Attendee {
+                lead_id: r.lead_id.as_deref().map(uuid_col).transpose()?,
+                name: r.name,
+                phone: r.phone,
+                status: r.status,
+                ticket_code: r.ticket_code,
+                registered_at: r.registered_at.and_utc(),
+                checked_in_at: r.checked_in_at.map(|t| t.and_utc()),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((event, list))
+}
