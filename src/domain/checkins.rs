@@ -1,7 +1,7 @@
 //! Check-in at the door: staff scan a ticket (online or, later, from an offline batch); a
 //! checked-in attendee becomes a lead of the event's owner, or is linked to the lead that exists.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use uuid::Uuid;
 
 use super::events::{self, Event};
@@ -90,8 +90,9 @@ pub fn check_in(
                     detail: "the attendee withdrew their data".to_owned(),
                 });
             };
-            let now = Utc::now();
-            let at = match scanned_at {
+            // Microseconds: what both databases keep, so the answer equals what a re-read gives.
+            let now = now_utc().and_utc();
+            let at = match scanned_at.map(|t| t.trunc_subsecs(6)) {
                 // A scan from an offline phone keeps its time, within reason.
                 Some(t) if t <= now + Duration::minutes(5) && t >= event.starts_at - Duration::days(1) => t,
                 Some(_) => {
