@@ -1,6 +1,6 @@
 //! Non-financial community events (非金活动) run with a partner.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use rand::Rng;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -264,12 +264,12 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewEvent) -> Result<Creat
                 title: title.clone(),
                 theme: input.theme,
                 description: description.clone(),
-                starts_at: input.starts_at,
-                ends_at: input.ends_at,
+                starts_at: input.starts_at.trunc_subsecs(6),
+                ends_at: input.ends_at.trunc_subsecs(6),
                 venue: venue.clone(),
                 location: input.location.unwrap_or(partner.location),
                 capacity: input.capacity,
-                registration_deadline: deadline,
+                registration_deadline: deadline.trunc_subsecs(6),
                 registration_code: registration_code(),
                 registration_open: true,
                 status: EventStatus::Planned,
@@ -356,7 +356,8 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: EventPatch) -> 
             }
             next.capacity = c;
         }
-        next.registration_deadline = patch.registration_deadline.unwrap_or(next.registration_deadline);
+        next.registration_deadline =
+            patch.registration_deadline.map(|t| t.trunc_subsecs(6)).unwrap_or(next.registration_deadline);
         next.registration_open = patch.registration_open.unwrap_or(next.registration_open);
         check_times(&mut v, next.starts_at, next.ends_at, next.registration_deadline);
         if let Some(status) = patch.status.filter(|s| *s != current.status) {

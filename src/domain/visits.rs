@@ -1,6 +1,6 @@
 //! Visits (拜访): geotagged check-ins at partners or on cold sweeps, with a server verdict.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -282,14 +282,14 @@ pub fn create(
                 org_path: unit.path,
                 user_id: actor.user_id,
                 partner_id: input.partner_id,
-                visited_at: input.visited_at,
+                visited_at: input.visited_at.trunc_subsecs(6),
                 location,
                 accuracy_m: input.accuracy_m,
                 purpose: input.purpose,
                 notes: notes.clone(),
                 outcome: input.outcome,
                 next_step: next_step.clone(),
-                next_visit_at: input.next_visit_at,
+                next_visit_at: input.next_visit_at.map(|t| t.trunc_subsecs(6)),
                 mock_location: input.mock_location,
                 location_age_s: input.location_age_s,
                 verified: false,
@@ -372,7 +372,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: VisitPatch) -> 
         next.notes = notes.clone().unwrap_or(next.notes);
         next.outcome = patch.outcome.or(next.outcome);
         next.next_step = next_step.clone().unwrap_or(next.next_step);
-        next.next_visit_at = patch.next_visit_at.or(next.next_visit_at);
+        next.next_visit_at = patch.next_visit_at.map(|t| t.trunc_subsecs(6)).or(next.next_visit_at);
         if next == current {
             return Ok(current);
         }
