@@ -202,3 +202,12 @@ pub fn cancel(conn: &mut DbConn, code: &str, ticket: &str) -> Result<Ticket, Dom
         Ok(ticket_of(conn, &cancelled, true)?)
     })
 }
+
+/// Whether `ticket` is a live registration of the event with this public code.
+pub fn ticket_belongs(conn: &mut DbConn, code: &str, ticket: &str) -> Result<bool, DomainError> {
+    let event = match event_store::find_by_code(conn, code)? {
+        Some(e) => e,
+        None => return Ok(false),
+    };
+    Ok(store::find_by_ticket(conn, ticket)?.is_some_and(|r| r.event_id == event.id && r.erased_at.is_none()))
+}

@@ -13,6 +13,7 @@ pub mod partners;
 pub mod photos;
 pub mod problem;
 pub mod public;
+pub mod public_page;
 pub mod sessions;
 pub mod state;
 pub mod sync;
@@ -35,61 +36,69 @@ pub const PUBLIC_OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/public/events/{code}"),
     ("post", "/api/v1/public/events/{code}/registrations"),
     ("post", "/api/v1/public/events/{code}/cancel"),
+    ("get", "/e/{code}"),
+    ("post", "/e/{code}"),
+    ("get", "/e/{code}/tickets/{ticket}.png"),
 ];
 
 /// Registers every route. Routes are added only with `.service()`, so each one is in the spec.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(health::healthz).service(health::readyz).service(
-        scope("/api/v1")
-            .service(sessions::login)
-            .service(sessions::refresh)
-            .service(sessions::logout)
-            .service(users::get_me)
-            .service(org_units::create_org_unit)
-            .service(org_units::list_org_units)
-            .service(org_units::get_org_unit)
-            .service(org_units::update_org_unit)
-            .service(users::create_user)
-            .service(users::list_users)
-            .service(users::get_user)
-            .service(users::update_user)
-            // The fixed paths before `/partners/{id}`, which would otherwise claim them.
-            .service(partners::nearby_partners)
-            .service(partners::partners_outside_territory)
-            .service(partners::create_partner)
-            .service(partners::list_partners)
-            .service(partners::get_partner)
-            .service(partners::update_partner)
-            .service(partners::delete_partner)
-            .service(partners::partner_history)
-            .service(visits::create_visit)
-            .service(visits::list_visits)
-            .service(visits::get_visit)
-            .service(visits::update_visit)
-            .service(visits::delete_visit)
-            .service(photos::upload_photo)
-            .service(photos::list_photos)
-            .service(photos::get_photo)
-            .service(photos::get_thumbnail)
-            .service(photos::delete_photo)
-            .service(events::create_event)
-            .service(events::list_events)
-            .service(events::get_event)
-            .service(events::update_event)
-            .service(events::list_steps)
-            .service(events::edit_step)
-            .service(events::complete_step)
-            .service(checkins::check_in)
-            .service(checkins::check_in_batch)
-            .service(checkins::attendees)
-            .service(checkins::qr_png)
-            .service(public::public_event)
-            .service(public::register)
-            .service(public::cancel)
-            .service(sync::pull)
-            .service(sync::push)
-            .service(audit::list_audit),
-    );
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(public_page::registration_page)
+        .service(public_page::submit_registration)
+        .service(public_page::ticket_qr)
+        .service(
+            scope("/api/v1")
+                .service(sessions::login)
+                .service(sessions::refresh)
+                .service(sessions::logout)
+                .service(users::get_me)
+                .service(org_units::create_org_unit)
+                .service(org_units::list_org_units)
+                .service(org_units::get_org_unit)
+                .service(org_units::update_org_unit)
+                .service(users::create_user)
+                .service(users::list_users)
+                .service(users::get_user)
+                .service(users::update_user)
+                // The fixed paths before `/partners/{id}`, which would otherwise claim them.
+                .service(partners::nearby_partners)
+                .service(partners::partners_outside_territory)
+                .service(partners::create_partner)
+                .service(partners::list_partners)
+                .service(partners::get_partner)
+                .service(partners::update_partner)
+                .service(partners::delete_partner)
+                .service(partners::partner_history)
+                .service(visits::create_visit)
+                .service(visits::list_visits)
+                .service(visits::get_visit)
+                .service(visits::update_visit)
+                .service(visits::delete_visit)
+                .service(photos::upload_photo)
+                .service(photos::list_photos)
+                .service(photos::get_photo)
+                .service(photos::get_thumbnail)
+                .service(photos::delete_photo)
+                .service(events::create_event)
+                .service(events::list_events)
+                .service(events::get_event)
+                .service(events::update_event)
+                .service(events::list_steps)
+                .service(events::edit_step)
+                .service(events::complete_step)
+                .service(checkins::check_in)
+                .service(checkins::check_in_batch)
+                .service(checkins::attendees)
+                .service(checkins::qr_png)
+                .service(public::public_event)
+                .service(public::register)
+                .service(public::cancel)
+                .service(sync::pull)
+                .service(sync::push)
+                .service(audit::list_audit),
+        );
 }
 
 /// The OpenAPI document, generated from the same registration the server uses.

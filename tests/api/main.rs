@@ -12,6 +12,7 @@ mod helpers;
 mod org_units;
 mod partners;
 mod photos;
+mod public_page;
 mod query_plans;
 mod registrations;
 mod sync;

@@ -1,0 +1,75 @@
+use outreach::domain::Role;
+use serde_json::json;
+
+use crate::events::new_event;
+use crate::helpers::{assert_problem, spawn_app};
+
+#[tokio::test]
+async fn the_registration_page_works_without_scripts() {
+    let app = spawn_app().await;
+    let am = app.login_as(Role::AccountManager).await;
+    let e = new_event(&app, &am.token, 1).await;
+    let path = format!("/api/v1/events/{}", e["id"].as_str().unwrap());
+    app.patch_json(&path, Some(&am.token), &json!({"title": "<script>alert(1)</script>亲子日"})).await;
+    let code = e["registration_code"].as_str().unwrap();
+    let url = e["registration_url"].as_str().unwrap();
+    assert!(url.ends_with(&format!("/e/{code}")));
+
+    let page = app.get(format!("/e/{code}"), None).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;亲子日") && !html.contains("<script>"),
+        "escaped, no scripts"
+    );
+    assert!(html.contains("<form") && html.contains("name=\"consent\"") && html.contains("江门一中"));
+
+    // Without consent: the form again, with what to fix and what was typed.
+    let refused = app
+        .client
+        .post(app.url(&format!("/e/{code}")))
+        .form(&[("name", "陈女士"), ("phone", "13912340000")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("请勾选") && html.contains("13912340000"));
+
+    let done = app
+        .client
+        .post(app.url(&format!("/e/{code}")))
+        .form(&[("name", "陈女士"), ("phone", "139 1234 0000"), ("consent", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    let html = done.text().await.unwrap();
+    assert!(html.contains("报名成功"), "{html}");
+    let ticket = html.split("class=\"ticket\">").nth(1).and_then(|s| s.split('<').next()).unwrap().to_owned();
+    assert_eq!(ticket.len(), 10);
+
+    // The ticket's QR holds the ticket code, which staff scan at the door.
+    let png = app.get(format!("/e/{code}/tickets/{ticket}.png"), None).await;
+    assert_eq!(png.status(), 200);
+    let img = image::load_from_memory(&png.bytes().await.unwrap()).unwrap().to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let (_, content) = prepared.detect_grids()[0].decode().unwrap();
+    assert_eq!(content, ticket);
+    assert_problem(app.get(format!("/e/{code}/tickets/WRONGTICKT.png"), None).await, 404, "not_found").await;
+
+    // The event is full now: a second person is waitlisted, on the page too.
+    let second = app
+        .client
+        .post(app.url(&format!("/e/{code}")))
+        .form(&[("name", "李先生"), ("phone", "13912340001"), ("consent", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert!(second.text().await.unwrap().contains("候补名单第 1 位"));
+    let missing = app.get("/e/NOSUCHEVENT1", None).await;
+    assert_eq!(missing.status(), 404);
+    assert!(missing.text().await.unwrap().contains("没有找到"));
+}
