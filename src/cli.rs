@@ -35,6 +35,8 @@ enum Command {
     },
     /// Print the OpenAPI document (what `api-spec/openapi.json` holds).
     Openapi,
+    /// Erase event attendees' personal data past retention (the server also does it hourly).
+    Purge,
 }
 
 #[derive(Subcommand)]
@@ -82,6 +84,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let state = open_state(settings).await?;
             let user = crate::bootstrap::create_user(&state, &phone, &name, password, role, org_unit).await?;
             println!("created {} {} ({})", user.role.as_str(), user.id, user.name);
+            Ok(())
+        }
+        Command::Purge => {
+            let state = open_state(settings).await?;
+            let erased = crate::startup::purge(&state).await?;
+            println!("erased the personal data of {erased} attendees past retention");
             Ok(())
         }
         Command::Openapi => Ok(()),

@@ -107,12 +107,19 @@ impl Application {
     }
 }
 
-/// Hourly upkeep: forget idle throttle keys, drop expired refresh tokens.
+/// Hourly upkeep: forget idle throttle keys, drop expired refresh tokens, erase attendees'
+/// personal data past their event's retention.
 async fn maintain(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
         state.auth.throttle.prune();
+        state.public_throttle.prune();
+        match purge(&state).await {
+            Ok(n) if n > 0 => tracing::info!(erased = n, "attendee data past retention erased"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "retention purge failed"),
+        }
         let now = crate::store::now_utc();
         match state.db.run(move |conn| refresh_tokens::delete_expired(conn, now)).await {
             Ok(n) if n > 0 => tracing::info!(deleted = n, "expired refresh tokens removed"),
@@ -133,4 +140,12 @@ async fn request_id_header(
         res.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-request-id"), value);
     }
     Ok(res)
+}
+
+/// Erases attendees' personal data past their events' retention; what `outreach purge` runs.
+pub async fn purge(state: &AppState) -> Result<usize, crate::store::StoreError> {
+    state
+        .db
+        .run(|conn| conn.write_tx(|conn| crate::store::registrations::purge_expired(conn, crate::store::now_utc())))
+        .await
 }

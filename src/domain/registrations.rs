@@ -211,3 +211,28 @@ pub fn ticket_belongs(conn: &mut DbConn, code: &str, ticket: &str) -> Result<boo
     };
     Ok(store::find_by_ticket(conn, ticket)?.is_some_and(|r| r.event_id == event.id && r.erased_at.is_none()))
 }
+
+/// The attendee withdraws: their name and phone are erased at once. A place they held goes to
+/// the first waitlisted; a lead made from this registration alone, not yet worked on, goes too.
+pub fn withdraw(conn: &mut DbConn, code: &str, phone: &str, ticket: &str) -> Result<(), DomainError> {
+    let phone = Phone::parse(phone).map_err(|e| DomainError::invalid("phone", e.to_string()))?;
+    conn.write_tx(|conn| {
+        let event = event_by_code(conn, code)?;
+        // Both the ticket and the phone must match: a found ticket alone erases nobody.
+        let row = store::find_by_ticket(conn, ticket.trim())?
+            .filter(|r| r.event_id == event.id.to_string() && r.phone.as_deref() == Some(phone.as_str()))
+            .ok_or(DomainError::NotFound("ticket"))?;
+        if row.status == RegistrationStatus::Registered.as_str() && row.checked_in_at.is_none() {
+            match store::first_waitlisted(conn, &row.event_id)? {
+                Some(next) => store::set_status(conn, &next.id, RegistrationStatus::Registered.as_str())?,
+                None => store::free_place(conn, &row.event_id)?,
+            }
+            store::set_status(conn, &row.id, RegistrationStatus::Cancelled.as_str())?;
+        }
+        store::erase(conn, &row.id, now_utc())?;
+        if let Some(lead_id) = &row.lead_id {
+            crate::store::leads::delete_if_untouched_from(conn, lead_id, &row.event_id, &row.id)?;
+        }
+        Ok(())
+    })
+}

@@ -36,6 +36,7 @@ pub const PUBLIC_OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/public/events/{code}"),
     ("post", "/api/v1/public/events/{code}/registrations"),
     ("post", "/api/v1/public/events/{code}/cancel"),
+    ("post", "/api/v1/public/events/{code}/withdraw"),
     ("get", "/e/{code}"),
     ("post", "/e/{code}"),
     ("get", "/e/{code}/tickets/{ticket}.png"),
@@ -95,6 +96,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(public::public_event)
                 .service(public::register)
                 .service(public::cancel)
+                .service(public::withdraw)
                 .service(sync::pull)
                 .service(sync::push)
                 .service(audit::list_audit),

@@ -138,3 +138,30 @@ pub async fn cancel(
     let ticket = state.db.run(move |conn| registrations::cancel(conn, &code, body.ticket_code.trim())).await?;
     Ok(HttpResponse::Ok().json(TicketBody::from(ticket)))
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawRequest {
+    pub phone: String,
+    pub ticket_code: String,
+}
+
+/// The attendee withdraws consent: their name and phone are erased at once (both the phone and
+/// the ticket must match).
+#[utoipa::path(tag = "public", params(("code" = String, Path)), request_body = WithdrawRequest, responses(
+    (status = 204, description = "erased"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 429, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/public/events/{code}/withdraw")]
+pub async fn withdraw(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+    Json(body): Json<WithdrawRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    throttle(&req, &state, &code)?;
+    state.db.run(move |conn| registrations::withdraw(conn, &code, &body.phone, &body.ticket_code)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

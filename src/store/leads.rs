@@ -40,3 +40,39 @@ pub fn insert(conn: &mut DbConn, row: &LeadRow) -> Result<(), StoreError> {
     diesel::insert_into(leads::table).values(row).execute(conn)?;
     Ok(())
 }
+
+/// Deletes a lead that came from this event and has not been worked on (still `new`, version 1)
+/// — detaching it from the registration first. Leads other work produced stay.
+pub fn delete_if_untouched_from(
+    conn: &mut DbConn,
+    lead_id: &str,
+    event_id: &str,
+    registration_id: &str,
+) -> Result<bool, StoreError> {
+    use super::schema::registrations;
+    let untouched = leads::table
+        .filter(leads::id.eq(lead_id))
+        .filter(leads::source.eq("event"))
+        .filter(leads::source_id.eq(event_id))
+        .filter(leads::status.eq("new"))
+        .filter(leads::version.eq(1))
+        .count()
+        .get_result::<i64>(conn)?
+        == 1;
+    if !untouched {
+        return Ok(false);
+    }
+    let others: i64 = registrations::table
+        .filter(registrations::lead_id.eq(lead_id))
+        .filter(registrations::id.ne(registration_id))
+        .count()
+        .get_result(conn)?;
+    if others > 0 {
+        return Ok(false);
+    }
+    diesel::update(registrations::table.find(registration_id))
+        .set(registrations::lead_id.eq(None::<String>))
+        .execute(conn)?;
+    diesel::delete(leads::table.find(lead_id)).execute(conn)?;
+    Ok(true)
+}

@@ -131,3 +131,35 @@ pub fn attendance(conn: &mut DbConn, event_id: &str) -> Result<(i64, i64), Store
         .get_result(conn)?;
     Ok((checked, leads))
 }
+
+/// Erases an attendee's personal data, keeping the row (and its status) for the figures.
+pub fn erase(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(registrations::table.find(id))
+        .set((
+            registrations::name.eq(None::<String>),
+            registrations::phone.eq(None::<String>),
+            registrations::erased_at.eq(Some(at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Erases, for every event that ended more than its retention ago, the attendees who did not
+/// become leads. Returns how many were erased.
+pub fn purge_expired(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, StoreError> {
+    let candidates: Vec<(String, NaiveDateTime, i32)> = registrations::table
+        .inner_join(events::table.on(events::id.eq(registrations::event_id)))
+        .filter(registrations::erased_at.is_null())
+        .filter(registrations::lead_id.is_null())
+        .filter(events::ends_at.lt(now))
+        .select((registrations::id, events::ends_at, events::retention_days))
+        .load(conn)?;
+    let mut erased = 0;
+    for (id, ends_at, days) in candidates {
+        if ends_at + chrono::TimeDelta::days(i64::from(days)) < now {
+            erase(conn, &id, now)?;
+            erased += 1;
+        }
+    }
+    Ok(erased)
+}

@@ -85,6 +85,14 @@ async fn migrate_then_create_a_user_from_stdin() {
 }
 
 #[tokio::test]
+async fn purge_runs_from_the_command_line() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.command().arg("purge").output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("erased the personal data of 0 attendees"));
+}
+
+#[tokio::test]
 async fn openapi_prints_the_committed_spec() {
     let dir = tempfile::tempdir().unwrap();
     let out = command(dir.path()).arg("openapi").output().await.unwrap();

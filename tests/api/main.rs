@@ -11,6 +11,7 @@ mod health;
 mod helpers;
 mod org_units;
 mod partners;
+mod personal_data;
 mod photos;
 mod public_page;
 mod query_plans;
