@@ -16,4 +16,5 @@ pub mod http;
 pub mod media;
 pub mod startup;
 pub mod store;
+pub mod tables;
 pub mod telemetry;

@@ -13,6 +13,8 @@ pub enum Action {
     Create,
     Update,
     Delete,
+    /// Personal data left the system in a file.
+    Export,
 }
 
 impl Action {
@@ -21,6 +23,7 @@ impl Action {
             Action::Create => "create",
             Action::Update => "update",
             Action::Delete => "delete",
+            Action::Export => "export",
         }
     }
 }

@@ -141,3 +141,22 @@ pub fn attendees(conn: &mut DbConn, actor: &Actor, event_id: Uuid) -> Result<(Ev
         .collect::<Result<_, _>>()?;
     Ok((event, list))
 }
+
+/// Records that the attendee list of an event was exported, by whom and in which format.
+pub fn record_export(
+    conn: &mut DbConn,
+    actor: &Actor,
+    event: &Event,
+    format: &str,
+    rows: usize,
+) -> Result<(), StoreError> {
+    super::audit::record(
+        conn,
+        actor,
+        "event",
+        event.id,
+        &event.org_path,
+        super::audit::Action::Export,
+        serde_json::json!({"export": "attendees", "format": format, "rows": rows}),
+    )
+}

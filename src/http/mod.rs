@@ -92,6 +92,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(checkins::check_in)
                 .service(checkins::check_in_batch)
                 .service(checkins::attendees)
+                .service(checkins::attendees_csv)
+                .service(checkins::attendees_xlsx)
                 .service(checkins::qr_png)
                 .service(public::public_event)
                 .service(public::register)

@@ -140,3 +140,33 @@ async fn scans_made_offline_check_in_as_a_batch() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn attendee_exports_mask_by_role_and_are_audited() {
+    let app = spawn_app().await;
+    let am = app.login_as(Role::AccountManager).await;
+    let e = new_event(&app, &am.token, 10).await;
+    let (id, code) = (e["id"].as_str().unwrap(), e["registration_code"].as_str().unwrap());
+    ticket(&app, code, "13944440001").await;
+    let mine = app.get(format!("/api/v1/events/{id}/attendees.csv"), Some(&am.token)).await;
+    assert_eq!(mine.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(mine.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let text = String::from_utf8(mine.bytes().await.unwrap()[3..].to_vec()).unwrap();
+    assert!(text.starts_with("姓名,手机号,状态") && text.contains("黄先生,13944440001,已报名"), "{text}");
+    let colleague = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1)).await;
+    let theirs =
+        app.get(format!("/api/v1/events/{id}/attendees.csv"), Some(&colleague.token)).await.text().await.unwrap();
+    assert!(theirs.contains("139****0001") && !theirs.contains("13944440001"));
+    let xlsx = app.get(format!("/api/v1/events/{id}/attendees.xlsx"), Some(&am.token)).await;
+    assert_eq!(xlsx.headers()["content-type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    assert_eq!(&xlsx.bytes().await.unwrap()[..2], b"PK");
+    let foreign = app.login_at(Role::BranchManager, Some(app.tree.branch_b)).await;
+    assert_problem(app.get(format!("/api/v1/events/{id}/attendees.csv"), Some(&foreign.token)).await, 404, "not_found")
+        .await;
+    let sm = app.login_as(Role::SubBranchManager).await;
+    let audit =
+        json_ok(app.get(format!("/api/v1/audit?entity=event&entity_id={id}"), Some(&sm.token)).await, 200).await;
+    let exports: Vec<&Value> = audit["items"].as_array().unwrap().iter().filter(|a| a["action"] == "export").collect();
+    assert_eq!(exports.len(), 3);
+    assert_eq!(exports[0]["changes"], json!({"export": "attendees", "format": "csv", "rows": 1}));
+}
