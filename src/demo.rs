@@ -91,7 +91,15 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
     }
     let portfolios = crate::demo_partners::seed(state, &owners, PARTNERS_PER_MANAGER).await?;
     let (visits, photos) = crate::demo_visits::seed(state, &portfolios, VISIT_DAYS).await?;
-    tracing::info!(partners = portfolios.iter().map(|(_, p)| p.len()).sum::<usize>(), visits, photos, "demo seeded");
+    let (events, attendees) = crate::demo_events::seed(state, &portfolios).await?;
+    tracing::info!(
+        partners = portfolios.iter().map(|(_, p)| p.len()).sum::<usize>(),
+        visits,
+        photos,
+        events,
+        attendees,
+        "demo seeded"
+    );
     Ok(true)
 }
 

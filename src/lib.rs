@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod demo_events;
 pub mod demo_partners;
 pub mod demo_visits;
 pub mod domain;

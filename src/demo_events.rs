@@ -1,0 +1,84 @@
+//! Demo events: upcoming events at the demo partners, in different steps, with attendees.
+
+use chrono::{Duration, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::bootstrap::describe;
+use crate::domain::event_steps::{self, Step};
+use crate::domain::events::{self, EventTheme, NewEvent};
+use crate::domain::org_units::Created;
+use crate::domain::partner_kind::PartnerCategory;
+use crate::domain::partners::Partner;
+use crate::domain::{Actor, registrations};
+use crate::http::state::AppState;
+
+fn theme_for(category: PartnerCategory) -> (EventTheme, &'static str) {
+    match category {
+        PartnerCategory::School => (EventTheme::ParentChild, "亲子财商小课堂"),
+        PartnerCategory::Community => (EventTheme::AntiFraud, "社区反诈知识讲座"),
+        PartnerCategory::Supermarket => (EventTheme::MarketPromotion, "持卡消费满减日"),
+        PartnerCategory::GarmentWholesale | PartnerCategory::SeafoodWholesale => {
+            (EventTheme::MarketPromotion, "商户收款码推广日")
+        }
+        PartnerCategory::BookkeepingAgency => (EventTheme::FinancialLiteracy, "小微企业财税沙龙"),
+        PartnerCategory::Other => (EventTheme::Health, "健康讲座"),
+    }
+}
+
+/// Three upcoming events per account manager, at 3, 10 and 20 days, with the first steps done
+/// and people already registered. Returns (events, registrations).
+pub async fn seed(state: &AppState, portfolios: &[(Actor, Vec<Partner>)]) -> anyhow::Result<(usize, usize)> {
+    let mut rng = StdRng::seed_from_u64(5);
+    let (mut made, mut registered) = (0, 0);
+    for (actor, partners) in portfolios {
+        for (n, days) in [3i64, 10, 20].into_iter().enumerate() {
+            let Some(partner) = partners.get(n * 7) else { continue };
+            let (theme, title) = theme_for(partner.category);
+            let starts_at =
+                (Utc::now() + Duration::days(days)).date_naive().and_hms_opt(6, 30, 0).unwrap_or_default().and_utc();
+            let input = NewEvent {
+                id: None,
+                partner_id: partner.id,
+                project_id: None,
+                title: title.to_owned(),
+                theme,
+                description: Some(format!("与{}联合举办", partner.name)),
+                starts_at,
+                ends_at: starts_at + Duration::hours(2),
+                venue: partner.address.clone(),
+                location: None,
+                capacity: rng.random_range(30..60),
+                registration_deadline: None,
+                retention_days: None,
+            };
+            let who = actor.clone();
+            let event = match state.db.run(move |conn| events::create(conn, &who, input)).await.map_err(describe)? {
+                Created::New(e) | Created::Existing(e) => e,
+            };
+            made += 1;
+            // The nearer the event, the further its preparation.
+            for step in &Step::ALL[..(3 - n)] {
+                let (who, step) = (actor.clone(), *step);
+                state
+                    .db
+                    .run(move |conn| event_steps::complete(conn, &who, event.id, step, None))
+                    .await
+                    .map_err(describe)?;
+            }
+            for k in 0..rng.random_range(8..35) {
+                let code = event.registration_code.clone();
+                let phone = format!("15{:09}", rng.random_range(0..1_000_000_000u64));
+                let name =
+                    format!("{}{}", ["陈", "李", "黄", "梁", "吴", "张", "刘", "周"][k % 8], ["女士", "先生"][k % 2]);
+                state
+                    .db
+                    .run(move |conn| registrations::register(conn, &code, &name, &phone, true))
+                    .await
+                    .map_err(describe)?;
+                registered += 1;
+            }
+        }
+    }
+    Ok((made, registered))
+}
