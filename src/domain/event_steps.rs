@@ -39,6 +39,20 @@ pub struct ChecklistItem {
     pub done: bool,
 }
 
+/// A photo attached to a step as evidence (stored by the media pipeline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub sha256: String,
+    pub thumb_sha256: String,
+    pub width: u32,
+    pub height: u32,
+    pub uploaded_by: Uuid,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+/// At most this many photos per step.
+pub const MAX_EVIDENCE: usize = 20;
+
 /// What the review step records, computed from the event's data when it completes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReviewFigures {
@@ -58,6 +72,7 @@ pub struct EventStep {
     pub completed_at: Option<DateTime<Utc>>,
     pub completed_by: Option<Uuid>,
     pub notes: Option<String>,
+    pub evidence: Vec<Evidence>,
     pub figures: Option<ReviewFigures>,
 }
 
@@ -72,6 +87,7 @@ impl TryFrom<StepRow> for EventStep {
             completed_at: r.completed_at.map(|t| t.and_utc()),
             completed_by: r.completed_by.as_deref().map(uuid_col).transpose()?,
             notes: r.notes,
+            evidence: serde_json::from_str(&r.evidence).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             figures: r
                 .figures
                 .as_deref()
@@ -92,7 +108,7 @@ fn to_row(event_id: Uuid, s: &EventStep) -> StepRow {
         completed_at: s.completed_at.map(|t| t.naive_utc()),
         completed_by: s.completed_by.map(|u| u.to_string()),
         notes: s.notes.clone(),
-        evidence: "[]".to_owned(),
+        evidence: serde_json::to_string(&s.evidence).unwrap_or_else(|_| "[]".to_owned()),
         figures: s.figures.as_ref().and_then(|f| serde_json::to_string(f).ok()),
     }
 }
@@ -115,6 +131,7 @@ pub fn defaults(event: &Event) -> Vec<StepRow> {
                 completed_at: None,
                 completed_by: None,
                 notes: None,
+                evidence: Vec::new(),
                 figures: None,
             };
             to_row(event.id, &s)
@@ -205,4 +222,49 @@ pub fn complete(
         store::update_step(conn, &to_row(event_id, &current))?;
         Ok(current)
     })
+}
+
+/// Adds a stored photo to a step's evidence (the same photo twice is kept once).
+pub fn add_evidence(
+    conn: &mut DbConn,
+    actor: &Actor,
+    event_id: Uuid,
+    step: Step,
+    evidence: Evidence,
+) -> Result<EventStep, DomainError> {
+    conn.write_tx(|conn| {
+        let event = events::get(conn, actor, event_id)?;
+        events::may_write(actor, event.owner_id)?;
+        let mut current =
+            steps(conn, event_id)?.into_iter().find(|s| s.step == step).ok_or(DomainError::NotFound("step"))?;
+        if current.evidence.iter().any(|e| e.sha256 == evidence.sha256) {
+            return Ok(current);
+        }
+        if current.evidence.len() >= MAX_EVIDENCE {
+            return Err(DomainError::conflict(
+                "too_much_evidence",
+                format!("a step keeps at most {MAX_EVIDENCE} photos"),
+            ));
+        }
+        current.evidence.push(evidence.clone());
+        store::update_step(conn, &to_row(event_id, &current))?;
+        Ok(current)
+    })
+}
+
+/// The stored blob (image or thumbnail) of an evidence photo of an event the caller may see.
+pub fn evidence_blob(
+    conn: &mut DbConn,
+    actor: &Actor,
+    event_id: Uuid,
+    sha256: &str,
+    thumbnail: bool,
+) -> Result<String, DomainError> {
+    events::get(conn, actor, event_id)?;
+    steps(conn, event_id)?
+        .into_iter()
+        .flat_map(|s| s.evidence)
+        .find(|e| e.sha256 == sha256)
+        .map(|e| if thumbnail { e.thumb_sha256 } else { e.sha256 })
+        .ok_or(DomainError::NotFound("evidence"))
 }

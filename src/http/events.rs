@@ -143,13 +143,40 @@ pub struct StepBody {
     pub completed_at: Option<DateTime<Utc>>,
     pub completed_by: Option<Uuid>,
     pub notes: Option<String>,
+    /// Photos attached as evidence.
+    pub evidence: Vec<EvidenceBody>,
     /// The review step's figures, computed from the data when it completes.
     pub figures: Option<ReviewFigures>,
 }
 
-impl From<EventStep> for StepBody {
-    fn from(s: EventStep) -> Self {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EvidenceBody {
+    pub sha256: String,
+    pub width: u32,
+    pub height: u32,
+    pub uploaded_by: Uuid,
+    pub uploaded_at: DateTime<Utc>,
+    pub url: String,
+    pub thumbnail_url: String,
+}
+
+impl StepBody {
+    fn render(s: EventStep, event_id: Uuid) -> Self {
+        let evidence = s
+            .evidence
+            .iter()
+            .map(|e| EvidenceBody {
+                url: format!("/api/v1/events/{event_id}/evidence/{}", e.sha256),
+                thumbnail_url: format!("/api/v1/events/{event_id}/evidence/{}/thumbnail", e.sha256),
+                sha256: e.sha256.clone(),
+                width: e.width,
+                height: e.height,
+                uploaded_by: e.uploaded_by,
+                uploaded_at: e.uploaded_at,
+            })
+            .collect();
         StepBody {
+            evidence,
             completed: s.completed_at.is_some(),
             step: s.step,
             position: s.position,
@@ -317,7 +344,7 @@ pub async fn list_steps(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let steps = state.db.run(move |conn| event_steps::list(conn, &actor, id)).await?;
-    Ok(HttpResponse::Ok().json(StepList { items: steps.into_iter().map(StepBody::from).collect() }))
+    Ok(HttpResponse::Ok().json(StepList { items: steps.into_iter().map(|s| StepBody::render(s, id)).collect() }))
 }
 
 /// Replace a step's checklist.
@@ -336,7 +363,7 @@ pub async fn edit_step(
 ) -> Result<HttpResponse, ApiError> {
     let (id, step) = path.into_inner();
     let step = state.db.run(move |conn| event_steps::edit_checklist(conn, &actor, id, step, body.checklist)).await?;
-    Ok(HttpResponse::Ok().json(StepBody::from(step)))
+    Ok(HttpResponse::Ok().json(StepBody::render(step, id)))
 }
 
 /// Complete a step; the ones before it must be complete (409 `step_out_of_order`). Completing
@@ -356,5 +383,80 @@ pub async fn complete_step(
 ) -> Result<HttpResponse, ApiError> {
     let (id, step) = path.into_inner();
     let step = state.db.run(move |conn| event_steps::complete(conn, &actor, id, step, body.notes)).await?;
-    Ok(HttpResponse::Ok().json(StepBody::from(step)))
+    Ok(HttpResponse::Ok().json(StepBody::render(step, id)))
+}
+
+/// Attach a photo to a step as evidence (multipart `file` or a raw image body); it goes
+/// through the same intake as visit photos: limits, sniffing, orientation, no metadata.
+#[utoipa::path(tag = "events", security(("bearer" = [])), params(("id" = Uuid, Path), ("step" = Step, Path)),
+    request_body(content = Vec<u8>, description = "the image, raw or as multipart field `file`", content_type = "image/jpeg"),
+    responses(
+        (status = 200, body = StepBody),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/events/{id}/steps/{step}/evidence")]
+pub async fn add_evidence(
+    Caller(actor): Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Step)>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (id, step) = path.into_inner();
+    let checker = actor.clone();
+    state
+        .db
+        .run(move |conn| events::get(conn, &checker, id).and_then(|e| events::may_write(&checker, e.owner_id)))
+        .await?;
+    let bytes = super::photos::read_upload(&req, payload, state.media.limits.max_bytes).await?;
+    let stored = state.media.ingest(bytes).await?;
+    let evidence = event_steps::Evidence {
+        sha256: stored.sha256,
+        thumb_sha256: stored.thumb_sha256,
+        width: stored.width,
+        height: stored.height,
+        uploaded_by: actor.user_id,
+        uploaded_at: crate::store::now_utc().and_utc(),
+    };
+    let step = state.db.run(move |conn| event_steps::add_evidence(conn, &actor, id, step, evidence)).await?;
+    Ok(HttpResponse::Ok().json(StepBody::render(step, id)))
+}
+
+/// An evidence photo (JPEG).
+#[utoipa::path(tag = "events", security(("bearer" = [])), params(("id" = Uuid, Path), ("sha256" = String, Path)), responses(
+    (status = 200, description = "JPEG", content_type = "image/jpeg", body = Vec<u8>),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/events/{id}/evidence/{sha256}")]
+pub async fn get_evidence(
+    Caller(actor): Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, String)>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (id, sha) = path.into_inner();
+    let blob = state.db.run(move |conn| event_steps::evidence_blob(conn, &actor, id, &sha, false)).await?;
+    super::photos::serve(&req, &state, blob).await
+}
+
+/// An evidence photo's thumbnail (JPEG).
+#[utoipa::path(tag = "events", security(("bearer" = [])), params(("id" = Uuid, Path), ("sha256" = String, Path)), responses(
+    (status = 200, description = "JPEG", content_type = "image/jpeg", body = Vec<u8>),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/events/{id}/evidence/{sha256}/thumbnail")]
+pub async fn get_evidence_thumbnail(
+    Caller(actor): Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, String)>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (id, sha) = path.into_inner();
+    let blob = state.db.run(move |conn| event_steps::evidence_blob(conn, &actor, id, &sha, true)).await?;
+    super::photos::serve(&req, &state, blob).await
 }

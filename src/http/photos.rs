@@ -97,7 +97,7 @@ pub struct PhotoList {
 
 /// Reads the upload: the `file` part of a multipart form, or the raw body. Stops at the limit
 /// without reading the rest, and refuses at once when Content-Length already says too much.
-async fn read_upload(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_upload(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
     let too_large = || ApiError::from(MediaError::TooLarge { limit });
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
@@ -224,7 +224,7 @@ pub async fn list_photos(
     Ok(HttpResponse::Ok().json(PhotoList { items: found.into_iter().map(|p| PhotoBody::render(p, &coord)).collect() }))
 }
 
-async fn serve(req: &HttpRequest, state: &AppState, sha256: String) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn serve(req: &HttpRequest, state: &AppState, sha256: String) -> Result<HttpResponse, ApiError> {
     let etag = format!("\"{sha256}\"");
     let cached = req
         .headers()

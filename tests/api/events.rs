@@ -167,3 +167,35 @@ async fn bad_events_are_refused() {
     assert_problem(app.post_json("/api/v1/events", Some(&supervisor.token), &good).await, 403, "role_not_allowed")
         .await;
 }
+
+#[tokio::test]
+async fn steps_keep_evidence_photos() {
+    let app = spawn_app().await;
+    let am = app.login_as(Role::AccountManager).await;
+    let e = new_event(&app, &am.token, 30).await;
+    let id = e["id"].as_str().unwrap();
+    let url = app.url(&format!("/api/v1/events/{id}/steps/prepare/evidence"));
+    let jpeg = crate::photos::photo(120, 80, &crate::photos::Facts::default());
+    let send = |bytes: Vec<u8>, token: String| {
+        let (client, url) = (app.client.clone(), url.clone());
+        async move {
+            client.post(url).bearer_auth(token).header("content-type", "image/jpeg").body(bytes).send().await.unwrap()
+        }
+    };
+    let step = json_ok(send(jpeg.clone(), am.token.clone()).await, 200).await;
+    let evidence = step["evidence"].as_array().unwrap();
+    assert_eq!((evidence.len(), evidence[0]["width"].as_u64()), (1, Some(120)));
+    // The same photo twice is kept once.
+    assert_eq!(json_ok(send(jpeg, am.token.clone()).await, 200).await["evidence"].as_array().unwrap().len(), 1);
+    let image = app.get(evidence[0]["url"].as_str().unwrap(), Some(&am.token)).await;
+    assert_eq!((image.status().as_u16(), image.headers()["content-type"].to_str().unwrap()), (200, "image/jpeg"));
+    assert_eq!(app.get(evidence[0]["thumbnail_url"].as_str().unwrap(), Some(&am.token)).await.status(), 200);
+    let listed = json_ok(app.get(format!("/api/v1/events/{id}/steps"), Some(&am.token)).await, 200).await;
+    assert_eq!(listed["items"][2]["evidence"][0]["sha256"], evidence[0]["sha256"]);
+    assert_problem(send(b"<html></html>".to_vec(), am.token.clone()).await, 415, "unsupported_media_type").await;
+    let foreign = app.login_at(Role::BranchManager, Some(app.tree.branch_b)).await;
+    assert_problem(app.get(evidence[0]["url"].as_str().unwrap(), Some(&foreign.token)).await, 404, "not_found").await;
+    let colleague = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1)).await;
+    let jpeg = crate::photos::photo(10, 10, &crate::photos::Facts::default());
+    assert_problem(send(jpeg, colleague.token.clone()).await, 403, "not_owner").await;
+}
