@@ -10,7 +10,7 @@ use crate::domain::events::{self, EventTheme, NewEvent};
 use crate::domain::org_units::Created;
 use crate::domain::partner_kind::PartnerCategory;
 use crate::domain::partners::Partner;
-use crate::domain::{Actor, registrations};
+use crate::domain::{Actor, checkins, registrations};
 use crate::http::state::AppState;
 
 fn theme_for(category: PartnerCategory) -> (EventTheme, &'static str) {
@@ -78,6 +78,89 @@ pub async fn seed(state: &AppState, portfolios: &[(Actor, Vec<Partner>)]) -> any
                     .map_err(describe)?;
                 registered += 1;
             }
+        }
+    }
+    // One event under way now, held and reviewed with its check-ins, and one cancelled: so the
+    // demo shows every step state.
+    if let Some((actor, partners)) = portfolios.first()
+        && let Some(partner) = partners.get(3)
+    {
+        let (theme, title) = theme_for(partner.category);
+        let starts_at = Utc::now() - Duration::hours(1);
+        let input = NewEvent {
+            id: None,
+            partner_id: partner.id,
+            project_id: None,
+            title: format!("{title}（进行中）"),
+            theme,
+            description: Some(format!("与{}联合举办", partner.name)),
+            starts_at,
+            ends_at: starts_at + Duration::hours(3),
+            venue: partner.address.clone(),
+            location: None,
+            capacity: 40,
+            registration_deadline: Some(starts_at + Duration::hours(2)),
+            retention_days: None,
+        };
+        let who = actor.clone();
+        let held = match state.db.run(move |conn| events::create(conn, &who, input)).await.map_err(describe)? {
+            Created::New(e) | Created::Existing(e) => e,
+        };
+        made += 1;
+        for k in 0..24 {
+            let code = held.registration_code.clone();
+            let phone = format!("18{:09}", rng.random_range(0..1_000_000_000u64));
+            let name = format!("{}{}", ["陈", "李", "黄", "梁"][k % 4], ["女士", "先生"][k % 2]);
+            let ticket = state
+                .db
+                .run(move |conn| registrations::register(conn, &code, &name, &phone, true))
+                .await
+                .map_err(describe)?;
+            registered += 1;
+            if k % 4 != 3 {
+                let who = actor.clone();
+                state
+                    .db
+                    .run(move |conn| checkins::check_in(conn, &who, held.id, &ticket.ticket_code, None))
+                    .await
+                    .map_err(describe)?;
+            }
+        }
+        for step in Step::ALL {
+            let (who, step) = (actor.clone(), *step);
+            state
+                .db
+                .run(move |conn| event_steps::complete(conn, &who, held.id, step, Some("示范活动".to_owned())))
+                .await
+                .map_err(describe)?;
+        }
+        if let Some(other) = partners.get(4) {
+            let (theme, title) = theme_for(other.category);
+            let starts_at = Utc::now() + Duration::days(30);
+            let input = NewEvent {
+                id: None,
+                partner_id: other.id,
+                project_id: None,
+                title: title.to_owned(),
+                theme,
+                description: None,
+                starts_at,
+                ends_at: starts_at + Duration::hours(2),
+                venue: other.address.clone(),
+                location: None,
+                capacity: 30,
+                registration_deadline: None,
+                retention_days: None,
+            };
+            let who = actor.clone();
+            let cancelled = match state.db.run(move |conn| events::create(conn, &who, input)).await.map_err(describe)? {
+                Created::New(e) | Created::Existing(e) => e,
+            };
+            let who = actor.clone();
+            let patch =
+                events::EventPatch { status: Some(events::EventStatus::Cancelled), ..events::EventPatch::default() };
+            state.db.run(move |conn| events::update(conn, &who, cancelled.id, patch)).await.map_err(describe)?;
+            made += 1;
         }
     }
     Ok((made, registered))
