@@ -208,14 +208,14 @@ pub fn complete(
         current.completed_by = Some(actor.user_id);
         current.notes = notes.as_ref().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
         if step == Step::Review {
-            let (checked_in, leads) = crate::store::registrations::attendance(conn, &event_id.to_string())?;
+            let (checked_in, leads, conversions) =
+                crate::store::registrations::attendance(conn, &event_id.to_string())?;
             current.figures = Some(ReviewFigures {
                 capacity: event.capacity,
                 registered: event.registered_count,
                 checked_in,
                 leads,
-                // Conversions arrive with the lead pipeline of the segment projects.
-                conversions: 0,
+                conversions,
             });
             events::complete(conn, &event)?;
         }

@@ -117,8 +117,9 @@ pub fn of_event(conn: &mut DbConn, event_id: &str) -> Result<Vec<RegistrationRow
         .load(conn)?)
 }
 
-/// (checked in, leads fed) for an event's review figures.
-pub fn attendance(conn: &mut DbConn, event_id: &str) -> Result<(i64, i64), StoreError> {
+/// (checked in, leads fed, leads converted) for an event's review figures.
+pub fn attendance(conn: &mut DbConn, event_id: &str) -> Result<(i64, i64, i64), StoreError> {
+    use super::schema::leads;
     let checked: i64 = registrations::table
         .filter(registrations::event_id.eq(event_id))
         .filter(registrations::checked_in_at.is_not_null())
@@ -129,7 +130,13 @@ pub fn attendance(conn: &mut DbConn, event_id: &str) -> Result<(i64, i64), Store
         .filter(registrations::lead_id.is_not_null())
         .count()
         .get_result(conn)?;
-    Ok((checked, leads))
+    let converted: i64 = registrations::table
+        .inner_join(leads::table.on(leads::id.nullable().eq(registrations::lead_id)))
+        .filter(registrations::event_id.eq(event_id))
+        .filter(leads::status.eq("converted"))
+        .count()
+        .get_result(conn)?;
+    Ok((checked, leads, converted))
 }
 
 /// Erases an attendee's personal data, keeping the row (and its status) for the figures.

@@ -80,7 +80,19 @@ async fn check_in_is_idempotent_and_turns_attendees_into_leads() {
         (Some(true), Some(false))
     );
 
-    // The review step counts what happened.
+    // The review step counts what happened, conversions included (the lead pipeline sets the
+    // status; here a fixture does).
+    let converted = lead.clone();
+    app.state
+        .db
+        .run(move |c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!("UPDATE leads SET status = 'converted' WHERE id = '{converted}'"))
+                .execute(c)
+                .map_err(outreach::store::StoreError::from)
+        })
+        .await
+        .unwrap();
     for step in ["plan", "invite", "prepare", "host", "follow_up", "review"] {
         let done = json_ok(
             app.post_json(&format!("/api/v1/events/{id}/steps/{step}/complete"), Some(&am.token), &json!({})).await,
@@ -90,7 +102,7 @@ async fn check_in_is_idempotent_and_turns_attendees_into_leads() {
         if step == "review" {
             assert_eq!(
                 done["figures"],
-                json!({"capacity": 1, "registered": 1, "checked_in": 1, "leads": 1, "conversions": 0})
+                json!({"capacity": 1, "registered": 1, "checked_in": 1, "leads": 1, "conversions": 1})
             );
         }
     }
