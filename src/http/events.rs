@@ -262,11 +262,7 @@ pub async fn list_events(
     coord: web::Query<CoordParam>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page.to_request()?;
-    for (field, t) in [("from", filters.from), ("to", filters.to)] {
-        if let Some(t) = t {
-            crate::domain::text::sane_time(t).map_err(|e| ApiError::field(field, e))?;
-        }
-    }
+    super::extract::time_filters(&[("from", filters.from), ("to", filters.to)])?;
     let query = EventQuery {
         owner_id: filters.owner_id,
         partner_id: filters.partner_id,

@@ -91,8 +91,29 @@ impl CoordParam {
         Ok(self.datum().to_wgs84(p))
     }
 
+    /// A `bbox=minLon,minLat,maxLon,maxLat` query parameter in this datum, as WGS-84.
+    pub fn bbox(&self, text: Option<&str>) -> Result<Option<crate::geo::BBox>, ApiError> {
+        text.map(|t| {
+            crate::geo::BBox::parse(t)
+                .map(|b| b.to_wgs84(self.datum()))
+                .map_err(|e| ApiError::field("bbox", e.to_string()))
+        })
+        .transpose()
+    }
+
     /// A stored WGS-84 position, in the datum the client asked for.
     pub fn outgoing(&self, p: crate::geo::LatLon) -> crate::geo::LatLon {
         self.datum().from_wgs84(p)
     }
+}
+
+/// Checks time filters of a list (`from`, `to`, `updated_since`…) against the years the
+/// product deals in, so an absurd date is a 422 and never reaches the database.
+pub fn time_filters(filters: &[(&str, Option<chrono::DateTime<chrono::Utc>>)]) -> Result<(), ApiError> {
+    for (field, t) in filters {
+        if let Some(t) = t {
+            crate::domain::text::sane_time(*t).map_err(|e| ApiError::field(field, e))?;
+        }
+    }
+    Ok(())
 }

@@ -13,7 +13,7 @@ use crate::domain::org_units::Created;
 use crate::domain::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
 use crate::domain::partners::{self, NewPartner, Partner, PartnerPatch, PartnerQuery};
 use crate::domain::{Actor, partner_search, phone};
-use crate::geo::{BBox, LatLon};
+use crate::geo::LatLon;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct PartnerBody {
@@ -163,12 +163,6 @@ pub struct PartnerFilters {
     pub updated_since: Option<DateTime<Utc>>,
 }
 
-fn bbox_param(text: &Option<String>, coord: &CoordParam) -> Result<Option<BBox>, ApiError> {
-    text.as_deref()
-        .map(|t| BBox::parse(t).map(|b| b.to_wgs84(coord.datum())).map_err(|e| ApiError::field("bbox", e.to_string())))
-        .transpose()
-}
-
 /// Create a partner. Answers 201 with any possible duplicates nearby.
 #[utoipa::path(tag = "partners", security(("bearer" = [])), params(CoordParam), request_body = CreatePartner, responses(
     (status = 201, body = CreatedPartnerBody),
@@ -237,11 +231,9 @@ pub async fn list_partners(
 ) -> Result<HttpResponse, ApiError> {
     let page = page.to_request()?;
     let filters = filters.into_inner();
-    if let Some(t) = filters.updated_since {
-        crate::domain::text::sane_time(t).map_err(|e| ApiError::field("updated_since", e))?;
-    }
+    super::extract::time_filters(&[("updated_since", filters.updated_since)])?;
     let query = PartnerQuery {
-        bbox: bbox_param(&filters.bbox, &coord)?,
+        bbox: coord.bbox(filters.bbox.as_deref())?,
         category: filters.category,
         status: filters.status,
         owner_id: filters.owner_id,

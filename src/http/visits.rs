@@ -12,7 +12,7 @@ use super::state::AppState;
 use crate::domain::org_units::Created;
 use crate::domain::verification::Reason;
 use crate::domain::visits::{self, NewVisit, Visit, VisitOutcome, VisitPatch, VisitPurpose, VisitQuery};
-use crate::geo::{BBox, LatLon};
+use crate::geo::LatLon;
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -202,16 +202,8 @@ pub async fn list_visits(
     coord: web::Query<CoordParam>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page.to_request()?;
-    let bbox = filters
-        .bbox
-        .as_deref()
-        .map(|t| BBox::parse(t).map(|b| b.to_wgs84(coord.datum())).map_err(|e| ApiError::field("bbox", e.to_string())))
-        .transpose()?;
-    for (field, t) in [("from", filters.from), ("to", filters.to)] {
-        if let Some(t) = t {
-            crate::domain::text::sane_time(t).map_err(|e| ApiError::field(field, e))?;
-        }
-    }
+    let bbox = coord.bbox(filters.bbox.as_deref())?;
+    super::extract::time_filters(&[("from", filters.from), ("to", filters.to)])?;
     let query = VisitQuery {
         user_id: filters.user_id,
         partner_id: filters.partner_id,
