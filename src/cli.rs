@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::domain::Role;
-use crate::startup::{Application, open_state};
+use crate::startup::{Application, open_state_for_command};
 
 #[derive(Parser)]
 #[command(name = "outreach", version, about = "Field outreach backend for bank account managers")]
@@ -75,19 +75,19 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Serve { demo } => serve(settings, demo).await,
         Command::Migrate => {
             // Opening the store migrates it.
-            open_state(settings).await?;
+            open_state_for_command(settings).await?;
             println!("database is up to date");
             Ok(())
         }
         Command::User { command: UserCommand::Create { phone, name, role, org_unit } } => {
             let password = read_password()?;
-            let state = open_state(settings).await?;
+            let state = open_state_for_command(settings).await?;
             let user = crate::bootstrap::create_user(&state, &phone, &name, password, role, org_unit).await?;
             println!("created {} {} ({})", user.role.as_str(), user.id, user.name);
             Ok(())
         }
         Command::Purge => {
-            let state = open_state(settings).await?;
+            let state = open_state_for_command(settings).await?;
             let erased = crate::startup::purge(&state).await?;
             println!("erased the personal data of {erased} attendees past retention");
             Ok(())

@@ -29,10 +29,19 @@ pub struct Application {
 
 /// Opens the database (migrating it) and the auth machinery; shared by `serve` and the CLI.
 pub async fn open_state(settings: Settings) -> anyhow::Result<AppState> {
+    open_state_with(settings, 2).await
+}
+
+/// For one-shot commands (`migrate`, `user create`, `purge`): no idle connections, so no pool
+/// thread is still opening one when the process exits.
+pub async fn open_state_for_command(settings: Settings) -> anyhow::Result<AppState> {
+    open_state_with(settings, 0).await
+}
+
+async fn open_state_with(settings: Settings, min_idle: u32) -> anyhow::Result<AppState> {
     let url = settings.database_url.clone();
-    let db = tokio::task::spawn_blocking(move || Db::connect(&url, PoolOptions::for_backend(Backend::of_url(&url))))
-        .await?
-        .context("opening the database")?;
+    let options = PoolOptions { min_idle, ..PoolOptions::for_backend(Backend::of_url(&url)) };
+    let db = tokio::task::spawn_blocking(move || Db::connect(&url, options)).await?.context("opening the database")?;
     let cost = HashCost::default();
     let concurrency = settings.hash_concurrency;
     let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(cost, concurrency)).await??;

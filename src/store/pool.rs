@@ -31,6 +31,10 @@ impl r2d2::ManageConnection for ConnectionManager {
 pub struct PoolOptions {
     pub max_size: u32,
     pub connection_timeout: Duration,
+    /// Connections kept open while idle. r2d2 refills them from background threads; a
+    /// short-lived command must keep none, or a refill still running in another thread races
+    /// the process exit (libpq and OpenSSL tear down under it: a crash after the work is done).
+    pub min_idle: u32,
 }
 
 impl PoolOptions {
@@ -40,7 +44,7 @@ impl PoolOptions {
             Backend::Sqlite => 8,
             Backend::Postgres => 16,
         };
-        PoolOptions { max_size, connection_timeout: Duration::from_secs(10) }
+        PoolOptions { max_size, connection_timeout: Duration::from_secs(10), min_idle: 2 }
     }
 }
 
@@ -65,7 +69,7 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(options.max_size)
             // Grow on demand: a replica that idles should not hold a full pool of server slots.
-            .min_idle(Some(2))
+            .min_idle(Some(options.min_idle))
             .connection_timeout(options.connection_timeout)
             .build(manager)?;
         Ok(Db { pool, backend })
