@@ -19,10 +19,13 @@ pub struct CheckIn {
     pub name: Option<String>,
     pub phone: Option<String>,
     pub lead_id: Option<Uuid>,
+    /// The event's owner, who (with managers) sees attendees' full numbers.
+    pub event_owner: Uuid,
 }
 
-fn result(row: &RegistrationRow, already: bool) -> Result<CheckIn, StoreError> {
+fn result(row: &RegistrationRow, already: bool, event: &Event) -> Result<CheckIn, StoreError> {
     Ok(CheckIn {
+        event_owner: event.owner_id,
         ticket_code: row.ticket_code.clone(),
         already_checked_in: already,
         checked_in_at: row.checked_in_at.map(|t| t.and_utc()).unwrap_or_else(Utc::now),
@@ -73,7 +76,7 @@ pub fn check_in(
                 .filter(|r| r.event_id == event_id.to_string())
                 .ok_or(DomainError::NotFound("ticket"))?;
             if row.checked_in_at.is_some() {
-                return Ok(result(&row, true)?);
+                return Ok(result(&row, true, &event)?);
             }
             match row.status.as_str() {
                 "waitlisted" => {
@@ -103,10 +106,10 @@ pub fn check_in(
             let lead_id = lead_for(conn, &event, &name, &phone)?;
             if !store::check_in(conn, &row.id, at.naive_utc(), &actor.user_id.to_string(), &lead_id)? {
                 let fresh = store::find_by_ticket(conn, ticket.trim())?.ok_or(DomainError::NotFound("ticket"))?;
-                return Ok(result(&fresh, true)?);
+                return Ok(result(&fresh, true, &event)?);
             }
             let checked = RegistrationRow { checked_in_at: Some(at.naive_utc()), lead_id: Some(lead_id), ..row };
-            Ok(result(&checked, false)?)
+            Ok(result(&checked, false, &event)?)
         })
     })
 }

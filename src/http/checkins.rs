@@ -82,14 +82,10 @@ pub async fn check_in(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let viewer = actor.clone();
-    let (checked, owner) = state
-        .db
-        .run(move |conn| {
-            let owner = crate::domain::events::get(conn, &actor, id)?.owner_id;
-            checkins::check_in(conn, &actor, id, &body.ticket_code, body.scanned_at).map(|c| (c, owner))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(render(checked, sees_phones(&viewer, Some(owner)))))
+    let checked =
+        state.db.run(move |conn| checkins::check_in(conn, &actor, id, &body.ticket_code, body.scanned_at)).await?;
+    let full = sees_phones(&viewer, Some(checked.event_owner));
+    Ok(HttpResponse::Ok().json(render(checked, full)))
 }
 
 /// Check in a batch of scans made offline; each gets its own result.
