@@ -79,6 +79,7 @@ pub async fn seed(state: &AppState, portfolios: &[(Actor, Vec<Partner>)], days: 
                     lon: partner.location.lon + rng.random_range(-0.0003..0.0003),
                 };
                 let input = NewVisit {
+                    project_id: None,
                     id: None,
                     partner_id: (!cold_sweep).then_some(partner.id),
                     location,

@@ -5,6 +5,9 @@
 pub struct Table {
     pub headers: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    /// Columns written to XLSX as numbers (so sums and charts work); all others stay text, which
+    /// keeps phone numbers and codes from turning into `1.38E+10`.
+    pub numeric: Vec<usize>,
 }
 
 impl Table {
@@ -20,25 +23,39 @@ impl Table {
     }
 
     pub fn to_xlsx(&self, sheet: &str) -> Result<Vec<u8>, String> {
-        use rust_xlsxwriter::{Format, Workbook};
-        let mut book = Workbook::new();
-        let bold = Format::new().set_bold();
-        let ws = book.add_worksheet();
-        ws.set_name(sheet).map_err(|e| e.to_string())?;
+        workbook(&[(sheet, self)])
+    }
+
+    fn write(&self, ws: &mut rust_xlsxwriter::Worksheet) -> Result<(), rust_xlsxwriter::XlsxError> {
+        let bold = rust_xlsxwriter::Format::new().set_bold();
         for (c, header) in self.headers.iter().enumerate() {
-            let col = u16::try_from(c).map_err(|e| e.to_string())?;
-            ws.write_string_with_format(0, col, header, &bold).map_err(|e| e.to_string())?;
-            ws.set_column_width(col, 18).map_err(|e| e.to_string())?;
+            let col = u16::try_from(c).unwrap_or(u16::MAX);
+            ws.write_string_with_format(0, col, header, &bold)?;
+            ws.set_column_width(col, 18)?;
         }
         for (r, row) in self.rows.iter().enumerate() {
-            let line = u32::try_from(r + 1).map_err(|e| e.to_string())?;
+            let line = u32::try_from(r + 1).unwrap_or(u32::MAX);
             for (c, value) in row.iter().enumerate() {
-                ws.write_string(line, u16::try_from(c).map_err(|e| e.to_string())?, value)
-                    .map_err(|e| e.to_string())?;
+                let col = u16::try_from(c).unwrap_or(u16::MAX);
+                match value.parse::<f64>() {
+                    Ok(number) if self.numeric.contains(&c) => ws.write_number(line, col, number)?,
+                    _ => ws.write_string(line, col, value)?,
+                };
             }
         }
-        book.save_to_buffer().map_err(|e| e.to_string())
+        Ok(())
     }
+}
+
+/// One workbook of several named sheets.
+pub fn workbook(sheets: &[(&str, &Table)]) -> Result<Vec<u8>, String> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    for (name, table) in sheets {
+        let ws = book.add_worksheet();
+        ws.set_name(*name).map_err(|e| e.to_string())?;
+        table.write(ws).map_err(|e| e.to_string())?;
+    }
+    book.save_to_buffer().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -47,7 +64,11 @@ mod tests {
 
     #[test]
     fn csv_has_a_bom_and_quotes_what_needs_it() -> Result<(), String> {
-        let t = Table { headers: vec!["姓名".into(), "备注".into()], rows: vec![vec!["陈".into(), "a,b".into()]] };
+        let t = Table {
+            headers: vec!["姓名".into(), "备注".into()],
+            rows: vec![vec!["陈".into(), "a,b".into()]],
+            numeric: Vec::new(),
+        };
         let csv = t.to_csv()?;
         assert_eq!(&csv[..3], &[0xEF, 0xBB, 0xBF]);
         assert_eq!(String::from_utf8_lossy(&csv[3..]), "姓名,备注\n陈,\"a,b\"\n");

@@ -5,8 +5,9 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use uuid::Uuid;
 
 use super::events::{self, Event};
+use super::points::{self, Credit, Source};
+use super::project_kind::PointsAction;
 use super::{Actor, DomainError};
-use crate::store::leads::{self as lead_store, LeadRow};
 use crate::store::registrations::{self as store, RegistrationRow};
 use crate::store::{DbConn, StoreError, now_utc, uuid_col};
 
@@ -33,33 +34,6 @@ fn result(row: &RegistrationRow, already: bool, event: &Event) -> Result<CheckIn
         phone: row.phone.clone(),
         lead_id: row.lead_id.as_deref().map(uuid_col).transpose()?,
     })
-}
-
-/// The lead for this phone in the event's branch: the existing one, or a new one for the
-/// event's owner and project.
-fn lead_for(conn: &mut DbConn, event: &Event, name: &str, phone: &str) -> Result<String, StoreError> {
-    if let Some(lead) = lead_store::find_by_phone(conn, &event.branch_id, phone)? {
-        return Ok(lead.id);
-    }
-    let now = now_utc();
-    let lead = LeadRow {
-        id: Uuid::now_v7().to_string(),
-        branch_id: event.branch_id.clone(),
-        org_unit_id: event.org_unit_id.to_string(),
-        org_path: event.org_path.clone(),
-        owner_id: event.owner_id.to_string(),
-        project_id: event.project_id.map(|p| p.to_string()),
-        name: name.to_owned(),
-        phone: phone.to_owned(),
-        source: "event".to_owned(),
-        source_id: Some(event.id.to_string()),
-        status: "new".to_owned(),
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    lead_store::insert(conn, &lead)?;
-    Ok(lead.id)
 }
 
 pub fn check_in(
@@ -103,11 +77,13 @@ pub fn check_in(
                 }
                 None => now,
             };
-            let lead_id = lead_for(conn, &event, &name, &phone)?;
+            let lead_id = super::leads::from_checkin(conn, &event, &name, &phone)?;
             if !store::check_in(conn, &row.id, at.naive_utc(), &actor.user_id.to_string(), &lead_id)? {
                 let fresh = store::find_by_ticket(conn, ticket.trim())?.ok_or(DomainError::NotFound("ticket"))?;
                 return Ok(result(&fresh, true, &event)?);
             }
+            let credit = event.project_id.map(|project_id| Credit { project_id, user_id: event.owner_id, occurred_at: at });
+            points::settle(conn, PointsAction::Checkin, Source { kind: "registration", id: &row.id }, credit)?;
             let checked = RegistrationRow { checked_in_at: Some(at.naive_utc()), lead_id: Some(lead_id), ..row };
             Ok(result(&checked, false, &event)?)
         })
@@ -128,13 +104,22 @@ pub struct Attendee {
 pub fn attendees(conn: &mut DbConn, actor: &Actor, event_id: Uuid) -> Result<(Event, Vec<Attendee>), DomainError> {
     let event = events::get(conn, actor, event_id)?;
     let rows = store::of_event(conn, &event_id.to_string())?;
+    // People who asked not to be contacted keep their phone masked for all but managers, in the
+    // list and in every export of it.
+    let lead_ids: Vec<String> = rows.iter().filter_map(|r| r.lead_id.clone()).collect();
+    let withheld = if actor.role.sees_full_phones() {
+        Vec::new()
+    } else {
+        crate::store::leads::do_not_contact_among(conn, &lead_ids)?
+    };
     let list = rows
         .into_iter()
         .map(|r| -> Result<Attendee, StoreError> {
+            let hide = r.lead_id.as_ref().is_some_and(|l| withheld.contains(l));
             Ok(Attendee {
                 lead_id: r.lead_id.as_deref().map(uuid_col).transpose()?,
                 name: r.name,
-                phone: r.phone,
+                phone: r.phone.map(|p| if hide { super::phone::mask(&p) } else { p }),
                 status: r.status,
                 ticket_code: r.ticket_code,
                 registered_at: r.registered_at.and_utc(),

@@ -15,6 +15,9 @@ pub enum DomainError {
     Forbidden { code: &'static str, detail: String },
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// A record with the same identity exists; its id when the caller may see it.
+    #[error("{detail}")]
+    Duplicate { code: &'static str, detail: String, existing_id: Option<uuid::Uuid> },
     /// Existed, but is over for good (a closed registration).
     #[error("{detail}")]
     Gone { code: &'static str, detail: String },

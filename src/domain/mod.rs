@@ -3,10 +3,13 @@
 
 pub mod actor;
 pub mod audit;
+pub mod calendar;
 pub mod checkins;
 pub mod error;
 pub mod event_steps;
 pub mod events;
+pub mod lead_kind;
+pub mod leads;
 pub mod org_units;
 pub mod partner_kind;
 pub mod partner_search;
@@ -14,6 +17,12 @@ pub mod partners;
 pub mod password;
 pub mod phone;
 pub mod photos;
+pub mod points;
+pub mod progress;
+pub mod project_kind;
+pub mod projects;
+pub mod leaderboard;
+pub mod daily_report;
 pub mod registrations;
 pub mod role;
 pub mod sync;

@@ -10,6 +10,7 @@ use super::error::Validator;
 use super::org_units::{Created, OrgUnit};
 use super::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
 use super::territories::BranchTerritories;
+use super::text::{bounded_text, text_list};
 use super::{Actor, DomainError, Phone, Role};
 use crate::geo::LatLon;
 use crate::geo::bbox::lat_band;
@@ -186,25 +187,6 @@ pub struct PossibleDuplicate {
     pub id: Uuid,
     pub name: String,
     pub distance_m: f64,
-}
-
-fn bounded_text(v: &mut Validator, field: &str, text: &str, max: usize) -> String {
-    let trimmed = text.trim();
-    if trimmed.chars().count() > max {
-        v.add(field, format!("must be at most {max} characters"));
-    }
-    trimmed.to_owned()
-}
-
-fn text_list(v: &mut Validator, field: &str, items: &[String]) -> Vec<String> {
-    if items.len() > 20 {
-        v.add(field, "at most 20 entries");
-    }
-    let cleaned: Vec<String> = items.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
-    if cleaned.iter().any(|s| s.chars().count() > 200) {
-        v.add(field, "each entry at most 200 characters");
-    }
-    cleaned
 }
 
 fn check_location(v: &mut Validator, location: LatLon) -> LatLon {

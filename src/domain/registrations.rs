@@ -230,8 +230,17 @@ pub fn withdraw(conn: &mut DbConn, code: &str, phone: &str, ticket: &str) -> Res
             store::set_status(conn, &row.id, RegistrationStatus::Cancelled.as_str())?;
         }
         store::erase(conn, &row.id, now_utc())?;
-        if let Some(lead_id) = &row.lead_id {
-            crate::store::leads::delete_if_untouched_from(conn, lead_id, &row.event_id, &row.id)?;
+        // A check-in that is erased no longer earns points.
+        super::points::settle(
+            conn,
+            super::project_kind::PointsAction::Checkin,
+            super::points::Source { kind: "registration", id: &row.id },
+            None,
+        )?;
+        if let Some(lead_id) = &row.lead_id
+            && crate::store::leads::delete_if_untouched_from(conn, lead_id, &row.event_id, &row.id)?
+        {
+            super::leads::settle_erased(conn, lead_id)?;
         }
         Ok(())
     })

@@ -8,6 +8,8 @@ use uuid::Uuid;
 use super::error::Validator;
 use super::org_units::{Created, OrgUnit};
 use super::partner_kind::text_enum;
+use super::points::{self, Credit, Source};
+use super::project_kind::PointsAction;
 use super::verification::{self, PhotoSignal, Reason, Signals, Thresholds, Verdict};
 use super::{Actor, DomainError, Role};
 use crate::geo::LatLon;
@@ -58,6 +60,8 @@ pub struct Visit {
     pub verified: bool,
     pub distance_m: Option<f64>,
     pub reasons: Vec<Reason>,
+    /// The segment project the visit counts for.
+    pub project_id: Option<Uuid>,
     #[serde(skip)]
     create_digest: String,
     pub version: i64,
@@ -79,6 +83,7 @@ impl TryFrom<VisitRow> for Visit {
             org_unit_id: uuid_col(&r.org_unit_id)?,
             user_id: uuid_col(&r.user_id)?,
             partner_id: r.partner_id.as_deref().map(uuid_col).transpose()?,
+            project_id: r.project_id.as_deref().map(uuid_col).transpose()?,
             visited_at: r.visited_at.and_utc(),
             location: LatLon { lat: r.lat, lon: r.lon },
             purpose: enum_col(&r.purpose)?,
@@ -137,7 +142,20 @@ impl Visit {
             deleted_at: self.deleted_at.map(|t| t.naive_utc()),
             seq: self.seq,
             created_seq: self.created_seq,
+            project_id: self.project_id.map(|p| p.to_string()),
         }
+    }
+
+    /// A verified, live visit linked to a project earns its visitor points; anything else holds none.
+    fn settle_points(&self, conn: &mut DbConn) -> Result<(), StoreError> {
+        let want = match (self.project_id, self.verified && self.deleted_at.is_none()) {
+            (Some(project_id), true) => {
+                Some(Credit { project_id, user_id: self.user_id, occurred_at: self.visited_at })
+            }
+            _ => None,
+        };
+        let id = self.id.to_string();
+        points::settle(conn, PointsAction::VerifiedVisit, Source { kind: "visit", id: &id }, want)
     }
 
     fn apply(&mut self, verdict: Verdict) {
@@ -162,6 +180,10 @@ pub struct NewVisit {
     pub next_visit_at: Option<DateTime<Utc>>,
     pub mock_location: Option<bool>,
     pub location_age_s: Option<f64>,
+    /// Left out of the idempotency digest when absent, so retries made before projects existed
+    /// still match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<Uuid>,
 }
 
 /// What may change after the fact. Where and when a visit happened is evidence and stays.
@@ -172,6 +194,7 @@ pub struct VisitPatch {
     pub outcome: Option<VisitOutcome>,
     pub next_step: Option<String>,
     pub next_visit_at: Option<DateTime<Utc>>,
+    pub project_id: Option<Uuid>,
     pub version: Option<i64>,
 }
 
@@ -273,6 +296,14 @@ pub fn create(
                     ));
                 }
             };
+            let project_id =
+                super::projects::project_for_visit(
+                conn,
+                &unit.branch_id.to_string(),
+                actor.user_id,
+                input.project_id,
+                input.visited_at,
+            )?;
             let now = now_utc();
             let seq = sync::next_seq(conn)?;
             let mut visit = Visit {
@@ -282,6 +313,7 @@ pub fn create(
                 org_path: unit.path,
                 user_id: actor.user_id,
                 partner_id: input.partner_id,
+                project_id,
                 visited_at: input.visited_at.trunc_subsecs(6),
                 location,
                 accuracy_m: input.accuracy_m,
@@ -306,6 +338,7 @@ pub fn create(
             let verdict = verification::verify(&signals(conn, &visit, Vec::new())?, thresholds);
             visit.apply(verdict);
             store::insert(conn, &visit.to_row())?;
+            visit.settle_points(conn)?;
             Ok(Created::New(visit))
         })
     })
@@ -373,6 +406,16 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: VisitPatch) -> 
         next.outcome = patch.outcome.or(next.outcome);
         next.next_step = next_step.clone().unwrap_or(next.next_step);
         next.next_visit_at = patch.next_visit_at.map(|t| t.trunc_subsecs(6)).or(next.next_visit_at);
+        if let Some(project) = patch.project_id.filter(|p| Some(*p) != current.project_id) {
+            next.project_id =
+                super::projects::project_for_visit(
+                conn,
+                &current.branch_id,
+                current.user_id,
+                Some(project),
+                current.visited_at,
+            )?;
+        }
         if next == current {
             return Ok(current);
         }
@@ -380,6 +423,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: VisitPatch) -> 
         if !store::replace(conn, &next.to_row(), current.version)? {
             return Err(DomainError::conflict("version_conflict", "the visit changed since you read it"));
         }
+        next.settle_points(conn)?;
         Ok(next)
     })
 }
@@ -414,6 +458,7 @@ pub fn delete(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<(), DomainEr
         if !store::replace(conn, &gone.to_row(), current.version)? {
             return Err(DomainError::conflict("version_conflict", "the visit changed meanwhile"));
         }
+        gone.settle_points(conn)?;
         Ok(())
     })
 }
@@ -436,5 +481,6 @@ pub fn reverify(
     if !store::replace(conn, &next.to_row(), current.version)? {
         return Err(DomainError::conflict("version_conflict", "the visit changed meanwhile"));
     }
+    next.settle_points(conn)?;
     Ok(next)
 }

@@ -243,6 +243,7 @@ fn attendee_table(list: Vec<crate::domain::checkins::Attendee>, full: bool) -> c
                 ]
             })
             .collect(),
+        numeric: Vec::new(),
     }
 }
 

@@ -26,6 +26,9 @@ pub struct Problem {
     /// Field (JSON path) → what is wrong with it, for validation problems.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<FieldErrors>,
+    /// With `duplicate_lead`: the lead that already holds the phone, when you may see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_id: Option<uuid::Uuid>,
 }
 
 #[derive(Debug)]
@@ -35,11 +38,12 @@ pub struct ApiError {
     detail: String,
     errors: Option<FieldErrors>,
     retry_after: Option<Duration>,
+    existing_id: Option<uuid::Uuid>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError { status, code, detail: detail.into(), errors: None, retry_after: None }
+        ApiError { status, code, detail: detail.into(), errors: None, retry_after: None, existing_id: None }
     }
 
     pub fn with_errors(mut self, errors: FieldErrors) -> ApiError {
@@ -80,6 +84,7 @@ impl ApiError {
             detail: self.detail.clone(),
             code: self.code.to_owned(),
             errors: self.errors.clone(),
+            existing_id: self.existing_id,
         }
     }
 }
@@ -135,6 +140,9 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound(what) => ApiError::not_found(what),
             DomainError::Forbidden { code, detail } => ApiError::new(StatusCode::FORBIDDEN, code, detail),
             DomainError::Conflict { code, detail } => ApiError::new(StatusCode::CONFLICT, code, detail),
+            DomainError::Duplicate { code, detail, existing_id } => {
+                ApiError { existing_id, ..ApiError::new(StatusCode::CONFLICT, code, detail) }
+            }
             DomainError::Gone { code, detail } => ApiError::new(StatusCode::GONE, code, detail),
             DomainError::Validation(errors) => ApiError::validation(errors),
             DomainError::Store(store) => store.into(),

@@ -245,6 +245,7 @@ struct PushedVisit {
     next_visit_at: Option<DateTime<Utc>>,
     mock_location: Option<bool>,
     location_age_s: Option<f64>,
+    project_id: Option<Uuid>,
 }
 
 #[derive(Deserialize)]
@@ -256,6 +257,7 @@ struct PushedVisitUpdate {
     outcome: Option<VisitOutcome>,
     next_step: Option<String>,
     next_visit_at: Option<DateTime<Utc>>,
+    project_id: Option<Uuid>,
 }
 
 fn read<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ApiError> {
@@ -331,6 +333,7 @@ fn parse_op(table: &str, kind: &str, value: &serde_json::Value, coord: &CoordPar
                 next_visit_at: v.next_visit_at,
                 mock_location: v.mock_location,
                 location_age_s: v.location_age_s,
+                project_id: v.project_id,
             }))
         }
         ("visits", "updated") => {
@@ -343,6 +346,7 @@ fn parse_op(table: &str, kind: &str, value: &serde_json::Value, coord: &CoordPar
                     outcome: v.outcome,
                     next_step: v.next_step,
                     next_visit_at: v.next_visit_at,
+                    project_id: v.project_id,
                     version: Some(v.version),
                 },
             )

@@ -53,6 +53,8 @@ pub struct VisitBody {
     /// Same as `verification.distance_m`.
     pub distance_m: Option<f64>,
     pub verification: VerificationBody,
+    /// The segment project the visit counts for.
+    pub project_id: Option<Uuid>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -86,6 +88,7 @@ impl VisitBody {
                 distance_m: round(v.distance_m),
                 reasons: v.reasons,
             },
+            project_id: v.project_id,
             version: v.version,
             created_at: v.created_at,
             updated_at: v.updated_at,
@@ -113,6 +116,9 @@ pub struct CreateVisit {
     pub mock_location: Option<bool>,
     /// Age of the location fix when the visit was recorded, in seconds.
     pub location_age_s: Option<f64>,
+    /// The segment project it counts for (you must be on its team, inside its period). Absent:
+    /// your one running project that day, if you have exactly one.
+    pub project_id: Option<Uuid>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -123,6 +129,8 @@ pub struct UpdateVisit {
     pub outcome: Option<VisitOutcome>,
     pub next_step: Option<String>,
     pub next_visit_at: Option<DateTime<Utc>>,
+    /// Link the visit to another of your running projects.
+    pub project_id: Option<Uuid>,
     /// The version you last read; a stale one answers 409.
     pub version: Option<i64>,
 }
@@ -177,6 +185,7 @@ pub async fn create_visit(
         next_visit_at: body.next_visit_at,
         mock_location: body.mock_location,
         location_age_s: body.location_age_s,
+        project_id: body.project_id,
     };
     let thresholds = state.settings.verification;
     let created = state.db.run(move |conn| visits::create(conn, &actor, &thresholds, input)).await?;
@@ -261,6 +270,7 @@ pub async fn update_visit(
         outcome: body.outcome,
         next_step: body.next_step,
         next_visit_at: body.next_visit_at,
+        project_id: body.project_id,
         version: body.version,
     };
     let visit = state.db.run(move |conn| visits::update(conn, &actor, id, patch)).await?;

@@ -4,11 +4,15 @@
 //! bridge to async code is [`Db::run`], which moves the work onto the blocking thread pool.
 
 pub mod audit;
+pub mod daily_report;
 pub mod events;
 pub mod leads;
 pub mod org_units;
 pub mod partners;
 pub mod photos;
+pub mod points;
+pub mod project_metrics;
+pub mod projects;
 pub mod refresh_tokens;
 pub mod registrations;
 pub mod schema;

@@ -12,6 +12,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        time_zone -> Text,
     }
 }
 
@@ -139,6 +140,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         seq -> BigInt,
         created_seq -> BigInt,
+        project_id -> Nullable<Text>,
     }
 }
 
@@ -259,6 +261,130 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        kind -> Text,
+        partner_id -> Nullable<Text>,
+        segment -> Text,
+        portrait_tags -> Text,
+        needs -> Text,
+        product_interest -> Text,
+        expected_amount_fen -> Nullable<BigInt>,
+        converted_amount_fen -> Nullable<BigInt>,
+        converted_at -> Nullable<Timestamp>,
+        lost_reason -> Nullable<Text>,
+        do_not_contact -> Bool,
+        create_digest -> Text,
+    }
+}
+
+diesel::table! {
+    lead_history (id) {
+        id -> Text,
+        lead_id -> Text,
+        kind -> Text,
+        from_value -> Nullable<Text>,
+        to_value -> Text,
+        note -> Nullable<Text>,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> Text,
+        branch_id -> Text,
+        org_unit_id -> Text,
+        org_path -> Text,
+        name -> Text,
+        segment -> Text,
+        portrait_tags -> Text,
+        product_package -> Text,
+        service_package -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        status -> Text,
+        lead_id -> Text,
+        supervisor_id -> Nullable<Text>,
+        created_by -> Text,
+        create_digest -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    project_members (project_id, user_id) {
+        project_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    project_targets (project_id, metric, user_id) {
+        project_id -> Text,
+        metric -> Text,
+        user_id -> Text,
+        value -> Double,
+    }
+}
+
+diesel::table! {
+    project_manual_metrics (id) {
+        id -> Text,
+        project_id -> Text,
+        name -> Text,
+        unit -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    project_manual_values (id) {
+        id -> Text,
+        metric_id -> Text,
+        project_id -> Text,
+        user_id -> Nullable<Text>,
+        on_date -> Date,
+        value -> Double,
+        entered_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    project_points_rules (project_id, action) {
+        project_id -> Text,
+        action -> Text,
+        points -> Integer,
+        daily_cap -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    project_milestones (id) {
+        id -> Text,
+        project_id -> Text,
+        title -> Text,
+        due_on -> Date,
+        done_at -> Nullable<Timestamp>,
+        done_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    points_entries (id) {
+        id -> Text,
+        project_id -> Text,
+        user_id -> Text,
+        action -> Text,
+        source_type -> Text,
+        source_id -> Text,
+        points -> Integer,
+        occurred_at -> Timestamp,
+        reverses_id -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 
@@ -283,4 +409,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_steps,
     registrations,
     leads,
+    lead_history,
+    projects,
+    project_members,
+    project_targets,
+    project_manual_metrics,
+    project_manual_values,
+    project_points_rules,
+    project_milestones,
+    points_entries,
 );

@@ -36,6 +36,7 @@ pub struct VisitRow {
     pub deleted_at: Option<NaiveDateTime>,
     pub seq: i64,
     pub created_seq: i64,
+    pub project_id: Option<String>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -148,6 +149,7 @@ pub fn replace(conn: &mut DbConn, row: &VisitRow, expected_version: i64) -> Resu
             visits::updated_at.eq(row.updated_at),
             visits::deleted_at.eq(row.deleted_at),
             visits::seq.eq(row.seq),
+            visits::project_id.eq(&row.project_id),
         ))
         .execute(conn)?;
     Ok(n == 1)

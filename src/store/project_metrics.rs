@@ -1,0 +1,194 @@
+//! The records a segment project counts, aggregated in SQL so progress stays fast on big projects.
+//! Windows are half-open UTC instants `[from, to)`; the domain turns local days into them.
+
+use chrono::NaiveDateTime;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use super::schema::{event_steps, events, leads, registrations, visits};
+use super::{DbConn, StoreError};
+
+pub type Window = (NaiveDateTime, NaiveDateTime);
+
+/// Per visitor: (visits, verified visits).
+pub fn visits(conn: &mut DbConn, project_id: &str, w: Window) -> Result<Vec<(String, i64, i64)>, StoreError> {
+    let base = || {
+        visits::table
+            .filter(visits::project_id.eq(project_id.to_owned()))
+            .filter(visits::deleted_at.is_null())
+            .filter(visits::visited_at.ge(w.0))
+            .filter(visits::visited_at.lt(w.1))
+    };
+    let all: Vec<(String, i64)> =
+        base().group_by(visits::user_id).select((visits::user_id, count_star())).load(conn)?;
+    let verified: Vec<(String, i64)> = base()
+        .filter(visits::verified.eq(true))
+        .group_by(visits::user_id)
+        .select((visits::user_id, count_star()))
+        .load(conn)?;
+    Ok(all
+        .into_iter()
+        .map(|(user, n)| {
+            let v = verified.iter().find(|(u, _)| *u == user).map_or(0, |(_, v)| *v);
+            (user, n, v)
+        })
+        .collect())
+}
+
+/// A project event as the counts need it.
+#[derive(Debug, Clone)]
+pub struct ProjectEvent {
+    pub id: String,
+    pub owner_id: String,
+    pub starts_at: NaiveDateTime,
+    /// Not cancelled and its `host` step complete.
+    pub held: bool,
+}
+
+pub fn project_events(conn: &mut DbConn, project_id: &str) -> Result<Vec<ProjectEvent>, StoreError> {
+    let rows: Vec<(String, String, NaiveDateTime, String)> = events::table
+        .filter(events::project_id.eq(project_id))
+        .filter(events::deleted_at.is_null())
+        .select((events::id, events::owner_id, events::starts_at, events::status))
+        .load(conn)?;
+    let ids: Vec<&String> = rows.iter().map(|r| &r.0).collect();
+    let hosted: Vec<String> = event_steps::table
+        .filter(event_steps::event_id.eq_any(ids))
+        .filter(event_steps::step.eq("host"))
+        .filter(event_steps::completed_at.is_not_null())
+        .select(event_steps::event_id)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, owner_id, starts_at, status)| {
+            let held = status != "cancelled" && hosted.contains(&id);
+            ProjectEvent { id, owner_id, starts_at, held }
+        })
+        .collect())
+}
+
+/// Per event: registrations (not cancelled) made inside the window.
+pub fn registrations(conn: &mut DbConn, event_ids: &[String], w: Window) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(registrations::table
+        .filter(registrations::event_id.eq_any(event_ids))
+        .filter(registrations::status.ne("cancelled"))
+        .filter(registrations::registered_at.ge(w.0))
+        .filter(registrations::registered_at.lt(w.1))
+        .group_by(registrations::event_id)
+        .select((registrations::event_id, count_star()))
+        .load(conn)?)
+}
+
+/// Per event: check-ins inside the window.
+pub fn checkins(conn: &mut DbConn, event_ids: &[String], w: Window) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(registrations::table
+        .filter(registrations::event_id.eq_any(event_ids))
+        .filter(registrations::checked_in_at.ge(w.0))
+        .filter(registrations::checked_in_at.lt(w.1))
+        .group_by(registrations::event_id)
+        .select((registrations::event_id, count_star()))
+        .load(conn)?)
+}
+
+/// Per owner: leads of the project created inside the window.
+pub fn new_leads(conn: &mut DbConn, project_id: &str, w: Window) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(leads::table
+        .filter(leads::project_id.eq(project_id))
+        .filter(leads::created_at.ge(w.0))
+        .filter(leads::created_at.lt(w.1))
+        .group_by(leads::owner_id)
+        .select((leads::owner_id, count_star()))
+        .load(conn)?)
+}
+
+/// Per owner and segment: conversions inside the window and their amount in fen.
+pub fn conversions(
+    conn: &mut DbConn,
+    project_id: &str,
+    w: Window,
+) -> Result<Vec<(String, String, i64, i64)>, StoreError> {
+    let rows: Vec<(String, String, Option<i64>)> = leads::table
+        .filter(leads::project_id.eq(project_id))
+        .filter(leads::status.eq("converted"))
+        .filter(leads::converted_at.ge(w.0))
+        .filter(leads::converted_at.lt(w.1))
+        .select((leads::owner_id, leads::segment, leads::converted_amount_fen))
+        .load(conn)?;
+    // Conversions are few next to visits; summing here keeps exact integers on both backends
+    // (PostgreSQL's SUM of a BIGINT is NUMERIC).
+    let mut out: Vec<(String, String, i64, i64)> = Vec::new();
+    for (owner, segment, fen) in rows {
+        match out.iter_mut().find(|(o, s, ..)| *o == owner && *s == segment) {
+            Some(slot) => {
+                slot.2 += 1;
+                slot.3 += fen.unwrap_or(0);
+            }
+            None => out.push((owner, segment, 1, fen.unwrap_or(0))),
+        }
+    }
+    Ok(out)
+}
+
+/// One dated record of the project, for day-by-day tables: (metric, user, when, amount).
+pub type Dated = (&'static str, String, NaiveDateTime, f64);
+
+/// Every counted record inside the window with its time, for the daily accumulation table.
+pub fn timeline(conn: &mut DbConn, project_id: &str, w: Window) -> Result<Vec<Dated>, StoreError> {
+    let mut out: Vec<Dated> = Vec::new();
+    let rows: Vec<(String, NaiveDateTime, bool)> = visits::table
+        .filter(visits::project_id.eq(project_id))
+        .filter(visits::deleted_at.is_null())
+        .filter(visits::visited_at.ge(w.0))
+        .filter(visits::visited_at.lt(w.1))
+        .select((visits::user_id, visits::visited_at, visits::verified))
+        .load(conn)?;
+    for (user, at, verified) in rows {
+        if verified {
+            out.push(("verified_visits", user.clone(), at, 1.0));
+        }
+        out.push(("visits", user, at, 1.0));
+    }
+    let events = project_events(conn, project_id)?;
+    let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+    let owner = |event: &str| events.iter().find(|e| e.id == event).map(|e| e.owner_id.clone()).unwrap_or_default();
+    for e in events.iter().filter(|e| e.held && e.starts_at >= w.0 && e.starts_at < w.1) {
+        out.push(("events_held", e.owner_id.clone(), e.starts_at, 1.0));
+    }
+    let regs: Vec<(String, String, NaiveDateTime, Option<NaiveDateTime>)> = registrations::table
+        .filter(registrations::event_id.eq_any(&ids))
+        .filter(registrations::status.ne("cancelled"))
+        .select((registrations::id, registrations::event_id, registrations::registered_at, registrations::checked_in_at))
+        .load(conn)?;
+    for (_, event, registered_at, checked_in_at) in regs {
+        if registered_at >= w.0 && registered_at < w.1 {
+            out.push(("registrations", owner(&event), registered_at, 1.0));
+        }
+        if let Some(at) = checked_in_at.filter(|at| *at >= w.0 && *at < w.1) {
+            out.push(("checkins", owner(&event), at, 1.0));
+        }
+    }
+    let leads: Vec<(String, NaiveDateTime, String, String, Option<NaiveDateTime>, Option<i64>)> = leads::table
+        .filter(leads::project_id.eq(project_id))
+        .select((
+            leads::owner_id,
+            leads::created_at,
+            leads::status,
+            leads::segment,
+            leads::converted_at,
+            leads::converted_amount_fen,
+        ))
+        .load(conn)?;
+    for (owner, created_at, status, segment, converted_at, fen) in leads {
+        if created_at >= w.0 && created_at < w.1 {
+            out.push(("new_leads", owner.clone(), created_at, 1.0));
+        }
+        if let Some(at) = converted_at.filter(|at| status == "converted" && *at >= w.0 && *at < w.1) {
+            out.push(("conversions", owner.clone(), at, 1.0));
+            if segment != "existing" {
+                out.push(("new_customers", owner.clone(), at, 1.0));
+            }
+            out.push(("converted_amount", owner, at, fen.unwrap_or(0) as f64 / 100.0));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,598 @@
+//! The figures of a project: progress against pace, the points ledger with its reversals, the
+//! leaderboard and stars, the monitoring workbook and the morning-meeting report.
+
+use calamine::{Data, Reader, Xlsx};
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use outreach::domain::Role;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{Login, TestApp, json_ok, spawn_app};
+use crate::leads::{create_lead, delete, lead_body, walk};
+use crate::partners::{CENTRE, create as create_partner, partner_body};
+use crate::projects::{assert_problem_status, create_project, day, local_today, project_path};
+
+const EPS: f64 = 1e-6;
+
+/// Noon local time `offset` days from today, as RFC 3339 with the +08:00 offset.
+fn local_noon(offset: i64) -> String {
+    format!("{}T12:00:00+08:00", day(offset))
+}
+
+/// A moment earlier today (local): halfway between local midnight and now.
+fn earlier_today() -> String {
+    let midnight = local_today().and_hms_opt(0, 0, 0).unwrap().and_utc() - Duration::hours(8);
+    let now = Utc::now();
+    (midnight + (now - midnight) / 2).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn visit(partner: &Value, lat: f64, at: &str, project: Option<&str>) -> Value {
+    json!({
+        "partner_id": partner["id"], "location": {"lat": lat, "lon": CENTRE.1, "accuracy_m": 15.0},
+        "visited_at": at, "purpose": "relationship", "notes": "见了店长", "project_id": project
+    })
+}
+
+async fn make_visit(app: &TestApp, token: &str, body: &Value, verified: bool) -> Value {
+    let v = json_ok(app.post_json("/api/v1/visits", Some(token), body).await, 201).await;
+    assert_eq!(v["verified"], verified, "{v}");
+    v
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+fn close(v: &Value, expected: f64, what: &str) {
+    assert!((num(v) - expected).abs() < EPS, "{what}: {v} ≠ {expected}");
+}
+
+fn metric<'a>(progress: &'a Value, name: &str) -> &'a Value {
+    progress["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == name)
+        .unwrap_or_else(|| panic!("no metric {name}: {progress}"))
+}
+
+fn member<'a>(row: &'a Value, user: Uuid) -> &'a Value {
+    row["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user_id"] == user.to_string())
+        .unwrap_or_else(|| panic!("no member {user}: {row}"))
+}
+
+fn report_row(report: &Value, user: Uuid) -> &Value {
+    report["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user_id"] == user.to_string())
+        .unwrap_or_else(|| panic!("no row {user}: {report}"))
+}
+
+fn entry<'a>(list: &'a Value, user: Uuid) -> Option<&'a Value> {
+    list["items"].as_array().unwrap().iter().find(|i| i["user_id"] == user.to_string())
+}
+
+/// The branch, its sub-branch manager and two account managers of outlet A1, a project over
+/// today−9 ..= today+20, and what they did:
+///
+/// - am1: verified visits today (planning the next for tomorrow 10:00), 2 and 5 days ago, an
+///   unverified one (5 km off) 4 days ago, all linked; two linked leads, one converted (30 000);
+/// - am2: one verified visit two days before the project started.
+struct Fixture {
+    sm: Login,
+    am1: Login,
+    am2: Login,
+    project: Value,
+    path: String,
+    /// am1's verified visits: today, today−2, today−5.
+    verified: Vec<Value>,
+    converted: Value,
+}
+
+fn project_body(am1: Uuid, am2: Uuid) -> Value {
+    json!({
+        "name": "商户客群提升", "segment": "outreach", "portrait_tags": ["个体户"],
+        "product_package": "收款码+经营贷", "service_package": "上门服务",
+        "starts_on": day(-9), "ends_on": day(20), "lead_id": am1, "member_ids": [am1, am2],
+        "targets": [
+            {"metric": "visits", "total": 30, "split": {am1.to_string(): 15, am2.to_string(): 15}},
+            {"metric": "verified_visits", "total": 20},
+            {"metric": "new_leads", "total": 10},
+            {"metric": "conversions", "total": 4},
+            {"metric": "converted_amount", "total": 100000}
+        ],
+        "points_rules": [
+            {"action": "verified_visit", "points": 10},
+            {"action": "new_lead", "points": 5},
+            {"action": "conversion", "points": 50}
+        ]
+    })
+}
+
+async fn activate(app: &TestApp, token: &str, project: Value) -> Value {
+    if project["status"] == "active" {
+        return project;
+    }
+    let body = json!({"status": "active", "version": project["version"]});
+    let active = json_ok(app.patch_json(&project_path(&project), Some(token), &body).await, 200).await;
+    assert_eq!(active["status"], "active");
+    active
+}
+
+async fn fixture(app: &TestApp) -> Fixture {
+    let sm = app.login_as(Role::SubBranchManager).await;
+    let am1 = app.login_as(Role::AccountManager).await;
+    let am2 = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1)).await;
+    let project = create_project(app, &sm.token, &project_body(am1.id, am2.id)).await;
+    let project = activate(app, &sm.token, project).await;
+    let path = project_path(&project);
+    let pid = project["id"].as_str().unwrap().to_owned();
+    let pid = Some(pid.as_str());
+
+    let shop = create_partner(app, &am1.token, &partner_body("陈记杂货", CENTRE.0, CENTRE.1)).await;
+    let mut today = visit(&shop, CENTRE.0, &earlier_today(), pid);
+    today["next_visit_at"] = json!(format!("{}T10:00:00+08:00", day(1)));
+    today["next_step"] = json!("带收款码资料");
+    let mut verified = vec![make_visit(app, &am1.token, &today, true).await];
+    for offset in [-2, -5] {
+        verified.push(make_visit(app, &am1.token, &visit(&shop, CENTRE.0, &local_noon(offset), pid), true).await);
+    }
+    // 5 km north of the shop: outside its geofence.
+    make_visit(app, &am1.token, &visit(&shop, CENTRE.0 + 0.045, &local_noon(-4), pid), false).await;
+
+    let other = create_partner(app, &am2.token, &partner_body("李记粮油", CENTRE.0, CENTRE.1)).await;
+    let before = visit(&other, CENTRE.0, &local_noon(-11), pid);
+    let response = app.post_json("/api/v1/visits", Some(&am2.token), &before).await;
+    if response.status() == 422 {
+        // Linking outside the period is refused: record it unlinked; it must not count either.
+        make_visit(app, &am2.token, &visit(&other, CENTRE.0, &local_noon(-11), None), true).await;
+    } else {
+        assert_eq!(json_ok(response, 201).await["verified"], true);
+    }
+
+    let mut lead = lead_body("王老板", "13800138001");
+    lead["project_id"] = json!(project["id"]);
+    create_lead(app, &am1.token, &lead).await;
+    lead["name"] = json!("刘老板");
+    lead["phone"] = json!("13800138002");
+    let second = create_lead(app, &am1.token, &lead).await;
+    let converted = walk(
+        app,
+        &am1.token,
+        &second,
+        &[
+            json!({"status": "contacted"}),
+            json!({"status": "qualified"}),
+            json!({"status": "converted", "converted_amount": 30000}),
+        ],
+    )
+    .await;
+    Fixture { sm, am1, am2, project, path, verified, converted }
+}
+
+async fn progress(app: &TestApp, fx: &Fixture, date: &str) -> Value {
+    json_ok(app.get(format!("{}/progress?date={date}", fx.path), Some(&fx.sm.token)).await, 200).await
+}
+
+/// Points am1 earned from the fixture within `from..=to` (local dates), taking each action on
+/// the day it happened: visits on their `visited_at`, leads and the conversion today.
+fn am1_points_between(from: NaiveDate, to: NaiveDate, visit_days: &[i64]) -> (i64, i64) {
+    let today = local_today();
+    let inside = |d: NaiveDate| from <= d && d <= to;
+    let visits = visit_days.iter().filter(|o| inside(today + Duration::days(**o))).count() as i64 * 10;
+    let rest = if inside(today) { 2 * 5 + 50 } else { 0 };
+    (visits + rest, visits)
+}
+
+#[tokio::test]
+async fn progress_counts_what_is_linked_inside_the_period_against_a_linear_pace() {
+    let app = spawn_app().await;
+    let fx = fixture(&app).await;
+    let p = progress(&app, &fx, &day(0)).await;
+    assert_eq!(p["project_id"], fx.project["id"]);
+    assert_eq!(p["date"], day(0));
+    assert_eq!((p["starts_on"].as_str(), p["ends_on"].as_str()), (Some(day(-9).as_str()), Some(day(20).as_str())));
+    assert_eq!(p["time_zone"], "Asia/Shanghai");
+    assert_eq!(
+        (p["days_total"].as_i64(), p["days_elapsed"].as_i64(), p["days_remaining"].as_i64()),
+        (Some(30), Some(10), Some(20))
+    );
+    let standard: Vec<&str> = p["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["metric"] != "manual")
+        .map(|m| m["metric"].as_str().unwrap())
+        .collect();
+    for name in [
+        "visits",
+        "verified_visits",
+        "events_held",
+        "registrations",
+        "checkins",
+        "new_leads",
+        "conversions",
+        "new_customers",
+        "converted_amount",
+    ] {
+        assert!(standard.contains(&name), "{name} missing: {standard:?}");
+    }
+
+    let visits = metric(&p, "visits");
+    close(&visits["target"], 30.0, "visits target");
+    close(&visits["actual"], 4.0, "visits actual: am1's four linked visits; am2's before the start is not counted");
+    close(&visits["expected"], 10.0, "visits expected");
+    close(&visits["gap"], 6.0, "visits gap");
+    close(&visits["needed_daily"], 1.3, "visits needed daily");
+    assert_eq!(visits["on_track"], false);
+    let am1 = member(visits, fx.am1.id);
+    close(&am1["target"], 15.0, "am1 target");
+    close(&am1["actual"], 4.0, "am1 actual");
+    close(&am1["expected"], 5.0, "am1 expected");
+    close(&am1["gap"], 1.0, "am1 gap");
+    close(&am1["needed_daily"], 0.55, "am1 needed daily");
+    assert_eq!(am1["on_track"], false);
+    let am2 = member(visits, fx.am2.id);
+    close(&am2["target"], 15.0, "am2 target");
+    close(&am2["actual"], 0.0, "am2 actual");
+    close(&am2["expected"], 5.0, "am2 expected");
+    close(&am2["needed_daily"], 0.75, "am2 needed daily");
+
+    let verified = metric(&p, "verified_visits");
+    close(&verified["target"], 20.0, "verified target");
+    close(&verified["actual"], 3.0, "verified actual");
+    close(&verified["expected"], 20.0 / 3.0, "verified expected");
+    close(&verified["gap"], 20.0 / 3.0 - 3.0, "verified gap");
+    close(&verified["needed_daily"], 0.85, "verified needed daily");
+    close(&member(verified, fx.am1.id)["actual"], 3.0, "am1 verified");
+
+    let leads = metric(&p, "new_leads");
+    close(&leads["actual"], 2.0, "new leads");
+    close(&leads["expected"], 10.0 / 3.0, "new leads expected");
+    close(&member(leads, fx.am1.id)["actual"], 2.0, "am1 new leads");
+    close(&member(leads, fx.am2.id)["actual"], 0.0, "am2 new leads");
+    let conversions = metric(&p, "conversions");
+    close(&conversions["actual"], 1.0, "conversions");
+    close(&conversions["needed_daily"], 3.0 / 20.0, "conversions needed daily");
+    close(&metric(&p, "new_customers")["actual"], 1.0, "new customers: the lead is not of the existing segment");
+    let amount = metric(&p, "converted_amount");
+    close(&amount["actual"], 30000.0, "converted amount");
+    close(&amount["expected"], 100000.0 / 3.0, "converted amount expected");
+    close(&amount["needed_daily"], 3500.0, "converted amount needed daily");
+    assert_eq!(amount["on_track"], false);
+
+    let events = metric(&p, "events_held");
+    close(&events["actual"], 0.0, "events held");
+    for field in ["target", "expected", "gap", "needed_daily", "on_track"] {
+        assert_eq!(events[field], Value::Null, "events_held {field} without a target");
+    }
+
+    // Three days ago: only what happened by then (the visits 4 and 5 days ago).
+    let earlier = progress(&app, &fx, &day(-3)).await;
+    assert_eq!((earlier["days_elapsed"].as_i64(), earlier["days_remaining"].as_i64()), (Some(7), Some(23)));
+    close(&metric(&earlier, "visits")["actual"], 2.0, "visits by today−3");
+    close(&metric(&earlier, "visits")["expected"], 7.0, "expected by today−3");
+    close(&metric(&earlier, "verified_visits")["actual"], 1.0, "verified by today−3");
+    close(&metric(&earlier, "new_leads")["actual"], 0.0, "no lead yet by today−3");
+    // After the end: the whole period, no day left.
+    let after = progress(&app, &fx, &day(25)).await;
+    assert_eq!((after["days_elapsed"].as_i64(), after["days_remaining"].as_i64()), (Some(30), Some(0)));
+    let visits = metric(&after, "visits");
+    close(&visits["actual"], 4.0, "visits at the end");
+    close(&visits["expected"], 30.0, "expected at the end");
+    assert_eq!(visits["needed_daily"], Value::Null, "no day remains");
+    // Before the start: nothing elapsed.
+    let before = progress(&app, &fx, &day(-12)).await;
+    assert_eq!((before["days_elapsed"].as_i64(), before["days_remaining"].as_i64()), (Some(0), Some(30)));
+    close(&metric(&before, "visits")["actual"], 0.0, "visits before the start");
+
+    // Members see it too; others do not.
+    json_ok(app.get(format!("{}/progress", fx.path), Some(&fx.am2.token)).await, 200).await;
+    let outsider = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1)).await;
+    assert_problem_status(app.get(format!("{}/progress", fx.path), Some(&outsider.token)).await, 404).await;
+}
+
+#[tokio::test]
+async fn an_invalidated_source_is_reversed_in_the_ledger() {
+    let app = spawn_app().await;
+    let fx = fixture(&app).await;
+    let ledger_path = format!("{}/points?user_id={}", fx.path, fx.am1.id);
+    let ledger = json_ok(app.get(&ledger_path, Some(&fx.sm.token)).await, 200).await;
+    let items = ledger["items"].as_array().unwrap();
+    let sum = |items: &[Value]| items.iter().map(|e| e["points"].as_i64().unwrap()).sum::<i64>();
+    assert_eq!(sum(items), 3 * 10 + 2 * 5 + 50, "{ledger}");
+    let mut actions: Vec<(&str, i64)> =
+        items.iter().map(|e| (e["action"].as_str().unwrap(), e["points"].as_i64().unwrap())).collect();
+    actions.sort();
+    assert_eq!(
+        actions,
+        [
+            ("conversion", 50),
+            ("new_lead", 5),
+            ("new_lead", 5),
+            ("verified_visit", 10),
+            ("verified_visit", 10),
+            ("verified_visit", 10)
+        ]
+    );
+    assert!(items.iter().all(|e| e["user_id"] == fx.am1.id.to_string() && e["reverses_id"].is_null()), "{ledger}");
+    let conversion = items.iter().find(|e| e["action"] == "conversion").unwrap();
+    assert_eq!(conversion["source_id"], fx.converted["id"]);
+
+    let month = |date: String| format!("{}/leaderboard?period=month&date={date}", fx.path);
+    let board = json_ok(app.get(month(day(0)), Some(&fx.sm.token)).await, 200).await;
+    let before = entry(&board, fx.am1.id).expect("am1 on the board")["points"].as_i64().unwrap();
+
+    // The visit made today is deleted: its points are taken back.
+    let gone = &fx.verified[0];
+    let response = delete(&app, &format!("/api/v1/visits/{}", gone["id"].as_str().unwrap()), &fx.am1.token).await;
+    assert_eq!(response.status(), 204);
+    let ledger = json_ok(app.get(&ledger_path, Some(&fx.sm.token)).await, 200).await;
+    let items = ledger["items"].as_array().unwrap();
+    assert_eq!(items.len(), 7, "append-only: the original stays, a reversal is added: {ledger}");
+    assert_eq!(sum(items), 3 * 10 + 2 * 5 + 50 - 10);
+    let reversal = items.iter().find(|e| e["points"].as_i64() == Some(-10)).unwrap_or_else(|| panic!("{ledger}"));
+    let original = items
+        .iter()
+        .find(|e| e["id"] == reversal["reverses_id"])
+        .unwrap_or_else(|| panic!("the reversal points at an entry: {ledger}"));
+    assert_eq!((original["points"].as_i64(), original["action"].as_str()), (Some(10), Some("verified_visit")));
+    assert_eq!(original["source_id"], gone["id"]);
+    assert_eq!(
+        (reversal["action"].clone(), reversal["source_id"].clone()),
+        (original["action"].clone(), gone["id"].clone())
+    );
+
+    let board = json_ok(app.get(month(day(0)), Some(&fx.sm.token)).await, 200).await;
+    assert_eq!(entry(&board, fx.am1.id).unwrap()["points"].as_i64().unwrap(), before - 10, "{board}");
+    let p = progress(&app, &fx, &day(0)).await;
+    close(&metric(&p, "verified_visits")["actual"], 2.0, "verified after the deletion");
+    close(&metric(&p, "visits")["actual"], 3.0, "visits after the deletion");
+
+    // The member reads their ledger; someone off the team does not.
+    json_ok(app.get(&ledger_path, Some(&fx.am1.token)).await, 200).await;
+    let outsider = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1)).await;
+    assert_problem_status(app.get(&ledger_path, Some(&outsider.token)).await, 404).await;
+}
+
+#[tokio::test]
+async fn the_leaderboard_ranks_the_team_by_points_and_names_the_star() {
+    let app = spawn_app().await;
+    let fx = fixture(&app).await;
+    let today = local_today();
+    let visit_days = [0, -2, -5];
+    let board = |period: &str, date: String| format!("{}/leaderboard?period={period}&date={date}", fx.path);
+
+    let month_start = today.with_day(1).unwrap();
+    let month_end = (month_start + Duration::days(32)).with_day(1).unwrap() - Duration::days(1);
+    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    for (period, from, to) in
+        [("month", month_start, month_end), ("week", monday, monday + Duration::days(6)), ("day", today, today)]
+    {
+        let b = json_ok(app.get(board(period, day(0)), Some(&fx.sm.token)).await, 200).await;
+        assert_eq!(
+            (b["project_id"].clone(), b["period"].as_str(), b["date"].as_str()),
+            (fx.project["id"].clone(), Some(period), Some(day(0).as_str()))
+        );
+        assert!(b["from"].as_str().unwrap().starts_with(&from.to_string()), "{period} from: {b}");
+        assert!(b["to"].as_str().unwrap().starts_with(&to.to_string()), "{period} to: {b}");
+        let items = b["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2, "every team member: {b}");
+        let ranks: Vec<i64> = items.iter().map(|i| i["rank"].as_i64().unwrap()).collect();
+        assert_eq!(ranks, [1, 2]);
+        let (points, visit_points) = am1_points_between(from, to, &visit_days);
+        let first = &items[0];
+        assert_eq!(first["user_id"], fx.am1.id.to_string(), "{period}: {b}");
+        assert_eq!(first["points"].as_i64(), Some(points), "{period}: {b}");
+        let breakdown = &first["breakdown"];
+        assert_eq!(breakdown["verified_visit"].as_i64().unwrap_or(0), visit_points, "{period}: {b}");
+        assert_eq!((breakdown["new_lead"].as_i64(), breakdown["conversion"].as_i64()), (Some(10), Some(50)), "{b}");
+        assert_eq!(items[1]["user_id"], fx.am2.id.to_string());
+        assert_eq!(
+            (b["star"]["user_id"].clone(), b["star"]["points"].as_i64()),
+            (first["user_id"].clone(), Some(points))
+        );
+    }
+    // A day of the period on which nobody earned anything has no star.
+    let quiet = json_ok(app.get(board("day", day(-1)), Some(&fx.sm.token)).await, 200).await;
+    assert_eq!(quiet["star"], Value::Null, "{quiet}");
+    assert!(quiet["items"].as_array().unwrap().iter().all(|i| i["points"] == 0), "{quiet}");
+    for bad in [board("year", day(0)), format!("{}/leaderboard?period=day&date=yesterday", fx.path)] {
+        assert_problem_status(app.get(&bad, Some(&fx.sm.token)).await, 422).await;
+    }
+}
+
+#[tokio::test]
+async fn a_tie_goes_to_whoever_reached_the_total_first() {
+    let app = spawn_app().await;
+    let sm = app.login_as(Role::SubBranchManager).await;
+    let am1 = app.login_as(Role::AccountManager).await;
+    let am2 = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1)).await;
+    let mut body = project_body(am1.id, am2.id);
+    body["targets"] = json!([{"metric": "new_leads", "total": 10}]);
+    body["points_rules"] = json!([{"action": "new_lead", "points": 5}]);
+    let project = activate(&app, &sm.token, create_project(&app, &sm.token, &body).await).await;
+    let path = project_path(&project);
+    // The one with the greater id earns first, so the user id alone would rank them the other way.
+    let (early, late) = if am1.id > am2.id { (&am1, &am2) } else { (&am2, &am1) };
+    for (who, phone) in [(early, "13800138011"), (late, "13800138012")] {
+        let mut lead = lead_body("客户", phone);
+        lead["project_id"] = json!(project["id"]);
+        create_lead(&app, &who.token, &lead).await;
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+    for period in ["day", "week", "month"] {
+        let b =
+            json_ok(app.get(format!("{path}/leaderboard?period={period}&date={}", day(0)), Some(&sm.token)).await, 200)
+                .await;
+        let rows: Vec<(i64, String, i64)> = b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (i["rank"].as_i64().unwrap(), i["user_id"].as_str().unwrap().to_owned(), i["points"].as_i64().unwrap())
+            })
+            .collect();
+        assert_eq!(rows, [(1, early.id.to_string(), 5), (2, late.id.to_string(), 5)], "{period}: {b}");
+        assert_eq!(b["star"]["user_id"], early.id.to_string(), "{b}");
+    }
+    // Asked again, the same order.
+    let again =
+        json_ok(app.get(format!("{path}/leaderboard?period=day&date={}", day(0)), Some(&sm.token)).await, 200).await;
+    assert_eq!(again["items"][0]["user_id"], early.id.to_string());
+}
+
+#[tokio::test]
+async fn a_daily_cap_limits_what_one_member_earns_from_an_action_in_a_day() {
+    let app = spawn_app().await;
+    let sm = app.login_as(Role::SubBranchManager).await;
+    let am1 = app.login_as(Role::AccountManager).await;
+    let am2 = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1)).await;
+    let mut body = project_body(am1.id, am2.id);
+    body["points_rules"] = json!([{"action": "verified_visit", "points": 10, "daily_cap": 15}]);
+    let project = activate(&app, &sm.token, create_project(&app, &sm.token, &body).await).await;
+    let pid = project["id"].as_str().unwrap();
+    let shop = create_partner(&app, &am1.token, &partner_body("陈记杂货", CENTRE.0, CENTRE.1)).await;
+    for hour in [9, 10, 11] {
+        let at = format!("{}T{hour:02}:00:00+08:00", day(-1));
+        make_visit(&app, &am1.token, &visit(&shop, CENTRE.0, &at, Some(pid)), true).await;
+    }
+    let ledger =
+        json_ok(app.get(format!("{}/points?user_id={}", project_path(&project), am1.id), Some(&sm.token)).await, 200)
+            .await;
+    let mut points: Vec<i64> =
+        ledger["items"].as_array().unwrap().iter().map(|e| e["points"].as_i64().unwrap()).collect();
+    points.sort();
+    assert_eq!(points, [5, 10], "10, then what the cap leaves, then nothing: {ledger}");
+}
+
+#[tokio::test]
+async fn stars_name_the_best_of_each_period_newest_first() {
+    let app = spawn_app().await;
+    let fx = fixture(&app).await;
+    let stars = json_ok(app.get(format!("{}/stars?period=day", fx.path), Some(&fx.sm.token)).await, 200).await;
+    assert_eq!(stars["period"], "day");
+    let items = stars["items"].as_array().unwrap();
+    assert!(!items.is_empty(), "{stars}");
+    for star in items {
+        assert!(star["user_id"].is_string() && star["from"].is_string() && star["to"].is_string(), "{star}");
+        assert!(star["points"].as_i64().unwrap() > 0, "{star}");
+    }
+    assert_eq!(items[0]["user_id"], fx.am1.id.to_string(), "{stars}");
+    assert!(items[0]["from"].as_str().unwrap().starts_with(&day(0)), "newest first: {stars}");
+    let froms: Vec<&str> = items.iter().map(|s| s["from"].as_str().unwrap()).collect();
+    assert!(froms.windows(2).all(|w| w[0] > w[1]), "{froms:?}");
+    assert!(froms.iter().all(|f| *f >= day(-9).as_str()), "only days of the project: {froms:?}");
+    for period in ["week", "month"] {
+        let s = json_ok(app.get(format!("{}/stars?period={period}", fx.path), Some(&fx.sm.token)).await, 200).await;
+        assert_eq!(s["items"][0]["user_id"], fx.am1.id.to_string(), "{period}: {s}");
+    }
+    assert_problem_status(app.get(format!("{}/stars?period=year", fx.path), Some(&fx.sm.token)).await, 422).await;
+}
+
+fn cell_number(cell: &Data) -> Option<f64> {
+    match cell {
+        Data::Int(i) => Some(*i as f64),
+        Data::Float(f) => Some(*f),
+        Data::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn the_monitoring_workbook_and_its_csv_tables() {
+    let app = spawn_app().await;
+    let fx = fixture(&app).await;
+    let p = progress(&app, &fx, &day(0)).await;
+    let actual = num(&metric(&p, "visits")["actual"]);
+
+    let response = app.get(format!("{}/report.xlsx?date={}", fx.path, day(0)), Some(&fx.sm.token)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    let bytes = response.bytes().await.unwrap().to_vec();
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(wb.sheet_names(), ["Progress", "Members", "Daily", "Leaderboard", "Milestones"]);
+    let sheet = wb.worksheet_range("Progress").unwrap();
+    assert_eq!(sheet.start(), Some((0, 0)), "the header row is row 1");
+    let header: Vec<String> = sheet.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+    assert!(header.len() >= 3, "{header:?}");
+    let row = sheet
+        .rows()
+        .find(|r| r.first().is_some_and(|c| c.to_string() == "visits"))
+        .unwrap_or_else(|| panic!("no visits row in Progress"));
+    assert_eq!(cell_number(&row[1]), Some(30.0), "Target: {row:?}");
+    assert_eq!(cell_number(&row[2]), Some(actual), "Actual: {row:?}");
+    for name in ["Members", "Daily", "Leaderboard", "Milestones"] {
+        let sheet = wb.worksheet_range(name).unwrap();
+        assert!(sheet.rows().next().is_some_and(|r| !r.is_empty()), "{name} has a header row");
+    }
+    let daily = wb.worksheet_range("Daily").unwrap();
+    assert!(daily.height() >= 11, "a header and the ten days of the period so far: {}", daily.height());
+
+    let csv = app.get(format!("{}/report/progress.csv?date={}", fx.path, day(0)), Some(&fx.sm.token)).await;
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let body = csv.bytes().await.unwrap();
+    assert!(body.starts_with(&[0xEF, 0xBB, 0xBF]), "UTF-8 BOM");
+    assert!(String::from_utf8(body[3..].to_vec()).unwrap().contains("visits"));
+    for table in ["members", "daily", "leaderboard", "milestones"] {
+        let r = app.get(format!("{}/report/{table}.csv", fx.path), Some(&fx.sm.token)).await;
+        assert_eq!(r.status(), 200, "{table}");
+    }
+    assert_problem_status(app.get(format!("{}/report/gossip.csv", fx.path), Some(&fx.sm.token)).await, 404).await;
+    let outsider = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1)).await;
+    assert_problem_status(app.get(format!("{}/report.xlsx", fx.path), Some(&outsider.token)).await, 404).await;
+}
+
+#[tokio::test]
+async fn the_morning_report_shows_yesterday_and_todays_plan() {
+    let app = spawn_app().await;
+    let fx = fixture(&app).await;
+    let report =
+        json_ok(app.get(format!("/api/v1/reports/daily?date={}", day(1)), Some(&fx.sm.token)).await, 200).await;
+    assert_eq!(
+        (report["date"].as_str(), report["reported_day"].as_str()),
+        (Some(day(1).as_str()), Some(day(0).as_str()))
+    );
+    assert_eq!(report["org_unit_id"], app.tree.sub_a1.to_string());
+    let row = |user: Uuid| report_row(&report, user);
+    let am1 = row(fx.am1.id);
+    assert_eq!(am1["org_unit_id"], app.tree.outlet_a1.to_string());
+    for (field, expected) in
+        [("visits", 1.0), ("verified_visits", 1.0), ("events_held", 0.0), ("new_leads", 2.0), ("conversions", 1.0)]
+    {
+        close(&am1[field], expected, field);
+    }
+    close(&am1["converted_amount"], 30000.0, "converted amount");
+    close(&am1["points"], 10.0 + 2.0 * 5.0 + 50.0, "points earned that day");
+    let planned = am1["planned_visits"].as_array().unwrap();
+    assert_eq!(planned.len(), 1, "{am1}");
+    let plan = &planned[0];
+    assert_eq!(plan["visit_id"], fx.verified[0]["id"]);
+    assert_eq!(plan["partner_id"], fx.verified[0]["partner_id"]);
+    assert_eq!(plan["partner_name"], "陈记杂货");
+    assert_eq!(plan["next_step"], "带收款码资料");
+    assert!(plan["next_visit_at"].is_string(), "{plan}");
+    let am2 = row(fx.am2.id);
+    close(&am2["visits"], 0.0, "am2 did not visit that day");
+    assert_eq!(am2["planned_visits"], json!([]));
+    row(fx.sm.id);
+
+    // The day before: am1's plan is not for then, and nothing happened the day before that.
+    let today = json_ok(app.get(format!("/api/v1/reports/daily?date={}", day(0)), Some(&fx.sm.token)).await, 200).await;
+    let am1_today =
+        today["members"].as_array().unwrap().iter().find(|m| m["user_id"] == fx.am1.id.to_string()).unwrap();
+    close(&am1_today["visits"], 0.0, "no visit on today−1");
+    assert_eq!(am1_today["planned_visits"], json!([]));
+
+    // An account manager sees only their own row.
+    let own = json_ok(app.get(format!("/api/v1/reports/daily?date={}", day(1)), Some(&fx.am1.token)).await, 200).await;
+    let users: Vec<&Value> = own["members"].as_array().unwrap().iter().map(|m| &m["user_id"]).collect();
+    assert_eq!(users, [&json!(fx.am1.id.to_string())]);
+}
