@@ -35,9 +35,7 @@ impl Clock {
         let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
         match self.tz.from_local_datetime(&midnight) {
             chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.naive_utc(),
-            chrono::LocalResult::None => {
-                self.tz.from_utc_datetime(&midnight).naive_utc() - chrono::Duration::hours(1)
-            }
+            chrono::LocalResult::None => self.tz.from_utc_datetime(&midnight).naive_utc() - chrono::Duration::hours(1),
         }
     }
 

@@ -82,7 +82,8 @@ pub fn check_in(
                 let fresh = store::find_by_ticket(conn, ticket.trim())?.ok_or(DomainError::NotFound("ticket"))?;
                 return Ok(result(&fresh, true, &event)?);
             }
-            let credit = event.project_id.map(|project_id| Credit { project_id, user_id: event.owner_id, occurred_at: at });
+            let credit =
+                event.project_id.map(|project_id| Credit { project_id, user_id: event.owner_id, occurred_at: at });
             points::settle(conn, PointsAction::Checkin, Source { kind: "registration", id: &row.id }, credit)?;
             let checked = RegistrationRow { checked_in_at: Some(at.naive_utc()), lead_id: Some(lead_id), ..row };
             Ok(result(&checked, false, &event)?)

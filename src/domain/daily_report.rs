@@ -66,11 +66,9 @@ pub fn daily(
     let date = date.unwrap_or_else(|| clock.today());
     let reported_day = date.checked_sub_days(Days::new(1)).unwrap_or(date);
     let mut people = store::people(conn, &path)?;
-    if actor.role == Role::AccountManager || actor.role == Role::Supervisor {
-        // Field staff see their own line; a supervisor reads the team's.
-        if actor.role == Role::AccountManager {
-            people.retain(|(id, ..)| *id == actor.user_id.to_string());
-        }
+    // Field staff see their own line; supervisors and managers the whole unit's.
+    if actor.role == Role::AccountManager {
+        people.retain(|(id, ..)| *id == actor.user_id.to_string());
     }
     let ids: Vec<String> = people.iter().map(|p| p.0.clone()).collect();
     let yesterday = clock.window(reported_day, reported_day);

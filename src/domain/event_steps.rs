@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::points::{self, Credit, Source};
-use super::project_kind::PointsAction;
 use super::events::{self, Event, EventStatus};
 use super::partner_kind::text_enum;
+use super::points::{self, Credit, Source};
+use super::project_kind::PointsAction;
 use super::{Actor, DomainError};
 use crate::store::events::{self as store, StepRow};
 use crate::store::{DbConn, StoreError, enum_col, now_utc, uuid_col};

@@ -77,7 +77,14 @@ pub fn standings(
     }
     let mut items: Vec<Standing> = member_names(conn, &users)?
         .into_iter()
-        .map(|(user_id, name)| Standing { rank: 0, user_id, name, points: 0, breakdown: BTreeMap::new(), last_at: None })
+        .map(|(user_id, name)| Standing {
+            rank: 0,
+            user_id,
+            name,
+            points: 0,
+            breakdown: BTreeMap::new(),
+            last_at: None,
+        })
         .collect();
     for (user, action, points, at) in totals {
         let user = uuid_col(&user)?;

@@ -374,7 +374,12 @@ pub struct LeadQuery {
     pub include_do_not_contact: bool,
 }
 
-pub fn list(conn: &mut DbConn, actor: &Actor, query: &LeadQuery, page: &PageRequest) -> Result<Page<Lead>, DomainError> {
+pub fn list(
+    conn: &mut DbConn,
+    actor: &Actor,
+    query: &LeadQuery,
+    page: &PageRequest,
+) -> Result<Page<Lead>, DomainError> {
     let own = (actor.role == Role::AccountManager).then_some(actor.user_id);
     if let (Some(me), Some(asked)) = (own, query.owner_id)
         && me != asked
@@ -462,7 +467,8 @@ fn move_status(
         }
         LeadStatus::Lost => {
             let reason = checked.lost_reason.clone().filter(|r| !r.is_empty());
-            next.lost_reason = Some(reason.ok_or_else(|| DomainError::invalid("lost_reason", "required to lose a lead"))?);
+            next.lost_reason =
+                Some(reason.ok_or_else(|| DomainError::invalid("lost_reason", "required to lose a lead"))?);
         }
         _ => next.lost_reason = None,
     }

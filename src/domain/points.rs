@@ -94,8 +94,7 @@ fn award(conn: &mut DbConn, action: PointsAction, source: Source<'_>, credit: Cr
     if day < project.starts_on || day > project.ends_on {
         return Ok(());
     }
-    let Some(rule) = project_store::rules(conn, &project_id)?.into_iter().find(|r| r.action == action.as_str())
-    else {
+    let Some(rule) = project_store::rules(conn, &project_id)?.into_iter().find(|r| r.action == action.as_str()) else {
         return Ok(());
     };
     let user_id = credit.user_id.to_string();
@@ -148,17 +147,19 @@ pub fn ledger(
 ) -> Result<Page<Entry>, DomainError> {
     super::projects::get_row(conn, actor, project_id)?;
     let user = user_id.map(|u| u.to_string());
-    Ok(store::list(conn, &project_id.to_string(), user.as_deref(), page)?.try_map(|r| -> Result<Entry, StoreError> {
-        Ok(Entry {
-            id: crate::store::uuid_col(&r.id)?,
-            user_id: crate::store::uuid_col(&r.user_id)?,
-            action: crate::store::enum_col(&r.action)?,
-            source_type: r.source_type,
-            source_id: r.source_id,
-            points: r.points,
-            occurred_at: r.occurred_at.and_utc(),
-            reverses_id: r.reverses_id.as_deref().map(crate::store::uuid_col).transpose()?,
-            created_at: r.created_at.and_utc(),
-        })
-    })?)
+    Ok(store::list(conn, &project_id.to_string(), user.as_deref(), page)?.try_map(
+        |r| -> Result<Entry, StoreError> {
+            Ok(Entry {
+                id: crate::store::uuid_col(&r.id)?,
+                user_id: crate::store::uuid_col(&r.user_id)?,
+                action: crate::store::enum_col(&r.action)?,
+                source_type: r.source_type,
+                source_id: r.source_id,
+                points: r.points,
+                occurred_at: r.occurred_at.and_utc(),
+                reverses_id: r.reverses_id.as_deref().map(crate::store::uuid_col).transpose()?,
+                created_at: r.created_at.and_utc(),
+            })
+        },
+    )?)
 }

@@ -29,6 +29,7 @@ pub struct Figures {
     pub on_track: Option<bool>,
 }
 
+/// Sums of yuan to the fen, without float noise.
 fn round(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
@@ -61,15 +62,16 @@ impl Days {
                 on_track: None,
             };
         };
-        let expected = round(target * self.elapsed as f64 / self.total as f64);
-        let needed_daily = (self.remaining > 0).then(|| round((target - actual).max(0.0) / self.remaining as f64));
+        // Unrounded: a third of a target is a third; the workbook rounds for display.
+        let expected = target * self.elapsed as f64 / self.total as f64;
+        let needed_daily = (self.remaining > 0).then(|| (target - actual).max(0.0) / self.remaining as f64);
         Figures {
             target: Some(target),
             actual,
             expected: Some(expected),
-            gap: Some(round(expected - actual)),
+            gap: Some(expected - actual),
             needed_daily,
-            completion: (target > 0.0).then(|| round(actual / target * 10_000.0) / 10_000.0),
+            completion: (target > 0.0).then(|| actual / target),
             on_track: Some(actual + 1e-9 >= expected),
         }
     }
@@ -252,7 +254,7 @@ mod tests {
         let f = days.figures(Some(30.0), 4.0);
         assert_eq!(f.expected, Some(10.0));
         assert_eq!(f.gap, Some(6.0));
-        assert_eq!(f.needed_daily, Some(1.3));
+        assert!(f.needed_daily.is_some_and(|n| (n - 1.3).abs() < 1e-12));
         assert_eq!(f.on_track, Some(false));
         assert_eq!(days.figures(Some(30.0), 10.0).on_track, Some(true));
     }

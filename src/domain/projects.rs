@@ -14,7 +14,7 @@ use super::lead_kind::Segment;
 use super::org_units::Created;
 use super::project_kind::{Metric, PointsAction, ProjectStatus};
 use super::text::{bounded_text, list_col, list_text, text_list};
-use super::{Actor, DomainError, Role};
+use super::{Actor, DomainError};
 use crate::store::projects::{
     self as store, ManualMetricRow, ManualValueRow, MilestoneRow, ProjectFilter, ProjectParts, ProjectRow, RuleRow,
     TargetRow,
@@ -184,17 +184,17 @@ impl TryFrom<ProjectParts> for Project {
     }
 }
 
-/// Managers see the projects of their subtree; supervisors those too and the ones they supervise;
-/// account managers the ones whose team they are on.
+/// Managers see the projects of their subtree; supervisors the ones assigned to them; account
+/// managers the ones whose team they are on.
 fn visible(conn: &mut DbConn, actor: &Actor, row: &ProjectRow) -> Result<bool, StoreError> {
     let me = actor.user_id.to_string();
     if row.lead_id == me || row.supervisor_id.as_deref() == Some(me.as_str()) {
         return Ok(true);
     }
-    if actor.role == Role::AccountManager {
-        return store::is_member(conn, &row.id, &me);
+    if actor.role.manages_people() {
+        return Ok(actor.scope().contains(&row.org_path));
     }
-    Ok(actor.scope().contains(&row.org_path))
+    store::is_member(conn, &row.id, &me)
 }
 
 /// A project row the caller can see (404 otherwise).
@@ -372,9 +372,13 @@ fn resolve_team(
         }
     }
     if let Some(id) = team.supervisor_id {
-        let user = super::users::get(conn, actor, id)?;
-        if !user.active || !user.org_path.starts_with(&branch_prefix(org_path)) {
-            v.add("supervisor_id", "must be an active user of the project's branch");
+        // A supervisor usually sits above the unit (the branch's supervision team), outside a
+        // sub-branch manager's own scope: any active user of the same branch will do.
+        let user = crate::store::users::find(conn, &id.to_string())?
+            .filter(|u| u.org_path.starts_with(&branch_prefix(org_path)) || actor.scope().contains(&u.org_path))
+            .ok_or(DomainError::NotFound("user"))?;
+        if !user.active {
+            v.add("supervisor_id", "the account is disabled");
         }
     }
     v.finish()?;
@@ -570,7 +574,11 @@ fn change(
 ) -> Result<Project, DomainError> {
     conn.write_tx(|conn| {
         let current = get_row(conn, actor, id)?;
-        if keep { may_keep(actor, &current)? } else { may_manage(actor, &current)? }
+        if keep {
+            may_keep(actor, &current)?
+        } else {
+            may_manage(actor, &current)?
+        }
         if expected_version.is_some_and(|v| v != current.version) {
             return Err(DomainError::conflict("version_conflict", "the project changed since you read it"));
         }
@@ -632,7 +640,12 @@ pub fn set_team(conn: &mut DbConn, actor: &Actor, id: Uuid, team: TeamInput) -> 
     })
 }
 
-pub fn set_targets(conn: &mut DbConn, actor: &Actor, id: Uuid, targets: Vec<TargetInput>) -> Result<Project, DomainError> {
+pub fn set_targets(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: Uuid,
+    targets: Vec<TargetInput>,
+) -> Result<Project, DomainError> {
     change(conn, actor, id, None, false, |conn, row| {
         let team: Vec<Uuid> =
             store::parts(conn, row.clone())?.members.iter().map(|m| uuid_col(m)).collect::<Result<_, _>>()?;
@@ -654,7 +667,12 @@ pub fn set_rules(conn: &mut DbConn, actor: &Actor, id: Uuid, rules: Vec<RuleInpu
     })
 }
 
-pub fn add_milestone(conn: &mut DbConn, actor: &Actor, id: Uuid, input: MilestoneInput) -> Result<Milestone, DomainError> {
+pub fn add_milestone(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: Uuid,
+    input: MilestoneInput,
+) -> Result<Milestone, DomainError> {
     let mut v = Validator::default();
     let title = check_milestone(&mut v, "milestone", &input);
     v.finish().map_err(|e| match e {
@@ -704,7 +722,10 @@ pub fn update_milestone(
             .find(|m| m.id == milestone_id.to_string())
             .ok_or(DomainError::NotFound("milestone"))?;
         let mut v = Validator::default();
-        let input = MilestoneInput { title: patch.title.clone().unwrap_or(m.title.clone()), due_on: patch.due_on.unwrap_or(m.due_on) };
+        let input = MilestoneInput {
+            title: patch.title.clone().unwrap_or(m.title.clone()),
+            due_on: patch.due_on.unwrap_or(m.due_on),
+        };
         m.title = check_milestone(&mut v, "milestone", &input);
         m.due_on = input.due_on;
         v.finish()?;

@@ -296,8 +296,7 @@ pub fn create(
                     ));
                 }
             };
-            let project_id =
-                super::projects::project_for_visit(
+            let project_id = super::projects::project_for_visit(
                 conn,
                 &unit.branch_id.to_string(),
                 actor.user_id,
@@ -407,8 +406,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: VisitPatch) -> 
         next.next_step = next_step.clone().unwrap_or(next.next_step);
         next.next_visit_at = patch.next_visit_at.map(|t| t.trunc_subsecs(6)).or(next.next_visit_at);
         if let Some(project) = patch.project_id.filter(|p| Some(*p) != current.project_id) {
-            next.project_id =
-                super::projects::project_for_visit(
+            next.project_id = super::projects::project_for_visit(
                 conn,
                 &current.branch_id,
                 current.user_id,

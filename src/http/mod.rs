@@ -6,12 +6,15 @@ pub mod events;
 pub mod extract;
 pub mod health;
 pub mod json;
+pub mod leads;
 pub mod logging;
+pub mod monitoring;
 pub mod openapi;
 pub mod org_units;
 pub mod partners;
 pub mod photos;
 pub mod problem;
+pub mod projects;
 pub mod public;
 pub mod public_page;
 pub mod sessions;
@@ -102,6 +105,30 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(public::register)
                 .service(public::cancel)
                 .service(public::withdraw)
+                .service(leads::create_lead)
+                .service(leads::list_leads)
+                .service(leads::get_lead)
+                .service(leads::update_lead)
+                .service(leads::delete_lead)
+                .service(leads::lead_history)
+                .service(projects::create_project)
+                .service(projects::list_projects)
+                .service(projects::get_project)
+                .service(projects::update_project)
+                .service(projects::set_team)
+                .service(projects::set_targets)
+                .service(projects::set_rules)
+                .service(projects::add_milestone)
+                .service(projects::update_milestone)
+                .service(projects::add_manual_metric)
+                .service(projects::add_manual_value)
+                .service(monitoring::project_progress)
+                .service(monitoring::project_leaderboard)
+                .service(monitoring::project_stars)
+                .service(monitoring::project_points)
+                .service(monitoring::project_report_xlsx)
+                .service(monitoring::project_report_csv)
+                .service(monitoring::daily)
                 .service(sync::pull)
                 .service(sync::push)
                 .service(audit::list_audit),

@@ -188,10 +188,8 @@ pub fn insert_history(conn: &mut DbConn, row: &LeadHistoryRow) -> Result<(), Sto
 }
 
 pub fn history(conn: &mut DbConn, lead_id: &str, page: &PageRequest) -> Result<Page<LeadHistoryRow>, StoreError> {
-    let mut query = lead_history::table
-        .filter(lead_history::lead_id.eq(lead_id))
-        .select(LeadHistoryRow::as_select())
-        .into_boxed();
+    let mut query =
+        lead_history::table.filter(lead_history::lead_id.eq(lead_id)).select(LeadHistoryRow::as_select()).into_boxed();
     if let Some(after) = &page.after {
         query = query.filter(lead_history::id.gt(after.clone()));
     }

@@ -157,7 +157,12 @@ pub fn timeline(conn: &mut DbConn, project_id: &str, w: Window) -> Result<Vec<Da
     let regs: Vec<(String, String, NaiveDateTime, Option<NaiveDateTime>)> = registrations::table
         .filter(registrations::event_id.eq_any(&ids))
         .filter(registrations::status.ne("cancelled"))
-        .select((registrations::id, registrations::event_id, registrations::registered_at, registrations::checked_in_at))
+        .select((
+            registrations::id,
+            registrations::event_id,
+            registrations::registered_at,
+            registrations::checked_in_at,
+        ))
         .load(conn)?;
     for (_, event, registered_at, checked_in_at) in regs {
         if registered_at >= w.0 && registered_at < w.1 {
@@ -167,7 +172,8 @@ pub fn timeline(conn: &mut DbConn, project_id: &str, w: Window) -> Result<Vec<Da
             out.push(("checkins", owner(&event), at, 1.0));
         }
     }
-    let leads: Vec<(String, NaiveDateTime, String, String, Option<NaiveDateTime>, Option<i64>)> = leads::table
+    type LeadTimes = (String, NaiveDateTime, String, String, Option<NaiveDateTime>, Option<i64>);
+    let leads: Vec<LeadTimes> = leads::table
         .filter(leads::project_id.eq(project_id))
         .select((
             leads::owner_id,

@@ -45,7 +45,7 @@ pub async fn assert_problem_status(response: Response, status: u16) -> Value {
 pub fn project_body(lead: Uuid, member: Uuid, starts: i64, ends: i64) -> Value {
     json!({
         "name": "宝妈客群攻坚", "segment": "outreach", "portrait_tags": ["宝妈", "社区"],
-        "product_package": "定期存款+少儿保险", "service_package": "亲子财商课",
+        "product_package": ["定期存款", "少儿保险"], "service_package": ["亲子财商课"],
         "starts_on": day(starts), "ends_on": day(ends),
         "lead_id": lead, "member_ids": [lead, member],
         "targets": [
@@ -110,8 +110,8 @@ async fn a_manager_creates_a_project_with_its_team_targets_rules_and_milestones(
     assert_eq!(p["name"], "宝妈客群攻坚");
     assert_eq!(p["segment"], "outreach");
     assert_eq!(p["portrait_tags"], json!(["宝妈", "社区"]));
-    assert_eq!(p["product_package"], "定期存款+少儿保险");
-    assert_eq!(p["service_package"], "亲子财商课");
+    assert_eq!(p["product_package"], json!(["定期存款", "少儿保险"]));
+    assert_eq!(p["service_package"], json!(["亲子财商课"]));
     assert_eq!((p["starts_on"].as_str(), p["ends_on"].as_str()), (Some(day(-3).as_str()), Some(day(26).as_str())));
     assert_eq!(p["time_zone"], "Asia/Shanghai");
     assert_eq!(p["org_unit_id"], app.tree.sub_a1.to_string(), "the creator's unit by default");
@@ -172,13 +172,13 @@ async fn bad_projects_are_refused() {
     // A user of another branch does not exist here.
     let (foreigner, _) = app.user(Role::AccountManager, Some(t.outlet_b1)).await;
     let mut foreign = body.clone();
-    foreign["member_ids"] = json!([am1.id, foreigner]);
+    foreign["member_ids"] = json!([am1.id, am2.id, foreigner]);
     assert_problem(app.post_json("/api/v1/projects", Some(&sm.token), &foreign).await, 404, "not_found").await;
     // One the manager sees, but outside the project's unit, may not be on its team.
     let (elsewhere, _) = app.user(Role::AccountManager, Some(t.outlet_a2)).await;
     let mut outside = body.clone();
     outside["org_unit_id"] = json!(t.sub_a1);
-    outside["member_ids"] = json!([am1.id, elsewhere]);
+    outside["member_ids"] = json!([am1.id, am2.id, elsewhere]);
     assert_problem(app.post_json("/api/v1/projects", Some(&bm.token), &outside).await, 422, "validation_failed").await;
     assert!(app.post_json("/api/v1/projects", Some(&sm.token), &outside).await.status().is_client_error());
 
@@ -196,16 +196,22 @@ async fn a_project_is_seen_by_its_team_and_the_managers_above_it() {
     let bm = app.login_as(Role::BranchManager).await;
     let other_branch = app.login_at(Role::BranchManager, Some(app.tree.branch_b)).await;
     let mut body = project_body(am1.id, am2.id, 0, 29);
+    body["org_unit_id"] = json!(app.tree.sub_a1);
     body["supervisor_id"] = json!(supervisor.id);
-    let p = create_project(&app, &sm.token, &body).await;
+    let p = create_project(&app, &bm.token, &body).await;
+    assert_eq!(p["org_unit_id"], app.tree.sub_a1.to_string());
     assert_eq!(p["supervisor_id"], supervisor.id.to_string(), "a supervisor may sit above the unit");
     let path = project_path(&p);
     let listed_ids =
         |list: &Value| -> Vec<Value> { list["items"].as_array().unwrap().iter().map(|i| i["id"].clone()).collect() };
 
-    for (who, token) in
-        [("member", &am2.token), ("lead", &am1.token), ("supervisor", &supervisor.token), ("manager", &bm.token)]
-    {
+    for (who, token) in [
+        ("member", &am2.token),
+        ("lead", &am1.token),
+        ("supervisor", &supervisor.token),
+        ("sub-branch manager", &sm.token),
+        ("branch manager", &bm.token),
+    ] {
         let list = json_ok(app.get("/api/v1/projects", Some(token)).await, 200).await;
         assert_eq!(listed_ids(&list), [p["id"].clone()], "{who}");
         assert_eq!(json_ok(app.get(&path, Some(token)).await, 200).await["id"], p["id"], "{who}");
@@ -374,4 +380,17 @@ async fn a_manual_metric_takes_dated_values() {
     let value = json!({"on_date": day(0), "value": 1, "user_id": outsider.id});
     let refused = app.post_json(&format!("{path}/manual-metrics/{mid}/values"), Some(&outsider.token), &value).await;
     assert_problem(refused, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn a_sub_branch_manager_may_name_the_branch_supervisor() {
+    let app = spawn_app().await;
+    let Team { sm, am1, am2 } = team(&app).await;
+    let supervisor = app.login_as(Role::Supervisor).await;
+    let mut body = project_body(am1.id, am2.id, 0, 29);
+    body["supervisor_id"] = json!(supervisor.id);
+    // The supervisor sits above the sub-branch; the contract allows that for the supervisor.
+    let p = create_project(&app, &sm.token, &body).await;
+    assert_eq!(p["supervisor_id"], supervisor.id.to_string());
+    assert_eq!(json_ok(app.get(project_path(&p), Some(&supervisor.token)).await, 200).await["id"], p["id"]);
 }
