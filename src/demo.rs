@@ -70,6 +70,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
         units.push(sub);
     }
     let mut owners = Vec::new();
+    let mut users = Vec::new();
     for login in &LOGINS {
         let org = units.iter().find(|u| u.name == login.unit);
         let user = create_user(
@@ -81,6 +82,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
             org.map(|u| u.id),
         )
         .await?;
+        users.push((login.phone, user.clone()));
         if login.role == Role::AccountManager
             && let Some(outlet) = org
             && let Some(area) =
@@ -90,9 +92,31 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
         }
     }
     let portfolios = crate::demo_partners::seed(state, &owners, PARTNERS_PER_MANAGER).await?;
+    let user = |phone: &str| users.iter().find(|(p, _)| *p == phone).map(|(_, u)| u.clone());
+    let team = |phones: &[&str]| phones.iter().filter_map(|p| user(p)).collect::<Vec<_>>();
+    let (Some(branch_manager), Some(sub_manager), Some(supervisor)) =
+        (user("13800000001"), user("13800000002"), user("13800000003"))
+    else {
+        anyhow::bail!("demo managers missing");
+    };
+    // Projects first: the visits and events below link to their members' running project.
+    let projects = crate::demo_projects::create(
+        state,
+        &branch_manager,
+        &sub_manager,
+        &supervisor,
+        team(&["13800000005", "13800000007", "13800000008", "13800000009"]),
+        team(&["13800000006", "13800000004"]),
+    )
+    .await?;
+    let membership: Vec<(Uuid, Uuid)> =
+        projects.iter().flat_map(|p| p.members.iter().map(move |m| (m.id, p.id))).collect();
     let (visits, photos) = crate::demo_visits::seed(state, &portfolios, VISIT_DAYS).await?;
-    let (events, attendees) = crate::demo_events::seed(state, &portfolios).await?;
+    let (events, attendees) = crate::demo_events::seed(state, &portfolios, &membership).await?;
+    let leads = crate::demo_projects::leads(state, &projects).await?;
     tracing::info!(
+        projects = projects.len(),
+        leads,
         partners = portfolios.iter().map(|(_, p)| p.len()).sum::<usize>(),
         visits,
         photos,

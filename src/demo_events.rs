@@ -3,6 +3,7 @@
 use chrono::{Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use uuid::Uuid;
 
 use crate::bootstrap::describe;
 use crate::domain::event_steps::{self, Step};
@@ -28,7 +29,13 @@ fn theme_for(category: PartnerCategory) -> (EventTheme, &'static str) {
 
 /// Three upcoming events per account manager, at 3, 10 and 20 days, with the first steps done
 /// and people already registered. Returns (events, registrations).
-pub async fn seed(state: &AppState, portfolios: &[(Actor, Vec<Partner>)]) -> anyhow::Result<(usize, usize)> {
+pub async fn seed(
+    state: &AppState,
+    portfolios: &[(Actor, Vec<Partner>)],
+    projects: &[(Uuid, Uuid)],
+) -> anyhow::Result<(usize, usize)> {
+    // An event counts for its owner's running project.
+    let project_of = |actor: &Actor| projects.iter().find(|(user, _)| *user == actor.user_id).map(|(_, p)| *p);
     let mut rng = StdRng::seed_from_u64(5);
     let (mut made, mut registered) = (0, 0);
     for (actor, partners) in portfolios {
@@ -40,7 +47,7 @@ pub async fn seed(state: &AppState, portfolios: &[(Actor, Vec<Partner>)]) -> any
             let input = NewEvent {
                 id: None,
                 partner_id: partner.id,
-                project_id: None,
+                project_id: project_of(actor),
                 title: title.to_owned(),
                 theme,
                 description: Some(format!("与{}联合举办", partner.name)),
@@ -90,7 +97,7 @@ pub async fn seed(state: &AppState, portfolios: &[(Actor, Vec<Partner>)]) -> any
         let input = NewEvent {
             id: None,
             partner_id: partner.id,
-            project_id: None,
+            project_id: project_of(actor),
             title: format!("{title}（进行中）"),
             theme,
             description: Some(format!("与{}联合举办", partner.name)),
@@ -140,7 +147,7 @@ pub async fn seed(state: &AppState, portfolios: &[(Actor, Vec<Partner>)]) -> any
             let input = NewEvent {
                 id: None,
                 partner_id: other.id,
-                project_id: None,
+                project_id: project_of(actor),
                 title: title.to_owned(),
                 theme,
                 description: None,

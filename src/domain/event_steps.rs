@@ -165,12 +165,6 @@ pub fn edit_checklist(
         current.checklist =
             checklist.iter().map(|i| ChecklistItem { item: i.item.trim().to_owned(), done: i.done }).collect();
         store::update_step(conn, &to_row(event_id, &current))?;
-        let source = format!("{event_id}:{}", step.as_str());
-        let credit = match (event.project_id, current.completed_at) {
-            (Some(project_id), Some(at)) => Some(Credit { project_id, user_id: actor.user_id, occurred_at: at }),
-            _ => None,
-        };
-        points::settle(conn, PointsAction::EventStepCompleted, Source { kind: "event_step", id: &source }, credit)?;
         Ok(current)
     })
 }
@@ -228,6 +222,12 @@ pub fn complete(
             events::complete(conn, &event)?;
         }
         store::update_step(conn, &to_row(event_id, &current))?;
+        let source = format!("{event_id}:{}", step.as_str());
+        let credit = match (event.project_id, current.completed_at) {
+            (Some(project_id), Some(at)) => Some(Credit { project_id, user_id: actor.user_id, occurred_at: at }),
+            _ => None,
+        };
+        points::settle(conn, PointsAction::EventStepCompleted, Source { kind: "event_step", id: &source }, credit)?;
         Ok(current)
     })
 }

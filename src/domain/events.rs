@@ -251,6 +251,9 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewEvent) -> Result<Creat
                 };
             }
             let partner = super::partners::get(conn, actor, input.partner_id)?;
+            if let Some(project) = input.project_id {
+                super::projects::check_link(conn, actor, project, &partner.branch_id)?;
+            }
             let now = now_utc();
             let seq = sync::next_seq(conn)?;
             let event = Event {

@@ -231,18 +231,6 @@ fn assignee(conn: &mut DbConn, actor: &Actor, owner_id: Uuid) -> Result<super::u
     Ok(owner)
 }
 
-/// A project the lead may be linked to: one the caller sees, in the lead's branch, still running.
-fn check_project(conn: &mut DbConn, actor: &Actor, project_id: Uuid, branch_id: &str) -> Result<(), DomainError> {
-    let project = super::projects::get_row(conn, actor, project_id)?;
-    if project.branch_id != branch_id {
-        return Err(DomainError::NotFound("project"));
-    }
-    if !matches!(project.status.as_str(), "planned" | "active") {
-        return Err(DomainError::invalid("project_id", "the project is not running"));
-    }
-    Ok(())
-}
-
 /// The source record must exist in the caller's scope.
 fn check_source(conn: &mut DbConn, actor: &Actor, source: LeadSource, id: Option<Uuid>) -> Result<(), DomainError> {
     match (source, id) {
@@ -321,7 +309,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewLead) -> Result<Create
                 super::partners::get(conn, actor, partner)?;
             }
             if let Some(project) = input.project_id {
-                check_project(conn, actor, project, &branch_id)?;
+                super::projects::check_link(conn, actor, project, &branch_id)?;
             }
             let now = now_utc().and_utc();
             let lead = Lead {
@@ -503,7 +491,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: LeadPatch) -> R
             next.partner_id = Some(partner);
         }
         if let Some(project) = patch.project_id.filter(|p| Some(*p) != current.project_id) {
-            check_project(conn, actor, project, &current.branch_id)?;
+            super::projects::check_link(conn, actor, project, &current.branch_id)?;
             next.project_id = Some(project);
         }
         if let Some(to) = patch.status.filter(|s| *s != current.status) {
@@ -637,6 +625,14 @@ pub fn from_checkin(
     store::insert(conn, &lead.to_row())?;
     lead.settle_points(conn, true)?;
     Ok(lead.id.to_string())
+}
+
+/// Brings a lead's points in line with its current state (after a bulk load, or a repair).
+pub fn resettle(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
+    match store::find(conn, id)? {
+        Some(row) => Lead::try_from(row)?.settle_points(conn, true),
+        None => settle_erased(conn, id),
+    }
 }
 
 /// Reverses the points of a lead that was erased by other means (a registration's withdrawal).

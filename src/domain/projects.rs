@@ -870,6 +870,19 @@ pub fn add_manual_value(
     })
 }
 
+/// A project a lead or an event may be linked to: one the caller sees, in the record's branch,
+/// still planned or running.
+pub fn check_link(conn: &mut DbConn, actor: &Actor, project_id: Uuid, branch_id: &str) -> Result<(), DomainError> {
+    let project = get_row(conn, actor, project_id)?;
+    if project.branch_id != branch_id {
+        return Err(DomainError::NotFound("project"));
+    }
+    if !matches!(project.status.as_str(), "planned" | "active") {
+        return Err(DomainError::invalid("project_id", "the project is not running"));
+    }
+    Ok(())
+}
+
 /// The project a visit counts for: the one named (the visitor must be on its running team), or,
 /// when none is named, the single running project of the visitor on that day.
 pub fn project_for_visit(

@@ -657,3 +657,87 @@ async fn the_morning_report_shows_yesterday_and_todays_plan() {
     let users: Vec<&Value> = own["members"].as_array().unwrap().iter().map(|m| &m["user_id"]).collect();
     assert_eq!(users, [&json!(fx.am1.id.to_string())]);
 }
+
+#[tokio::test]
+async fn event_work_counts_for_the_project_and_earns_points() {
+    let app = spawn_app().await;
+    let sm = app.login_as(Role::SubBranchManager).await;
+    let am1 = app.login_as(Role::AccountManager).await;
+    let am2 = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1)).await;
+    let mut body = project_body(am1.id, am2.id);
+    body["targets"] = json!([
+        {"metric": "events_held", "total": 3},
+        {"metric": "registrations", "total": 30},
+        {"metric": "checkins", "total": 20},
+        {"metric": "new_leads", "total": 10}
+    ]);
+    body["points_rules"] = json!([
+        {"action": "event_step_completed", "points": 5},
+        {"action": "checkin", "points": 1},
+        {"action": "new_lead", "points": 2}
+    ]);
+    let project = activate(&app, &sm.token, create_project(&app, &sm.token, &body).await).await;
+    let school = create_partner(&app, &am1.token, &partner_body("江门一中", CENTRE.0, CENTRE.1)).await;
+    let starts_at = (Utc::now() - Duration::hours(1)).to_rfc3339();
+    let event = json!({
+        "partner_id": school["id"], "project_id": project["id"], "title": "亲子财商小课堂", "theme": "parent_child",
+        "starts_at": starts_at, "ends_at": (Utc::now() + Duration::hours(2)).to_rfc3339(),
+        "venue": "礼堂", "capacity": 10, "registration_deadline": (Utc::now() + Duration::hours(1)).to_rfc3339()
+    });
+    let event = json_ok(app.post_json("/api/v1/events", Some(&am1.token), &event).await, 201).await;
+    assert_eq!(event["project_id"], project["id"]);
+    let code = event["registration_code"].as_str().unwrap();
+    let mut tickets = Vec::new();
+    for k in 0..3 {
+        let reg = json!({"name": format!("家长{k}"), "phone": format!("1390013900{k}"), "consent": true});
+        let t =
+            json_ok(app.post_json(&format!("/api/v1/public/events/{code}/registrations"), None, &reg).await, 201).await;
+        tickets.push(t["ticket_code"].as_str().unwrap().to_owned());
+    }
+    let event_path = format!("/api/v1/events/{}", event["id"].as_str().unwrap());
+    for ticket in &tickets[..2] {
+        json_ok(
+            app.post_json(&format!("{event_path}/checkins"), Some(&am1.token), &json!({"ticket_code": ticket})).await,
+            200,
+        )
+        .await;
+    }
+    for step in ["plan", "invite", "prepare", "host"] {
+        json_ok(app.post_json(&format!("{event_path}/steps/{step}/complete"), Some(&am1.token), &json!({})).await, 200)
+            .await;
+    }
+
+    let p =
+        json_ok(app.get(format!("{}/progress?date={}", project_path(&project), day(0)), Some(&sm.token)).await, 200)
+            .await;
+    for (name, actual) in [("events_held", 1.0), ("registrations", 3.0), ("checkins", 2.0), ("new_leads", 2.0)] {
+        close(&metric(&p, name)["actual"], actual, name);
+        close(&member(metric(&p, name), am1.id)["actual"], actual, name);
+    }
+    // Four steps, two check-ins, two leads made by the check-ins: 4×5 + 2×1 + 2×2.
+    let board = json_ok(
+        app.get(format!("{}/leaderboard?period=day&date={}", project_path(&project), day(0)), Some(&sm.token)).await,
+        200,
+    )
+    .await;
+    let mine = entry(&board, am1.id).unwrap();
+    assert_eq!(mine["points"], 26, "{board}");
+    assert_eq!(mine["breakdown"], json!({"event_step_completed": 20, "checkin": 2, "new_lead": 4}));
+    // Editing a completed step's checklist earns nothing more.
+    let checklist = json!({"checklist": [{"item": "场地确认", "done": true}]});
+    json_ok(app.patch_json(&format!("{event_path}/steps/plan"), Some(&am1.token), &checklist).await, 200).await;
+    let again = json_ok(
+        app.get(format!("{}/leaderboard?period=day&date={}", project_path(&project), day(0)), Some(&sm.token)).await,
+        200,
+    )
+    .await;
+    assert_eq!(entry(&again, am1.id).unwrap()["points"], 26);
+    // An event can only be linked to a project its owner can see.
+    let stray = json!({
+        "partner_id": school["id"], "project_id": Uuid::new_v4(), "title": "反诈讲座", "theme": "anti_fraud",
+        "starts_at": (Utc::now() + Duration::days(3)).to_rfc3339(),
+        "ends_at": (Utc::now() + Duration::days(3) + Duration::hours(2)).to_rfc3339(), "venue": "礼堂", "capacity": 10
+    });
+    crate::helpers::assert_problem(app.post_json("/api/v1/events", Some(&am1.token), &stray).await, 404, "not_found")
+        .await;
+}
