@@ -623,6 +623,8 @@ pub fn from_checkin(
         updated_at: now,
     };
     store::insert(conn, &lead.to_row())?;
+    let owner = Actor { user_id: event.owner_id, ..Actor::system() };
+    history(conn, &lead, &owner, "status", None, LeadStatus::New.as_str().to_owned(), Some("活动签到".to_owned()))?;
     lead.settle_points(conn, true)?;
     Ok(lead.id.to_string())
 }

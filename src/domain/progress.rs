@@ -167,13 +167,15 @@ pub fn counting_window(project: &Project, date: NaiveDate) -> Option<Window> {
     (last >= project.starts_on).then(|| project.clock().window(project.starts_on, last))
 }
 
+/// Each id with its user's name, in the order given.
 pub fn member_names(conn: &mut DbConn, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>, StoreError> {
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let name = user_store::find(conn, &id.to_string())?.map(|u| u.name).unwrap_or_default();
-        out.push((*id, name));
-    }
-    Ok(out)
+    let texts: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let found = user_store::names(conn, &texts)?;
+    Ok(ids
+        .iter()
+        .zip(&texts)
+        .map(|(id, text)| (*id, found.iter().find(|(u, _)| u == text).map(|(_, n)| n.clone()).unwrap_or_default()))
+        .collect())
 }
 
 pub fn progress(conn: &mut DbConn, actor: &Actor, id: Uuid, date: Option<NaiveDate>) -> Result<Progress, DomainError> {

@@ -91,3 +91,8 @@ pub fn update(
         .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// Names of these users, in one query (absent ids are left out).
+pub fn names(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(users::table.filter(users::id.eq_any(ids)).select((users::id, users::name)).load(conn)?)
+}

@@ -113,11 +113,11 @@ pub async fn upload(app: &TestApp, token: &str, visit: &str, bytes: Vec<u8>, con
         .unwrap()
 }
 
-fn local_time(minutes_ago: i64) -> String {
+pub fn local_time(minutes_ago: i64) -> String {
     (Utc::now() + Duration::hours(8) - Duration::minutes(minutes_ago)).format("%Y:%m:%d %H:%M:%S").to_string()
 }
 
-async fn visit_at_partner(app: &TestApp, token: &str) -> Json {
+pub async fn visit_at_partner(app: &TestApp, token: &str) -> Json {
     let p = create_partner(app, token, &partner_body("拍照的店", CENTRE.0, CENTRE.1)).await;
     let at = (Utc::now() - Duration::minutes(10)).to_rfc3339_opts(SecondsFormat::Secs, true);
     json_ok(

@@ -741,3 +741,53 @@ async fn event_work_counts_for_the_project_and_earns_points() {
     crate::helpers::assert_problem(app.post_json("/api/v1/events", Some(&am1.token), &stray).await, 404, "not_found")
         .await;
 }
+
+#[tokio::test]
+async fn a_visit_that_turns_unverified_gives_its_points_back_and_earns_them_again_when_cleared() {
+    use crate::photos::{Facts, local_time, photo, upload, visit_at_partner};
+    let app = spawn_app().await;
+    let sm = app.login_as(Role::SubBranchManager).await;
+    let am1 = app.login_as(Role::AccountManager).await;
+    let am2 = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1)).await;
+    let project = activate(&app, &sm.token, create_project(&app, &sm.token, &project_body(am1.id, am2.id)).await).await;
+    // No project_id sent: am1 is on exactly one running project, so the visit counts for it.
+    let v = visit_at_partner(&app, &am1.token).await;
+    assert_eq!((v["verified"].clone(), v["project_id"].clone()), (json!(true), project["id"].clone()), "{v}");
+    let vid = v["id"].as_str().unwrap();
+    let ledger = format!("{}/points?user_id={}", project_path(&project), am1.id);
+    let points =
+        |l: &Value| l["items"].as_array().unwrap().iter().map(|e| e["points"].as_i64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(points(&json_ok(app.get(&ledger, Some(&sm.token)).await, 200).await), [10]);
+
+    let far = Facts { gps: Some((CENTRE.0 + 0.05, CENTRE.1)), taken: Some(local_time(60 * 30)), ..Facts::default() };
+    let uploaded = json_ok(upload(&app, &am1.token, vid, photo(32, 32, &far), "image/jpeg").await, 201).await;
+    assert_eq!(uploaded["visit_verification"]["verified"], false);
+    let after = json_ok(app.get(&ledger, Some(&sm.token)).await, 200).await;
+    assert_eq!(points(&after), [10, -10], "{after}");
+    assert_eq!(after["items"][1]["reverses_id"], after["items"][0]["id"]);
+    assert_eq!(after["items"][1]["source_id"], vid);
+    let p =
+        json_ok(app.get(format!("{}/progress?date={}", project_path(&project), day(0)), Some(&sm.token)).await, 200)
+            .await;
+    close(&metric(&p, "visits")["actual"], 1.0, "the visit still counts as a visit");
+    close(&metric(&p, "verified_visits")["actual"], 0.0, "but no longer as a verified one");
+
+    let gone =
+        app.client.delete(app.url(uploaded["url"].as_str().unwrap())).bearer_auth(&am1.token).send().await.unwrap();
+    assert_eq!(gone.status(), 204);
+    assert_eq!(points(&json_ok(app.get(&ledger, Some(&sm.token)).await, 200).await), [10, -10, 10]);
+    let board = json_ok(
+        app.get(format!("{}/leaderboard?period=day&date={}", project_path(&project), day(0)), Some(&sm.token)).await,
+        200,
+    )
+    .await;
+    assert_eq!(entry(&board, am1.id).unwrap()["points"], 10, "{board}");
+    // A project the visitor is not on cannot be named.
+    let other = json!({"project_id": Uuid::new_v4()});
+    crate::helpers::assert_problem(
+        app.patch_json(&format!("/api/v1/visits/{vid}"), Some(&am1.token), &other).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+}
