@@ -78,6 +78,13 @@ pub async fn seed(state: &AppState, portfolios: &[(Actor, Vec<Partner>)], days: 
                     lat: partner.location.lat + off,
                     lon: partner.location.lon + rng.random_range(-0.0003..0.0003),
                 };
+                let planned = (back <= 6 && rng.random_bool(0.3))
+                    .then(|| {
+                        let day = today + Duration::days(rng.random_range(0..3));
+                        let time = NaiveTime::from_hms_opt(rng.random_range(9..17), 30, 0).unwrap_or_default();
+                        china.from_local_datetime(&day.and_time(time)).single().map(|t| t.with_timezone(&Utc))
+                    })
+                    .flatten();
                 let input = NewVisit {
                     project_id: None,
                     id: None,
@@ -110,8 +117,9 @@ pub async fn seed(state: &AppState, portfolios: &[(Actor, Vec<Partner>)], days: 
                             VisitOutcome::NoContact,
                         ][rng.random_range(0..5)],
                     ),
-                    next_step: None,
-                    next_visit_at: None,
+                    // Recent visits plan the next one, so the morning report has today's plan.
+                    next_step: planned.map(|_| "带资料再访，约店主详谈".to_owned()),
+                    next_visit_at: planned,
                     mock_location: None,
                     location_age_s: Some(rng.random_range(1.0..30.0)),
                 };

@@ -8,6 +8,7 @@ use super::events::{self, Event};
 use super::points::{self, Credit, Source};
 use super::project_kind::PointsAction;
 use super::{Actor, DomainError};
+use crate::store::leads as lead_store;
 use crate::store::registrations::{self as store, RegistrationRow};
 use crate::store::{DbConn, StoreError, now_utc, uuid_col};
 
@@ -22,10 +23,19 @@ pub struct CheckIn {
     pub lead_id: Option<Uuid>,
     /// The event's owner, who (with managers) sees attendees' full numbers.
     pub event_owner: Uuid,
+    /// The attendee is a lead who asked not to be contacted: only managers see the number.
+    pub do_not_contact: bool,
 }
 
-fn result(row: &RegistrationRow, already: bool, event: &Event) -> Result<CheckIn, StoreError> {
+fn result(conn: &mut DbConn, row: &RegistrationRow, already: bool, event: &Event) -> Result<CheckIn, StoreError> {
+    let do_not_contact = match &row.phone {
+        Some(phone) => {
+            !lead_store::do_not_contact_phones(conn, &event.branch_id, std::slice::from_ref(phone))?.is_empty()
+        }
+        None => false,
+    };
     Ok(CheckIn {
+        do_not_contact,
         event_owner: event.owner_id,
         ticket_code: row.ticket_code.clone(),
         already_checked_in: already,
@@ -50,7 +60,7 @@ pub fn check_in(
                 .filter(|r| r.event_id == event_id.to_string())
                 .ok_or(DomainError::NotFound("ticket"))?;
             if row.checked_in_at.is_some() {
-                return Ok(result(&row, true, &event)?);
+                return Ok(result(conn, &row, true, &event)?);
             }
             match row.status.as_str() {
                 "waitlisted" => {
@@ -80,13 +90,13 @@ pub fn check_in(
             let lead_id = super::leads::from_checkin(conn, &event, &name, &phone)?;
             if !store::check_in(conn, &row.id, at.naive_utc(), &actor.user_id.to_string(), &lead_id)? {
                 let fresh = store::find_by_ticket(conn, ticket.trim())?.ok_or(DomainError::NotFound("ticket"))?;
-                return Ok(result(&fresh, true, &event)?);
+                return Ok(result(conn, &fresh, true, &event)?);
             }
             let credit =
                 event.project_id.map(|project_id| Credit { project_id, user_id: event.owner_id, occurred_at: at });
-            points::settle(conn, PointsAction::Checkin, Source { kind: "registration", id: &row.id }, credit)?;
+            points::settle(conn, PointsAction::Checkin, Source { kind: "registration", id: &row.id }, None, credit)?;
             let checked = RegistrationRow { checked_in_at: Some(at.naive_utc()), lead_id: Some(lead_id), ..row };
-            Ok(result(&checked, false, &event)?)
+            Ok(result(conn, &checked, false, &event)?)
         })
     })
 }
@@ -107,16 +117,16 @@ pub fn attendees(conn: &mut DbConn, actor: &Actor, event_id: Uuid) -> Result<(Ev
     let rows = store::of_event(conn, &event_id.to_string())?;
     // People who asked not to be contacted keep their phone masked for all but managers, in the
     // list and in every export of it.
-    let lead_ids: Vec<String> = rows.iter().filter_map(|r| r.lead_id.clone()).collect();
+    let phones: Vec<String> = rows.iter().filter_map(|r| r.phone.clone()).collect();
     let withheld = if actor.role.sees_full_phones() {
         Vec::new()
     } else {
-        crate::store::leads::do_not_contact_among(conn, &lead_ids)?
+        lead_store::do_not_contact_phones(conn, &event.branch_id, &phones)?
     };
     let list = rows
         .into_iter()
         .map(|r| -> Result<Attendee, StoreError> {
-            let hide = r.lead_id.as_ref().is_some_and(|l| withheld.contains(l));
+            let hide = r.phone.as_ref().is_some_and(|p| withheld.contains(p));
             Ok(Attendee {
                 lead_id: r.lead_id.as_deref().map(uuid_col).transpose()?,
                 name: r.name,

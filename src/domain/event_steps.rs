@@ -227,7 +227,13 @@ pub fn complete(
             (Some(project_id), Some(at)) => Some(Credit { project_id, user_id: actor.user_id, occurred_at: at }),
             _ => None,
         };
-        points::settle(conn, PointsAction::EventStepCompleted, Source { kind: "event_step", id: &source }, credit)?;
+        points::settle(
+            conn,
+            PointsAction::EventStepCompleted,
+            Source { kind: "event_step", id: &source },
+            None,
+            credit,
+        )?;
         Ok(current)
     })
 }

@@ -20,7 +20,7 @@ pub struct Standing {
     pub name: String,
     pub points: i64,
     pub breakdown: BTreeMap<PointsAction, i64>,
-    /// When their last entry in the window happened: who got to their total first ranks first.
+    /// When their last entry that still stands happened: who got to their total first ranks first.
     last_at: Option<NaiveDateTime>,
 }
 
@@ -68,14 +68,9 @@ pub fn standings(
 ) -> Result<Vec<Standing>, StoreError> {
     let (start, end) = project.clock().window(from, to);
     let totals = ledger::totals(conn, &project.id.to_string(), start, end)?;
-    let mut users: Vec<Uuid> = project.member_ids.clone();
-    for (user, ..) in &totals {
-        let id = uuid_col(user)?;
-        if !users.contains(&id) {
-            users.push(id);
-        }
-    }
-    let mut items: Vec<Standing> = member_names(conn, &users)?
+    let reached = ledger::last_standing_entries(conn, &project.id.to_string(), start, end)?;
+    // The ranking is the team's: someone who left the team keeps their entries, not their place.
+    let mut items: Vec<Standing> = member_names(conn, &project.member_ids)?
         .into_iter()
         .map(|(user_id, name)| Standing {
             rank: 0,
@@ -86,13 +81,18 @@ pub fn standings(
             last_at: None,
         })
         .collect();
-    for (user, action, points, at) in totals {
+    for (user, action, points) in totals {
         let user = uuid_col(&user)?;
         let action: PointsAction = enum_col(&action)?;
         if let Some(s) = items.iter_mut().find(|s| s.user_id == user) {
             s.points += points;
             *s.breakdown.entry(action).or_default() += points;
-            s.last_at = s.last_at.max(Some(at));
+        }
+    }
+    for (user, at) in reached {
+        let user = uuid_col(&user)?;
+        if let Some(s) = items.iter_mut().find(|s| s.user_id == user) {
+            s.last_at = Some(at);
         }
     }
     rank(&mut items);
@@ -131,7 +131,11 @@ pub fn stars(conn: &mut DbConn, actor: &Actor, id: Uuid, period: Period) -> Resu
         return Ok(Vec::new());
     }
     let (start, end) = clock.window(project.starts_on, last);
-    let entries = ledger::entries_between(conn, &id.to_string(), start, end)?;
+    let members: Vec<String> = project.member_ids.iter().map(Uuid::to_string).collect();
+    let entries: Vec<_> = ledger::entries_between(conn, &id.to_string(), start, end)?
+        .into_iter()
+        .filter(|(user, ..)| members.contains(user))
+        .collect();
     // (period start) → user → (points, last entry)
     let mut periods: BTreeMap<NaiveDate, BTreeMap<String, (i64, NaiveDateTime)>> = BTreeMap::new();
     for (user, points, at) in entries {

@@ -122,9 +122,15 @@ impl Lead {
         viewer.role.sees_full_phones() || (viewer.user_id == self.owner_id && !self.do_not_contact)
     }
 
+    /// What the audit log keeps of a lead: its workflow, not the person. Erasing a lead must
+    /// leave nothing personal behind, and the log is append-only.
     fn audit_view(&self) -> serde_json::Value {
         let mut view = serde_json::to_value(self).unwrap_or_default();
-        view["phone"] = serde_json::Value::String(super::phone::mask(&self.phone));
+        if let Some(fields) = view.as_object_mut() {
+            for personal in ["name", "phone", "needs", "portrait_tags", "product_interest"] {
+                fields.remove(personal);
+            }
+        }
         view
     }
 
@@ -141,13 +147,20 @@ impl Lead {
         }
     }
 
-    fn settle_points(&self, conn: &mut DbConn, exists: bool) -> Result<(), StoreError> {
-        let id = self.id.to_string();
+    /// Settles the ledger after a change from `before` (`None` for a new lead); `after` is `None`
+    /// when the lead is gone.
+    fn settle_points(
+        conn: &mut DbConn,
+        id: Uuid,
+        before: Option<&Lead>,
+        after: Option<&Lead>,
+    ) -> Result<(), StoreError> {
+        let id = id.to_string();
         let source = Source { kind: "lead", id: &id };
-        let (new_lead, conversion) =
-            if exists { (self.points_for_new_lead(), self.points_for_conversion()) } else { (None, None) };
-        points::settle(conn, PointsAction::NewLead, source, new_lead)?;
-        points::settle(conn, PointsAction::Conversion, source, conversion)
+        let new_lead = (before.and_then(Lead::points_for_new_lead), after.and_then(Lead::points_for_new_lead));
+        points::settle(conn, PointsAction::NewLead, source, new_lead.0, new_lead.1)?;
+        let conversion = (before.and_then(Lead::points_for_conversion), after.and_then(Lead::points_for_conversion));
+        points::settle(conn, PointsAction::Conversion, source, conversion.0, conversion.1)
     }
 }
 
@@ -343,7 +356,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewLead) -> Result<Create
             store::insert(conn, &lead.to_row())?;
             history(conn, &lead, actor, "status", None, LeadStatus::New.as_str().to_owned(), None)?;
             audit::record(conn, actor, "lead", lead.id, &lead.org_path, Action::Create, lead.audit_view())?;
-            lead.settle_points(conn, true)?;
+            Lead::settle_points(conn, lead.id, None, Some(&lead))?;
             Ok(Created::New(lead))
         })
     })
@@ -450,8 +463,12 @@ fn move_status(
             let amount = checked
                 .converted_fen
                 .ok_or_else(|| DomainError::invalid("converted_amount", "required to convert a lead"))?;
+            let at = patch.converted_at.unwrap_or_else(Utc::now).trunc_subsecs(6);
+            if at < next.created_at.trunc_subsecs(0) {
+                return Err(DomainError::invalid("converted_at", "must not be before the lead was created"));
+            }
             next.converted_amount_fen = Some(amount);
-            next.converted_at = Some(patch.converted_at.unwrap_or_else(Utc::now).trunc_subsecs(6));
+            next.converted_at = Some(at);
         }
         LeadStatus::Lost => {
             let reason = checked.lost_reason.clone().filter(|r| !r.is_empty());
@@ -485,7 +502,13 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: LeadPatch) -> R
         next.product_interest = checked.product_interest.clone().unwrap_or(next.product_interest);
         next.needs = checked.needs.clone().unwrap_or(next.needs);
         next.expected_amount_fen = checked.expected_fen.or(next.expected_amount_fen);
-        next.do_not_contact = patch.do_not_contact.unwrap_or(next.do_not_contact);
+        if let Some(flag) = patch.do_not_contact.filter(|f| *f != current.do_not_contact) {
+            // Anyone may honour a request not to be called; only a manager may lift it.
+            if !flag && !actor.role.manages_people() {
+                return Err(DomainError::forbidden("role_not_allowed", "only managers lift a do-not-contact request"));
+            }
+            next.do_not_contact = flag;
+        }
         if let Some(partner) = patch.partner_id.filter(|p| Some(*p) != current.partner_id) {
             super::partners::get(conn, actor, partner)?;
             next.partner_id = Some(partner);
@@ -524,13 +547,17 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: LeadPatch) -> R
             let note = checked.note.clone().or(next.lost_reason.clone().filter(|_| next.status == LeadStatus::Lost));
             history(conn, &next, actor, "status", from, next.status.as_str().to_owned(), note)?;
         }
+        if next.do_not_contact != current.do_not_contact {
+            let (from, to) = (current.do_not_contact.to_string(), next.do_not_contact.to_string());
+            history(conn, &next, actor, "do_not_contact", Some(from), to, checked.note.clone())?;
+        }
         if next.owner_id != current.owner_id {
             let from = Some(current.owner_id.to_string());
             history(conn, &next, actor, "owner", from, next.owner_id.to_string(), checked.note.clone())?;
         }
         let changes = audit::diff(&current.audit_view(), &next.audit_view());
         audit::record(conn, actor, "lead", id, &next.org_path, Action::Update, changes)?;
-        next.settle_points(conn, true)?;
+        Lead::settle_points(conn, id, Some(&current), Some(&next))?;
         Ok(next)
     })
 }
@@ -541,7 +568,7 @@ pub fn delete(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<(), DomainEr
     conn.write_tx(|conn| {
         let current = get(conn, actor, id)?;
         store::erase(conn, &id.to_string())?;
-        current.settle_points(conn, false)?;
+        Lead::settle_points(conn, id, Some(&current), None)?;
         audit::record(conn, actor, "lead", id, &current.org_path, Action::Delete, serde_json::json!({}))?;
         Ok(())
     })
@@ -625,14 +652,17 @@ pub fn from_checkin(
     store::insert(conn, &lead.to_row())?;
     let owner = Actor { user_id: event.owner_id, ..Actor::system() };
     history(conn, &lead, &owner, "status", None, LeadStatus::New.as_str().to_owned(), Some("活动签到".to_owned()))?;
-    lead.settle_points(conn, true)?;
+    Lead::settle_points(conn, lead.id, None, Some(&lead))?;
     Ok(lead.id.to_string())
 }
 
 /// Brings a lead's points in line with its current state (after a bulk load, or a repair).
 pub fn resettle(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
     match store::find(conn, id)? {
-        Some(row) => Lead::try_from(row)?.settle_points(conn, true),
+        Some(row) => {
+            let lead = Lead::try_from(row)?;
+            Lead::settle_points(conn, lead.id, None, Some(&lead))
+        }
         None => settle_erased(conn, id),
     }
 }
@@ -640,6 +670,6 @@ pub fn resettle(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
 /// Reverses the points of a lead that was erased by other means (a registration's withdrawal).
 pub fn settle_erased(conn: &mut DbConn, lead_id: &str) -> Result<(), StoreError> {
     let source = Source { kind: "lead", id: lead_id };
-    points::settle(conn, PointsAction::NewLead, source, None)?;
-    points::settle(conn, PointsAction::Conversion, source, None)
+    points::settle(conn, PointsAction::NewLead, source, None, None)?;
+    points::settle(conn, PointsAction::Conversion, source, None, None)
 }

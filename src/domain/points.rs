@@ -26,13 +26,17 @@ pub struct Source<'a> {
     pub id: &'a str,
 }
 
-/// Brings the ledger in line with what a source is worth now: reverses what it holds for another
-/// project (or for nothing), and awards it when it should hold points and does not. A source that
-/// stays credited to the same project keeps its entry even if the record changed hands.
+/// Brings the ledger in line with a change of a source: reverses what it holds for another
+/// project (or for nothing), and awards it when the change makes it earn — it became valid, or
+/// moved to another project. `before` is the credit the source was due before the change: an
+/// unrelated edit of a source that earned nothing (no rule then, capped, project not yet active)
+/// does not earn after the fact, so rules apply from when they are set. A source that stays
+/// credited to the same project keeps its entry even if the record changed hands.
 pub fn settle(
     conn: &mut DbConn,
     action: PointsAction,
     source: Source<'_>,
+    before: Option<Credit>,
     want: Option<Credit>,
 ) -> Result<(), StoreError> {
     let entries = store::for_source(conn, source.id, action.as_str())?;
@@ -75,8 +79,9 @@ pub fn settle(
             },
         )?;
     }
+    let newly_due = want.is_some_and(|w| before.is_none_or(|b| b.project_id != w.project_id));
     match want {
-        Some(credit) if !held_for_wanted => award(conn, action, source, credit),
+        Some(credit) if newly_due && !held_for_wanted => award(conn, action, source, credit),
         _ => Ok(()),
     }
 }
@@ -98,6 +103,10 @@ fn award(conn: &mut DbConn, action: PointsAction, source: Source<'_>, credit: Cr
         return Ok(());
     };
     let user_id = credit.user_id.to_string();
+    // Points are the team's: a manager's or an outsider's work counts in the figures, not the ranking.
+    if !project_store::is_member(conn, &project_id, &user_id)? {
+        return Ok(());
+    }
     let mut points = i64::from(rule.points);
     if let Some(cap) = rule.daily_cap {
         let (from, to) = clock.window(day, day);

@@ -14,7 +14,7 @@ use super::lead_kind::Segment;
 use super::org_units::Created;
 use super::project_kind::{Metric, PointsAction, ProjectStatus};
 use super::text::{bounded_text, list_col, list_text, text_list};
-use super::{Actor, DomainError};
+use super::{Actor, DomainError, Role};
 use crate::store::projects::{
     self as store, ManualMetricRow, ManualValueRow, MilestoneRow, ProjectFilter, ProjectParts, ProjectRow, RuleRow,
     TargetRow,
@@ -341,11 +341,6 @@ fn check_rules(v: &mut Validator, rules: &[RuleInput]) {
     }
 }
 
-fn branch_prefix(org_path: &str) -> String {
-    let first = org_path.trim_start_matches('/').split('/').next().unwrap_or_default();
-    format!("/{first}/")
-}
-
 /// Resolves the team: every user visible to the caller (404 otherwise), active, and inside the
 /// project's unit; a supervisor may sit anywhere in the branch.
 fn resolve_team(
@@ -373,12 +368,16 @@ fn resolve_team(
     }
     if let Some(id) = team.supervisor_id {
         // A supervisor usually sits above the unit (the branch's supervision team), outside a
-        // sub-branch manager's own scope: any active user of the same branch will do.
+        // sub-branch manager's own scope: a supervisor or manager at or above the project's unit,
+        // or anyone the caller manages, will do.
         let user = crate::store::users::find(conn, &id.to_string())?
-            .filter(|u| u.org_path.starts_with(&branch_prefix(org_path)) || actor.scope().contains(&u.org_path))
+            .filter(|u| org_path.starts_with(u.org_path.as_str()) || actor.scope().contains(&u.org_path))
             .ok_or(DomainError::NotFound("user"))?;
+        let role: Role = user.role.parse().map_err(StoreError::Corrupt)?;
         if !user.active {
             v.add("supervisor_id", "the account is disabled");
+        } else if !(role == Role::Supervisor || role.manages_people()) {
+            v.add("supervisor_id", "must be a supervisor or a manager");
         }
     }
     v.finish()?;
@@ -815,7 +814,8 @@ pub struct ManualValue {
     pub created_at: DateTime<Utc>,
 }
 
-/// A dated figure of a manual metric: the team lead and managers enter anyone's, a member their own.
+/// A dated figure of a manual metric, entered by the team lead or a manager (members do not
+/// score themselves).
 pub fn add_manual_value(
     conn: &mut DbConn,
     actor: &Actor,
@@ -831,10 +831,7 @@ pub fn add_manual_value(
     conn.write_tx(|conn| {
         let project = get(conn, actor, id)?;
         let row = get_row(conn, actor, id)?;
-        let own = user_id == Some(actor.user_id) && project.member_ids.contains(&actor.user_id);
-        if !own {
-            may_keep(actor, &row)?;
-        }
+        may_keep(actor, &row)?;
         if !project.manual_metrics.iter().any(|m| m.id == metric_id) {
             return Err(DomainError::NotFound("manual metric"));
         }

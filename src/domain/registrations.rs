@@ -236,6 +236,7 @@ pub fn withdraw(conn: &mut DbConn, code: &str, phone: &str, ticket: &str) -> Res
             super::project_kind::PointsAction::Checkin,
             super::points::Source { kind: "registration", id: &row.id },
             None,
+            None,
         )?;
         if let Some(lead_id) = &row.lead_id
             && crate::store::leads::delete_if_untouched_from(conn, lead_id, &row.event_id, &row.id)?

@@ -147,15 +147,20 @@ impl Visit {
     }
 
     /// A verified, live visit linked to a project earns its visitor points; anything else holds none.
-    fn settle_points(&self, conn: &mut DbConn) -> Result<(), StoreError> {
-        let want = match (self.project_id, self.verified && self.deleted_at.is_none()) {
+    fn credit(&self) -> Option<Credit> {
+        match (self.project_id, self.verified && self.deleted_at.is_none()) {
             (Some(project_id), true) => {
                 Some(Credit { project_id, user_id: self.user_id, occurred_at: self.visited_at })
             }
             _ => None,
-        };
+        }
+    }
+
+    /// Settles the ledger after a change from `before` (`None` for a new visit).
+    fn settle_points(&self, conn: &mut DbConn, before: Option<&Visit>) -> Result<(), StoreError> {
         let id = self.id.to_string();
-        points::settle(conn, PointsAction::VerifiedVisit, Source { kind: "visit", id: &id }, want)
+        let source = Source { kind: "visit", id: &id };
+        points::settle(conn, PointsAction::VerifiedVisit, source, before.and_then(Visit::credit), self.credit())
     }
 
     fn apply(&mut self, verdict: Verdict) {
@@ -337,7 +342,7 @@ pub fn create(
             let verdict = verification::verify(&signals(conn, &visit, Vec::new())?, thresholds);
             visit.apply(verdict);
             store::insert(conn, &visit.to_row())?;
-            visit.settle_points(conn)?;
+            visit.settle_points(conn, None)?;
             Ok(Created::New(visit))
         })
     })
@@ -421,7 +426,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: VisitPatch) -> 
         if !store::replace(conn, &next.to_row(), current.version)? {
             return Err(DomainError::conflict("version_conflict", "the visit changed since you read it"));
         }
-        next.settle_points(conn)?;
+        next.settle_points(conn, Some(&current))?;
         Ok(next)
     })
 }
@@ -456,7 +461,7 @@ pub fn delete(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<(), DomainEr
         if !store::replace(conn, &gone.to_row(), current.version)? {
             return Err(DomainError::conflict("version_conflict", "the visit changed meanwhile"));
         }
-        gone.settle_points(conn)?;
+        gone.settle_points(conn, Some(&current))?;
         Ok(())
     })
 }
@@ -479,6 +484,6 @@ pub fn reverify(
     if !store::replace(conn, &next.to_row(), current.version)? {
         return Err(DomainError::conflict("version_conflict", "the visit changed meanwhile"));
     }
-    next.settle_points(conn)?;
+    next.settle_points(conn, Some(&current))?;
     Ok(next)
 }

@@ -40,8 +40,8 @@ pub struct CheckInBody {
     pub lead_id: Option<Uuid>,
 }
 
-fn sees_phones(viewer: &Actor, owner: Option<Uuid>) -> bool {
-    viewer.role.sees_full_phones() || owner == Some(viewer.user_id)
+fn sees_phones(viewer: &Actor, owner: Option<Uuid>, do_not_contact: bool) -> bool {
+    viewer.role.sees_full_phones() || (owner == Some(viewer.user_id) && !do_not_contact)
 }
 
 fn render(c: CheckIn, full: bool) -> CheckInBody {
@@ -84,7 +84,7 @@ pub async fn check_in(
     let viewer = actor.clone();
     let checked =
         state.db.run(move |conn| checkins::check_in(conn, &actor, id, &body.ticket_code, body.scanned_at)).await?;
-    let full = sees_phones(&viewer, Some(checked.event_owner));
+    let full = sees_phones(&viewer, Some(checked.event_owner), checked.do_not_contact);
     Ok(HttpResponse::Ok().json(render(checked, full)))
 }
 
@@ -107,15 +107,17 @@ pub async fn check_in_batch(
     let id = id.into_inner();
     let reader = actor.clone();
     let owner = state.db.run(move |conn| crate::domain::events::get(conn, &reader, id).map(|e| e.owner_id)).await?;
-    let full = sees_phones(&actor, Some(owner));
     let mut results = Vec::with_capacity(body.items.len());
     for item in body.items {
-        let actor = actor.clone();
+        let scanner = actor.clone();
         let ticket = item.ticket_code.clone();
         let outcome =
-            state.db.run(move |conn| checkins::check_in(conn, &actor, id, &item.ticket_code, item.scanned_at)).await;
+            state.db.run(move |conn| checkins::check_in(conn, &scanner, id, &item.ticket_code, item.scanned_at)).await;
         results.push(match outcome {
-            Ok(c) => BatchItemResult { ticket_code: ticket, result: Some(render(c, full)), problem: None },
+            Ok(c) => {
+                let full = sees_phones(&actor, Some(owner), c.do_not_contact);
+                BatchItemResult { ticket_code: ticket, result: Some(render(c, full)), problem: None }
+            }
             Err(crate::domain::DomainError::Store(e)) => return Err(e.into()),
             Err(e) => BatchItemResult { ticket_code: ticket, result: None, problem: Some(ApiError::from(e).problem()) },
         });
@@ -156,7 +158,7 @@ pub async fn attendees(
     let id = id.into_inner();
     let viewer = actor.clone();
     let (event, list) = state.db.run(move |conn| checkins::attendees(conn, &actor, id)).await?;
-    let full = sees_phones(&viewer, Some(event.owner_id));
+    let full = sees_phones(&viewer, Some(event.owner_id), false);
     Ok(HttpResponse::Ok().json(AttendeeList {
         items: list
             .into_iter()
@@ -262,7 +264,7 @@ async fn export(
             Ok::<_, crate::domain::DomainError>((event, list))
         })
         .await?;
-    let full = sees_phones(&viewer, Some(event.owner_id));
+    let full = sees_phones(&viewer, Some(event.owner_id), false);
     Ok((attendee_table(list, full), format!("attendees-{}.{format}", event.id)))
 }
 

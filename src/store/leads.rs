@@ -167,15 +167,16 @@ pub fn list(conn: &mut DbConn, filter: &LeadFilter, page: &PageRequest) -> Resul
     Ok(page.page(rows, |r| &r.id))
 }
 
-/// Which of these lead ids must not be contacted, for exports of rows that link to leads.
-pub fn do_not_contact_among(conn: &mut DbConn, ids: &[String]) -> Result<Vec<String>, StoreError> {
+/// Which of these phones belong to leads of the branch who asked not to be contacted.
+pub fn do_not_contact_phones(conn: &mut DbConn, branch_id: &str, phones: &[String]) -> Result<Vec<String>, StoreError> {
     let mut found = Vec::new();
-    for chunk in ids.chunks(500) {
+    for chunk in phones.chunks(500) {
         found.extend(
             leads::table
-                .filter(leads::id.eq_any(chunk))
+                .filter(leads::branch_id.eq(branch_id))
+                .filter(leads::phone.eq_any(chunk))
                 .filter(leads::do_not_contact.eq(true))
-                .select(leads::id)
+                .select(leads::phone)
                 .load::<String>(conn)?,
         );
     }

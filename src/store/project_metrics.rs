@@ -67,11 +67,12 @@ pub fn project_events(conn: &mut DbConn, project_id: &str) -> Result<Vec<Project
         .collect())
 }
 
-/// Per event: registrations (not cancelled) made inside the window.
+/// Per event: registrations (not cancelled, not withdrawn) made inside the window.
 pub fn registrations(conn: &mut DbConn, event_ids: &[String], w: Window) -> Result<Vec<(String, i64)>, StoreError> {
     Ok(registrations::table
         .filter(registrations::event_id.eq_any(event_ids))
         .filter(registrations::status.ne("cancelled"))
+        .filter(registrations::erased_at.is_null())
         .filter(registrations::registered_at.ge(w.0))
         .filter(registrations::registered_at.lt(w.1))
         .group_by(registrations::event_id)
@@ -79,10 +80,11 @@ pub fn registrations(conn: &mut DbConn, event_ids: &[String], w: Window) -> Resu
         .load(conn)?)
 }
 
-/// Per event: check-ins inside the window.
+/// Per event: check-ins (of attendees who did not withdraw) inside the window.
 pub fn checkins(conn: &mut DbConn, event_ids: &[String], w: Window) -> Result<Vec<(String, i64)>, StoreError> {
     Ok(registrations::table
         .filter(registrations::event_id.eq_any(event_ids))
+        .filter(registrations::erased_at.is_null())
         .filter(registrations::checked_in_at.ge(w.0))
         .filter(registrations::checked_in_at.lt(w.1))
         .group_by(registrations::event_id)
@@ -157,6 +159,7 @@ pub fn timeline(conn: &mut DbConn, project_id: &str, w: Window) -> Result<Vec<Da
     let regs: Vec<(String, String, NaiveDateTime, Option<NaiveDateTime>)> = registrations::table
         .filter(registrations::event_id.eq_any(&ids))
         .filter(registrations::status.ne("cancelled"))
+        .filter(registrations::erased_at.is_null())
         .select((
             registrations::id,
             registrations::event_id,

@@ -272,6 +272,56 @@ async fn do_not_contact_leads_leave_the_lists_and_hide_their_phone() {
     assert_eq!(json_ok(app.get(&path, Some(&sm.token)).await, 200).await["phone"], PHONE, "but not for managers");
     let managers = json_ok(app.get("/api/v1/leads?include_do_not_contact=true", Some(&sm.token)).await, 200).await;
     assert_eq!(find(&managers, &lead["id"]).expect("asked for")["phone"], PHONE);
+
+    // Only a manager lifts the request, and the history keeps both moves.
+    let lift = json!({"do_not_contact": false});
+    assert_problem(app.patch_json(&path, Some(&am.token), &lift).await, 403, "role_not_allowed").await;
+    json_ok(app.patch_json(&path, Some(&sm.token), &lift).await, 200).await;
+    let history = json_ok(app.get(format!("{path}/history"), Some(&sm.token)).await, 200).await;
+    let flags: Vec<(&str, &str)> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["kind"] == "do_not_contact")
+        .map(|h| (h["from"].as_str().unwrap(), h["to"].as_str().unwrap()))
+        .collect();
+    assert_eq!(flags, [("false", "true"), ("true", "false")]);
+}
+
+#[tokio::test]
+async fn a_do_not_contact_phone_stays_masked_on_the_attendee_list_of_any_event() {
+    let app = spawn_app().await;
+    let am = app.login_as(Role::AccountManager).await;
+    let sm = app.login_as(Role::SubBranchManager).await;
+    let mut body = lead_body("钱女士", PHONE);
+    body["do_not_contact"] = json!(true);
+    create_lead(&app, &am.token, &body).await;
+    // Another account manager's event: the person registers but is not checked in (no lead link).
+    let colleague = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1)).await;
+    let event = crate::events::new_event(&app, &colleague.token, 20).await;
+    let code = event["registration_code"].as_str().unwrap();
+    let reg = json!({"name": "钱女士", "phone": PHONE, "consent": true});
+    json_ok(app.post_json(&format!("/api/v1/public/events/{code}/registrations"), None, &reg).await, 201).await;
+    let list = format!("/api/v1/events/{}/attendees", event["id"].as_str().unwrap());
+    let seen = json_ok(app.get(&list, Some(&colleague.token)).await, 200).await;
+    assert_eq!(seen["items"][0]["phone"], MASKED, "{seen}");
+    let csv = app.get(format!("{list}.csv"), Some(&colleague.token)).await.text().await.unwrap();
+    assert!(csv.contains(MASKED) && !csv.contains(PHONE), "{csv}");
+    let managers = json_ok(app.get(&list, Some(&sm.token)).await, 200).await;
+    assert_eq!(managers["items"][0]["phone"], PHONE);
+}
+
+#[tokio::test]
+async fn a_conversion_is_not_dated_before_the_lead_existed() {
+    let app = spawn_app().await;
+    let am = app.login_as(Role::AccountManager).await;
+    let lead = create_lead(&app, &am.token, &lead_body("孙老板", PHONE)).await;
+    let lead = walk(&app, &am.token, &lead, &[json!({"status": "contacted"}), json!({"status": "qualified"})]).await;
+    let early = json!({"status": "converted", "converted_amount": 100, "converted_at": "2020-01-01T00:00:00Z"});
+    let problem =
+        assert_problem(app.patch_json(&lead_path(&lead), Some(&am.token), &early).await, 422, "validation_failed")
+            .await;
+    assert!(problem["errors"]["converted_at"].is_string(), "{problem}");
 }
 
 #[tokio::test]

@@ -702,7 +702,9 @@ async fn event_work_counts_for_the_project_and_earns_points() {
         )
         .await;
     }
-    for step in ["plan", "invite", "prepare", "host"] {
+    // The sub-branch manager lends a hand with the plan: it counts, but a manager off the team earns nothing.
+    json_ok(app.post_json(&format!("{event_path}/steps/plan/complete"), Some(&sm.token), &json!({})).await, 200).await;
+    for step in ["invite", "prepare", "host"] {
         json_ok(app.post_json(&format!("{event_path}/steps/{step}/complete"), Some(&am1.token), &json!({})).await, 200)
             .await;
     }
@@ -714,15 +716,16 @@ async fn event_work_counts_for_the_project_and_earns_points() {
         close(&metric(&p, name)["actual"], actual, name);
         close(&member(metric(&p, name), am1.id)["actual"], actual, name);
     }
-    // Four steps, two check-ins, two leads made by the check-ins: 4×5 + 2×1 + 2×2.
+    // Three steps, two check-ins, two leads made by the check-ins: 3×5 + 2×1 + 2×2.
     let board = json_ok(
         app.get(format!("{}/leaderboard?period=day&date={}", project_path(&project), day(0)), Some(&sm.token)).await,
         200,
     )
     .await;
     let mine = entry(&board, am1.id).unwrap();
-    assert_eq!(mine["points"], 26, "{board}");
-    assert_eq!(mine["breakdown"], json!({"event_step_completed": 20, "checkin": 2, "new_lead": 4}));
+    assert_eq!(mine["points"], 21, "{board}");
+    assert_eq!(mine["breakdown"], json!({"event_step_completed": 15, "checkin": 2, "new_lead": 4}));
+    assert!(entry(&board, sm.id).is_none(), "only the team ranks: {board}");
     // Editing a completed step's checklist earns nothing more.
     let checklist = json!({"checklist": [{"item": "场地确认", "done": true}]});
     json_ok(app.patch_json(&format!("{event_path}/steps/plan"), Some(&am1.token), &checklist).await, 200).await;
@@ -731,7 +734,7 @@ async fn event_work_counts_for_the_project_and_earns_points() {
         200,
     )
     .await;
-    assert_eq!(entry(&again, am1.id).unwrap()["points"], 26);
+    assert_eq!(entry(&again, am1.id).unwrap()["points"], 21);
     // An event can only be linked to a project its owner can see.
     let stray = json!({
         "partner_id": school["id"], "project_id": Uuid::new_v4(), "title": "反诈讲座", "theme": "anti_fraud",

@@ -352,6 +352,10 @@ async fn a_manual_metric_takes_dated_values() {
     let mid = metric["id"].as_str().expect("the metric's id").to_owned();
     let value = json!({"on_date": day(0), "value": 120.5, "user_id": am1.id});
     json_ok(app.post_json(&format!("{path}/manual-metrics/{mid}/values"), Some(&am1.token), &value).await, 201).await;
+    // A member who is not the team lead does not score themselves.
+    let own = json!({"on_date": day(0), "value": 1e6, "user_id": am2.id});
+    let refused = app.post_json(&format!("{path}/manual-metrics/{mid}/values"), Some(&am2.token), &own).await;
+    assert_problem(refused, 403, "role_not_allowed").await;
     // Outside the window so far: not counted today.
     let later = json!({"on_date": day(3), "value": 1000, "user_id": am1.id});
     let later = app.post_json(&format!("{path}/manual-metrics/{mid}/values"), Some(&sm.token), &later).await;
@@ -393,4 +397,19 @@ async fn a_sub_branch_manager_may_name_the_branch_supervisor() {
     let p = create_project(&app, &sm.token, &body).await;
     assert_eq!(p["supervisor_id"], supervisor.id.to_string());
     assert_eq!(json_ok(app.get(project_path(&p), Some(&supervisor.token)).await, 200).await["id"], p["id"]);
+}
+
+#[tokio::test]
+async fn a_supervisor_is_a_supervisor_or_a_manager_at_or_above_the_unit() {
+    let app = spawn_app().await;
+    let Team { sm, am1, am2 } = team(&app).await;
+    let colleague = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1)).await;
+    let elsewhere = app.login_at(Role::Supervisor, Some(app.tree.sub_a2)).await;
+    let mut body = project_body(am1.id, am2.id, -5, 24);
+    body["supervisor_id"] = json!(colleague.id);
+    let refused =
+        assert_problem(app.post_json("/api/v1/projects", Some(&sm.token), &body).await, 422, "validation_failed").await;
+    assert!(refused["errors"]["supervisor_id"].is_string(), "{refused}");
+    body["supervisor_id"] = json!(elsewhere.id);
+    assert_problem(app.post_json("/api/v1/projects", Some(&sm.token), &body).await, 404, "not_found").await;
 }

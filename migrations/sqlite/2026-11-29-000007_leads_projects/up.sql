@@ -4,7 +4,8 @@
 ALTER TABLE org_units ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'Asia/Shanghai';
 
 ALTER TABLE leads ADD COLUMN kind TEXT NOT NULL DEFAULT 'person';
-ALTER TABLE leads ADD COLUMN partner_id TEXT REFERENCES partners (id);
+-- checked by the domain; no foreign key, so SQLite can drop the column on the way down
+ALTER TABLE leads ADD COLUMN partner_id TEXT;
 ALTER TABLE leads ADD COLUMN segment TEXT NOT NULL DEFAULT 'outreach';
 -- JSON lists of short texts
 ALTER TABLE leads ADD COLUMN portrait_tags TEXT NOT NULL DEFAULT '[]';
