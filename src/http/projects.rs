@@ -521,8 +521,7 @@ pub async fn add_manual_metric(
     Ok(HttpResponse::Created().json(ManualMetricBody::from(metric)))
 }
 
-/// Enter a dated value of a manual metric: managers and the team lead for anyone, a member for
-/// themselves. Values add up.
+/// Enter a dated value of a manual metric (managers and the team lead). Values add up.
 #[utoipa::path(tag = "projects", security(("bearer" = [])), params(("id" = Uuid, Path), ("mid" = Uuid, Path)), request_body = CreateManualValue, responses(
     (status = 201, body = ManualValueBody),
     (status = 403, body = Problem, content_type = "application/problem+json"),
