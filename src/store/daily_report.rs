@@ -22,27 +22,14 @@ pub fn people(conn: &mut DbConn, path_prefix: &str) -> Result<Vec<(String, Strin
 
 /// Per user: (visits, verified visits).
 pub fn visits(conn: &mut DbConn, ids: &[String], w: Window) -> Result<Vec<(String, i64, i64)>, StoreError> {
-    let base = || {
-        visits::table
-            .filter(visits::user_id.eq_any(ids))
-            .filter(visits::deleted_at.is_null())
-            .filter(visits::visited_at.ge(w.0))
-            .filter(visits::visited_at.lt(w.1))
-    };
-    let all: Vec<(String, i64)> =
-        base().group_by(visits::user_id).select((visits::user_id, count_star())).load(conn)?;
-    let verified: Vec<(String, i64)> = base()
-        .filter(visits::verified.eq(true))
+    Ok(visits::table
+        .filter(visits::user_id.eq_any(ids))
+        .filter(visits::deleted_at.is_null())
+        .filter(visits::visited_at.ge(w.0))
+        .filter(visits::visited_at.lt(w.1))
         .group_by(visits::user_id)
-        .select((visits::user_id, count_star()))
-        .load(conn)?;
-    Ok(all
-        .into_iter()
-        .map(|(u, n)| {
-            let v = verified.iter().find(|(x, _)| *x == u).map_or(0, |(_, v)| *v);
-            (u, n, v)
-        })
-        .collect())
+        .select((visits::user_id, count_star(), super::project_metrics::verified_count()))
+        .load(conn)?)
 }
 
 /// Per owner: events held (not cancelled, `host` step complete) that started inside the window.
