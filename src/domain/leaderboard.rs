@@ -68,7 +68,6 @@ pub fn standings(
 ) -> Result<Vec<Standing>, StoreError> {
     let (start, end) = project.clock().window(from, to);
     let totals = ledger::totals(conn, &project.id.to_string(), start, end)?;
-    let reached = ledger::last_standing_entries(conn, &project.id.to_string(), start, end)?;
     // The ranking is the team's: someone who left the team keeps their entries, not their place.
     let mut items: Vec<Standing> = member_names(conn, &project.member_ids)?
         .into_iter()
@@ -81,18 +80,13 @@ pub fn standings(
             last_at: None,
         })
         .collect();
-    for (user, action, points) in totals {
+    for (user, action, points, reached) in totals {
         let user = uuid_col(&user)?;
         let action: PointsAction = enum_col(&action)?;
         if let Some(s) = items.iter_mut().find(|s| s.user_id == user) {
             s.points += points;
             *s.breakdown.entry(action).or_default() += points;
-        }
-    }
-    for (user, at) in reached {
-        let user = uuid_col(&user)?;
-        if let Some(s) = items.iter_mut().find(|s| s.user_id == user) {
-            s.last_at = Some(at);
+            s.last_at = s.last_at.max(reached);
         }
     }
     rank(&mut items);

@@ -43,11 +43,15 @@ impl DbConn {
                 // pooled connections opening at the same moment would otherwise fail on.
                 // synchronous=NORMAL in WAL mode: a commit survives a process crash; only an OS
                 // crash or power loss can drop the last transactions (never corrupts). See README.
+                // mmap: reads of hot indexes come straight from the OS page cache, shared by every
+                // pooled connection, instead of being copied into each connection's private 2 MiB
+                // cache (a quarter of a project's progress request was the kernel copying pages).
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 5000;
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
-                     PRAGMA foreign_keys = ON;",
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA mmap_size = 268435456;",
                 )?;
                 Ok(DbConn::Sqlite(conn))
             }

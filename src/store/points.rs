@@ -1,7 +1,7 @@
 //! The points ledger: rows are only ever added.
 
 use chrono::NaiveDateTime;
-use diesel::dsl::{max, sum};
+use diesel::dsl::sum;
 use diesel::prelude::*;
 
 use super::schema::points_entries;
@@ -69,47 +69,30 @@ pub fn earned(
     Ok(total.unwrap_or(0))
 }
 
-/// Per member and action inside `[from, to)`: the sum.
+/// Per member and action inside `[from, to)`: the sum, and when the latest award that was not
+/// reversed happened (the moment they reached their total, for the tie-break) — in one pass over
+/// the covering index; the reversals come from their own small partial index.
 pub fn totals(
     conn: &mut DbConn,
     project_id: &str,
     from: NaiveDateTime,
     to: NaiveDateTime,
-) -> Result<Vec<(String, String, i64)>, StoreError> {
-    let rows: Vec<(String, String, Option<i64>)> = points_entries::table
+) -> Result<Vec<(String, String, i64, Option<NaiveDateTime>)>, StoreError> {
+    use diesel::sql_types::{Nullable, Text, Timestamp};
+    let reached = diesel::dsl::sql::<Nullable<Timestamp>>(
+        "MAX(CASE WHEN points > 0 AND id NOT IN \
+         (SELECT r.reverses_id FROM points_entries r WHERE r.project_id = ",
+    )
+    .bind::<Text, _>(project_id.to_owned())
+    .sql(" AND r.reverses_id IS NOT NULL) THEN occurred_at END)");
+    let rows: Vec<(String, String, Option<i64>, Option<NaiveDateTime>)> = points_entries::table
         .filter(points_entries::project_id.eq(project_id))
         .filter(points_entries::occurred_at.ge(from))
         .filter(points_entries::occurred_at.lt(to))
         .group_by((points_entries::user_id, points_entries::action))
-        .select((points_entries::user_id, points_entries::action, sum(points_entries::points)))
+        .select((points_entries::user_id, points_entries::action, sum(points_entries::points), reached))
         .load(conn)?;
-    Ok(rows.into_iter().map(|(u, a, s)| (u, a, s.unwrap_or(0))).collect())
-}
-
-diesel::alias!(points_entries as reversal: ReversalAlias);
-
-/// Per member inside `[from, to)`: when their latest award that was not reversed happened —
-/// the moment they reached their total, for the leaderboard's tie-break.
-pub fn last_standing_entries(
-    conn: &mut DbConn,
-    project_id: &str,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> Result<Vec<(String, NaiveDateTime)>, StoreError> {
-    let reversed = reversal
-        .filter(reversal.field(points_entries::project_id).eq(project_id.to_owned()))
-        .filter(reversal.field(points_entries::reverses_id).is_not_null())
-        .select(reversal.field(points_entries::reverses_id));
-    let rows: Vec<(String, Option<NaiveDateTime>)> = points_entries::table
-        .filter(points_entries::project_id.eq(project_id))
-        .filter(points_entries::occurred_at.ge(from))
-        .filter(points_entries::occurred_at.lt(to))
-        .filter(points_entries::points.gt(0))
-        .filter(diesel::dsl::not(points_entries::id.nullable().eq_any(reversed)))
-        .group_by(points_entries::user_id)
-        .select((points_entries::user_id, max(points_entries::occurred_at)))
-        .load(conn)?;
-    Ok(rows.into_iter().filter_map(|(u, t)| Some((u, t?))).collect())
+    Ok(rows.into_iter().map(|(u, a, s, t)| (u, a, s.unwrap_or(0), t)).collect())
 }
 
 /// Every entry of a project inside `[from, to)`, as (user, points, occurred_at): for star history.
