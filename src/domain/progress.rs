@@ -125,11 +125,12 @@ impl Actuals {
     }
 }
 
-/// Everything the project counts inside the window, by metric and user, in a handful of
-/// aggregate queries.
-pub fn actuals(conn: &mut DbConn, project_id: &str, w: Window) -> Result<Actuals, StoreError> {
+/// Everything the project counts from its first local day to `last` (the UTC window `w`), by
+/// metric and user, in a handful of aggregate queries.
+pub fn actuals(conn: &mut DbConn, project: &Project, last: NaiveDate, w: Window) -> Result<Actuals, StoreError> {
     let mut a = Actuals::default();
-    for (user, all, verified) in metrics::visits(conn, project_id, w)? {
+    let project_id = &project.id.to_string();
+    for (user, all, verified) in metrics::visits(conn, project_id, project.starts_on, last)? {
         a.add(Metric::Visits, &user, all as f64);
         a.add(Metric::VerifiedVisits, &user, verified as f64);
     }
@@ -184,7 +185,7 @@ pub fn progress(conn: &mut DbConn, actor: &Actor, id: Uuid, date: Option<NaiveDa
     let days = Days::of(project.starts_on, project.ends_on, date);
     let window = counting_window(&project, date);
     let actuals = match window {
-        Some(w) => actuals(conn, &id.to_string(), w)?,
+        Some(w) => actuals(conn, &project, date.min(project.ends_on), w)?,
         None => Actuals::default(),
     };
     let members = member_names(conn, &project.member_ids)?;
@@ -239,6 +240,20 @@ pub fn progress(conn: &mut DbConn, actor: &Actor, id: Uuid, date: Option<NaiveDa
         });
     }
     Ok(Progress { project, date, days, metrics: out })
+}
+
+/// Rebuilds a project's visit day counters from its visits (after a bulk load, or as a repair).
+pub fn rebuild_visit_days(conn: &mut DbConn, project: &Project) -> Result<(), StoreError> {
+    let clock = project.clock();
+    let id = project.id.to_string();
+    let mut days: HashMap<(String, NaiveDate), (i32, i32)> = HashMap::new();
+    for (user, at, verified) in metrics::project_visits(conn, &id)? {
+        let slot = days.entry((user, clock.local_date(at.and_utc()))).or_default();
+        slot.0 += 1;
+        slot.1 += i32::from(verified);
+    }
+    let rows: Vec<_> = days.into_iter().map(|((user, day), (n, v))| (user, day, n, v)).collect();
+    metrics::replace_visit_days(conn, &id, &rows)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::calendar::Clock;
 use super::error::Validator;
 use super::org_units::{Created, OrgUnit};
 use super::partner_kind::text_enum;
@@ -19,6 +20,7 @@ use crate::store::{
     DbConn, Page, PageRequest, StoreError, enum_col, now_utc, partners as partner_store, photos as photo_store, sync,
     uuid_col,
 };
+use crate::store::{project_metrics, projects as project_store};
 
 text_enum!(VisitPurpose {
     Relationship => "relationship",
@@ -156,11 +158,32 @@ impl Visit {
         }
     }
 
-    /// Settles the ledger after a change from `before` (`None` for a new visit).
+    /// What the visit adds to its project's day counters: (project, visitor, verified).
+    fn counted(&self) -> Option<(Uuid, Uuid, bool)> {
+        self.project_id.filter(|_| self.deleted_at.is_none()).map(|p| (p, self.user_id, self.verified))
+    }
+
+    /// Settles the ledger and the project's day counters after a change from `before` (`None`
+    /// for a new visit).
     fn settle_points(&self, conn: &mut DbConn, before: Option<&Visit>) -> Result<(), StoreError> {
         let id = self.id.to_string();
         let source = Source { kind: "visit", id: &id };
-        points::settle(conn, PointsAction::VerifiedVisit, source, before.and_then(Visit::credit), self.credit())
+        points::settle(conn, PointsAction::VerifiedVisit, source, before.and_then(Visit::credit), self.credit())?;
+        let (was, is) = (before.and_then(Visit::counted), self.counted());
+        if was == is {
+            return Ok(());
+        }
+        let clock = Clock::new(&project_store::branch_time_zone(conn, &self.branch_id)?);
+        let day = clock.local_date(self.visited_at);
+        if let Some((project, user, verified)) = was {
+            let verified = -i32::from(verified);
+            project_metrics::bump_visit_day(conn, &project.to_string(), &user.to_string(), day, -1, verified)?;
+        }
+        if let Some((project, user, verified)) = is {
+            let verified = i32::from(verified);
+            project_metrics::bump_visit_day(conn, &project.to_string(), &user.to_string(), day, 1, verified)?;
+        }
+        Ok(())
     }
 
     fn apply(&mut self, verdict: Verdict) {

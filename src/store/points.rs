@@ -69,6 +69,9 @@ pub fn earned(
     Ok(total.unwrap_or(0))
 }
 
+/// (member, action, points, when the member's latest standing award of that action happened).
+pub type ActionTotal = (String, String, i64, Option<NaiveDateTime>);
+
 /// Per member and action inside `[from, to)`: the sum, and when the latest award that was not
 /// reversed happened (the moment they reached their total, for the tie-break) — in one pass over
 /// the covering index; the reversals come from their own small partial index.
@@ -77,7 +80,7 @@ pub fn totals(
     project_id: &str,
     from: NaiveDateTime,
     to: NaiveDateTime,
-) -> Result<Vec<(String, String, i64, Option<NaiveDateTime>)>, StoreError> {
+) -> Result<Vec<ActionTotal>, StoreError> {
     use diesel::sql_types::{Nullable, Text, Timestamp};
     let reached = diesel::dsl::sql::<Nullable<Timestamp>>(
         "MAX(CASE WHEN points > 0 AND id NOT IN \

@@ -1,11 +1,11 @@
 //! The records a segment project counts, aggregated in SQL so progress stays fast on big projects.
 //! Windows are half-open UTC instants `[from, to)`; the domain turns local days into them.
 
-use chrono::NaiveDateTime;
-use diesel::dsl::count_star;
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::{count_star, sum};
 use diesel::prelude::*;
 
-use super::schema::{event_steps, events, leads, registrations, visits};
+use super::schema::{event_steps, events, leads, project_visit_days, registrations, visits};
 use super::{DbConn, StoreError};
 
 pub type Window = (NaiveDateTime, NaiveDateTime);
@@ -16,16 +16,67 @@ pub(crate) fn verified_count() -> diesel::expression::SqlLiteral<diesel::sql_typ
     diesel::dsl::sql::<diesel::sql_types::BigInt>("SUM(CASE WHEN verified THEN 1 ELSE 0 END)")
 }
 
-/// Per visitor: (visits, verified visits), in one pass over the covering index.
-pub fn visits(conn: &mut DbConn, project_id: &str, w: Window) -> Result<Vec<(String, i64, i64)>, StoreError> {
+/// Per visitor: (visits, verified visits) on the local days `[first, last]`, from the day counters.
+pub fn visits(
+    conn: &mut DbConn,
+    project_id: &str,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<Vec<(String, i64, i64)>, StoreError> {
+    let rows: Vec<(String, Option<i64>, Option<i64>)> = project_visit_days::table
+        .filter(project_visit_days::project_id.eq(project_id))
+        .filter(project_visit_days::day.between(first, last))
+        .group_by(project_visit_days::user_id)
+        .select((project_visit_days::user_id, sum(project_visit_days::visits), sum(project_visit_days::verified)))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(u, n, v)| (u, n.unwrap_or(0), v.unwrap_or(0))).collect())
+}
+
+/// Adds to a visitor's day counters (negative to take away), creating the row when needed.
+pub fn bump_visit_day(
+    conn: &mut DbConn,
+    project_id: &str,
+    user_id: &str,
+    day: NaiveDate,
+    visits: i32,
+    verified: i32,
+) -> Result<(), StoreError> {
+    use diesel::sql_types::{Date, Integer, Text};
+    diesel::sql_query(
+        "INSERT INTO project_visit_days (project_id, user_id, day, visits, verified) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (project_id, day, user_id) DO UPDATE \
+         SET visits = project_visit_days.visits + excluded.visits, \
+             verified = project_visit_days.verified + excluded.verified",
+    )
+    .bind::<Text, _>(project_id)
+    .bind::<Text, _>(user_id)
+    .bind::<Date, _>(day)
+    .bind::<Integer, _>(visits)
+    .bind::<Integer, _>(verified)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The live visits of a project as (visitor, when, verified): to rebuild its day counters.
+pub fn project_visits(conn: &mut DbConn, project_id: &str) -> Result<Vec<(String, NaiveDateTime, bool)>, StoreError> {
     Ok(visits::table
-        .filter(visits::project_id.eq(project_id.to_owned()))
+        .filter(visits::project_id.eq(project_id))
         .filter(visits::deleted_at.is_null())
-        .filter(visits::visited_at.ge(w.0))
-        .filter(visits::visited_at.lt(w.1))
-        .group_by(visits::user_id)
-        .select((visits::user_id, count_star(), verified_count()))
+        .select((visits::user_id, visits::visited_at, visits::verified))
         .load(conn)?)
+}
+
+/// Replaces a project's day counters.
+pub fn replace_visit_days(
+    conn: &mut DbConn,
+    project_id: &str,
+    rows: &[(String, NaiveDate, i32, i32)],
+) -> Result<(), StoreError> {
+    diesel::delete(project_visit_days::table.filter(project_visit_days::project_id.eq(project_id))).execute(conn)?;
+    for (user, day, visits, verified) in rows {
+        bump_visit_day(conn, project_id, user, *day, *visits, *verified)?;
+    }
+    Ok(())
 }
 
 /// A project event as the counts need it.

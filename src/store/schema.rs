@@ -374,6 +374,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    project_visit_days (project_id, day, user_id) {
+        project_id -> Text,
+        user_id -> Text,
+        day -> Date,
+        visits -> Integer,
+        verified -> Integer,
+    }
+}
+
+diesel::table! {
     points_entries (id) {
         id -> Text,
         project_id -> Text,
@@ -418,4 +428,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     project_points_rules,
     project_milestones,
     points_entries,
+    project_visit_days,
 );

@@ -42,6 +42,17 @@ ALTER TABLE visits ADD COLUMN project_id TEXT;
 CREATE INDEX visits_project_user ON visits (project_id, user_id, visited_at, verified, deleted_at);
 CREATE INDEX events_project ON events (project_id, starts_at);
 
+-- A project's visits per visitor and local day, kept in step with every visit write: progress
+-- sums at most members × days rows instead of counting every visit.
+CREATE TABLE project_visit_days (
+    project_id  TEXT NOT NULL,
+    user_id     TEXT NOT NULL,
+    day         DATE NOT NULL,
+    visits      INTEGER NOT NULL,
+    verified    INTEGER NOT NULL,
+    PRIMARY KEY (project_id, day, user_id)
+);
+
 CREATE TABLE projects (
     id                TEXT PRIMARY KEY NOT NULL,
     branch_id         TEXT NOT NULL,

@@ -6,6 +6,7 @@ DROP TABLE project_manual_metrics;
 DROP TABLE project_targets;
 DROP TABLE project_members;
 DROP TABLE projects;
+DROP TABLE project_visit_days;
 DROP INDEX events_project;
 DROP INDEX visits_project_user;
 ALTER TABLE visits DROP COLUMN project_id;
