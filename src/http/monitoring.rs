@@ -26,23 +26,10 @@ pub struct DateParam {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct FiguresBody {
-    pub target: Option<f64>,
-    pub actual: f64,
-    /// The linear share of the target by the date.
-    pub expected: Option<f64>,
-    /// `expected − actual`: positive means behind pace.
-    pub gap: Option<f64>,
-    /// What each remaining day must add to reach the target.
-    pub needed_daily: Option<f64>,
-    pub completion: Option<f64>,
-    pub on_track: Option<bool>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
 pub struct MemberProgressBody {
     pub user_id: Uuid,
     pub name: String,
+    /// Their share of the target.
     pub target: Option<f64>,
     pub actual: f64,
     pub expected: Option<f64>,
@@ -60,8 +47,11 @@ pub struct MetricProgressBody {
     pub unit: Option<String>,
     pub target: Option<f64>,
     pub actual: f64,
+    /// The linear share of the target by the date.
     pub expected: Option<f64>,
+    /// `expected − actual`: positive means behind pace.
     pub gap: Option<f64>,
+    /// What each remaining day must add to reach the target.
     pub needed_daily: Option<f64>,
     pub completion: Option<f64>,
     pub on_track: Option<bool>,
