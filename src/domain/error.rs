@@ -47,6 +47,12 @@ impl From<diesel::result::Error> for DomainError {
     }
 }
 
+impl From<serde_json::Error> for DomainError {
+    fn from(err: serde_json::Error) -> Self {
+        DomainError::Store(StoreError::Corrupt(format!("json: {err}")))
+    }
+}
+
 /// Collects field errors so a request learns everything wrong with it at once.
 #[derive(Debug, Default)]
 pub struct Validator {

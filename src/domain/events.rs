@@ -3,7 +3,6 @@
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use rand::Rng;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::error::Validator;
@@ -236,8 +235,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewEvent) -> Result<Creat
         v.add("retention_days", "must be between 1 and 3650");
     }
     v.finish()?;
-    let digest: String =
-        Sha256::digest(serde_json::to_vec(&input).unwrap_or_default()).iter().map(|b| format!("{b:02x}")).collect();
+    let digest: String = super::create_digest(&input);
     super::retry_on_race(|| {
         conn.write_tx(|conn| {
             let id = input.id.unwrap_or_else(Uuid::now_v7);

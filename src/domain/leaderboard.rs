@@ -37,8 +37,13 @@ pub struct Board {
 impl Board {
     /// The first of the ranking, when they earned anything.
     pub fn star(&self) -> Option<&Standing> {
-        self.items.first().filter(|s| s.points > 0)
+        star_of(&self.items)
     }
+}
+
+/// The first of a ranking, when they earned anything.
+pub fn star_of(ranked: &[Standing]) -> Option<&Standing> {
+    ranked.first().filter(|s| s.points > 0)
 }
 
 /// Points desc, then the earlier last entry, then the user id: total and stable.
@@ -138,6 +143,7 @@ pub fn stars(conn: &mut DbConn, actor: &Actor, id: Uuid, period: Period) -> Resu
         slot.0 += i64::from(points);
         slot.1 = slot.1.max(at);
     }
+    let names = member_names(conn, &project.member_ids)?;
     let mut out = Vec::new();
     for (from, users) in periods.into_iter().rev() {
         let best = users
@@ -146,7 +152,7 @@ pub fn stars(conn: &mut DbConn, actor: &Actor, id: Uuid, period: Period) -> Resu
             .min_by(|(ua, (pa, ta)), (ub, (pb, tb))| pb.cmp(pa).then(ta.cmp(tb)).then(ua.cmp(ub)));
         if let Some((user, (points, _))) = best {
             let user_id = uuid_col(&user)?;
-            let name = member_names(conn, &[user_id])?.pop().map(|(_, n)| n).unwrap_or_default();
+            let name = names.iter().find(|(id, _)| *id == user_id).map(|(_, n)| n.clone()).unwrap_or_default();
             let (_, to) = period_bounds(period, from);
             out.push(Star { from, to, user_id, name, points });
         }

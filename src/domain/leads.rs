@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::audit::{self, Action};
@@ -225,10 +224,6 @@ pub fn get(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<Lead, DomainErr
     Ok(Lead::try_from(row)?)
 }
 
-fn digest(input: &NewLead) -> String {
-    Sha256::digest(serde_json::to_vec(input).unwrap_or_default()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The owner a manager assigns: an active user inside the manager's own subtree.
 fn assignee(conn: &mut DbConn, actor: &Actor, owner_id: Uuid) -> Result<super::users::User, DomainError> {
     let owner = super::users::get(conn, actor, owner_id).map_err(|e| match e {
@@ -294,7 +289,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewLead) -> Result<Create
     let needs = bounded_text(&mut v, "needs", input.needs.as_deref().unwrap_or(""), 1000);
     let expected = input.expected_amount.map(|a| amount_fen(&mut v, "expected_amount", a));
     v.finish()?;
-    let digest = digest(&input);
+    let digest = super::create_digest(&input);
     super::retry_on_race(|| {
         conn.write_tx(|conn| {
             let id = input.id.unwrap_or_else(Uuid::now_v7);

@@ -47,3 +47,10 @@ pub(crate) fn retry_on_race<T>(mut create: impl FnMut() -> Result<T, DomainError
         other => other,
     }
 }
+
+/// The fingerprint of a create request, kept with the record: the same client id with the same
+/// body is a retry (200, the same record), with another body a conflict (409).
+pub(crate) fn create_digest<T: serde::Serialize>(input: &T) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(serde_json::to_vec(input).unwrap_or_default()).iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::audit::{self, Action};
@@ -266,11 +265,6 @@ fn placement(
     Ok((owner_id, unit))
 }
 
-fn digest(input: &NewPartner) -> String {
-    let canonical = serde_json::to_vec(input).unwrap_or_default();
-    Sha256::digest(&canonical).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn status_change(
     conn: &mut DbConn,
     partner: &Partner,
@@ -312,7 +306,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPartner) -> Result<Cre
     let agreed_benefits = text_list(&mut v, "agreed_benefits", input.agreed_benefits.as_deref().unwrap_or(&[]));
     check_numbers(&mut v, input.audience_size, input.visit_cadence_days, input.geofence_m);
     v.finish()?;
-    let digest = digest(&input);
+    let digest = super::create_digest(&input);
 
     super::retry_on_race(|| {
         conn.write_tx(|conn| {

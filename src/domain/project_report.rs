@@ -7,10 +7,10 @@ use chrono::{Days, NaiveDate};
 use uuid::Uuid;
 
 use super::audit::{self, Action};
-use super::leaderboard;
 use super::progress::{self, Figures, Progress};
 use super::project_kind::{Metric, Period, PointsAction};
 use super::{Actor, DomainError};
+use super::{calendar, leaderboard};
 use crate::store::DbConn;
 use crate::store::project_metrics;
 use crate::tables::Table;
@@ -151,7 +151,7 @@ fn daily_table(conn: &mut DbConn, p: &Progress) -> Result<Table, DomainError> {
     Ok(Table { headers: header, rows, numeric })
 }
 
-fn leaderboard_table(conn: &mut DbConn, actor: &Actor, p: &Progress) -> Result<Table, DomainError> {
+fn leaderboard_table(conn: &mut DbConn, p: &Progress) -> Result<Table, DomainError> {
     let project = &p.project;
     let to = p.date.min(project.ends_on).max(project.starts_on);
     let standings = leaderboard::standings(conn, project, project.starts_on, to)?;
@@ -170,9 +170,11 @@ fn leaderboard_table(conn: &mut DbConn, actor: &Actor, p: &Progress) -> Result<T
         (Period::Week, "周冠 Star of the week"),
         (Period::Month, "月冠 Star of the month"),
     ] {
-        let board = leaderboard::board(conn, actor, project.id, period, Some(p.date))?;
-        let (name, points) =
-            board.star().map_or((String::new(), String::new()), |s| (s.name.clone(), s.points.to_string()));
+        // The project is loaded already: rank its standings directly rather than through `board`.
+        let (from, to) = calendar::period_bounds(period, p.date);
+        let ranked = leaderboard::standings(conn, project, from, to)?;
+        let star = leaderboard::star_of(&ranked);
+        let (name, points) = star.map_or((String::new(), String::new()), |s| (s.name.clone(), s.points.to_string()));
         let mut row = vec![label.to_owned(), name, points];
         row.resize(header.len(), String::new());
         rows.push(row);
@@ -219,7 +221,7 @@ pub fn tables(
             "progress" => progress_table(&p),
             "members" => members_table(&p),
             "daily" => daily_table(conn, &p)?,
-            "leaderboard" => leaderboard_table(conn, actor, &p)?,
+            "leaderboard" => leaderboard_table(conn, &p)?,
             _ => milestones_table(&p),
         };
         out.push((name, table));

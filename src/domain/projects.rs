@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::audit::{self, Action};
@@ -431,10 +430,6 @@ fn check_milestone(v: &mut Validator, field: &str, m: &MilestoneInput) -> String
     title
 }
 
-fn digest(input: &NewProject) -> String {
-    Sha256::digest(serde_json::to_vec(input).unwrap_or_default()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 pub fn create(conn: &mut DbConn, actor: &Actor, input: NewProject) -> Result<Created<Project>, DomainError> {
     if !actor.role.manages_people() {
         return Err(DomainError::forbidden("role_not_allowed", "managers create segment projects"));
@@ -458,7 +453,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewProject) -> Result<Cre
     team_ids.push(input.lead_id);
     check_targets(&mut v, input.targets.as_deref().unwrap_or(&[]), &team_ids);
     v.finish()?;
-    let digest = digest(&input);
+    let digest = super::create_digest(&input);
     conn.write_tx(|conn| {
         let id = input.id.unwrap_or_else(Uuid::now_v7);
         if let Some(existing) = store::find(conn, &id.to_string())? {
@@ -569,7 +564,7 @@ fn change(
     id: Uuid,
     expected_version: Option<i64>,
     keep: bool,
-    apply: impl FnOnce(&mut DbConn, &mut ProjectRow) -> Result<(), DomainError>,
+    apply: impl FnOnce(&mut DbConn, &Project, &mut ProjectRow) -> Result<(), DomainError>,
 ) -> Result<Project, DomainError> {
     conn.write_tx(|conn| {
         let current = get_row(conn, actor, id)?;
@@ -583,7 +578,7 @@ fn change(
         }
         let before = Project::try_from(store::parts(conn, current.clone())?)?;
         let mut next = current.clone();
-        apply(conn, &mut next)?;
+        apply(conn, &before, &mut next)?;
         next.version = current.version + 1;
         next.updated_at = now_utc();
         if !store::replace(conn, &next, current.version)? {
@@ -603,7 +598,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: ProjectPatch) -
     let products = patch.product_package.as_deref().map(|t| text_list(&mut v, "product_package", t));
     let services = patch.service_package.as_deref().map(|t| text_list(&mut v, "service_package", t));
     v.finish()?;
-    change(conn, actor, id, patch.version, false, |_, row| {
+    change(conn, actor, id, patch.version, false, |_, _, row| {
         if let Some(name) = name {
             row.name = name;
         }
@@ -630,7 +625,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: ProjectPatch) -
 }
 
 pub fn set_team(conn: &mut DbConn, actor: &Actor, id: Uuid, team: TeamInput) -> Result<Project, DomainError> {
-    change(conn, actor, id, None, false, |conn, row| {
+    change(conn, actor, id, None, false, |conn, _, row| {
         let (lead_id, supervisor_id, members) = resolve_team(conn, actor, &row.org_path.clone(), &team)?;
         row.lead_id = lead_id;
         row.supervisor_id = supervisor_id;
@@ -645,11 +640,9 @@ pub fn set_targets(
     id: Uuid,
     targets: Vec<TargetInput>,
 ) -> Result<Project, DomainError> {
-    change(conn, actor, id, None, false, |conn, row| {
-        let team: Vec<Uuid> =
-            store::parts(conn, row.clone())?.members.iter().map(|m| uuid_col(m)).collect::<Result<_, _>>()?;
+    change(conn, actor, id, None, false, |conn, before, row| {
         let mut v = Validator::default();
-        check_targets(&mut v, &targets, &team);
+        check_targets(&mut v, &targets, &before.member_ids);
         v.finish()?;
         store::set_targets(conn, &row.id, &target_rows(&row.id, &targets))?;
         Ok(())
@@ -660,7 +653,7 @@ pub fn set_rules(conn: &mut DbConn, actor: &Actor, id: Uuid, rules: Vec<RuleInpu
     let mut v = Validator::default();
     check_rules(&mut v, &rules);
     v.finish()?;
-    change(conn, actor, id, None, false, |conn, row| {
+    change(conn, actor, id, None, false, |conn, _, row| {
         store::set_rules(conn, &row.id, &rule_rows(&row.id, &rules))?;
         Ok(())
     })
@@ -681,7 +674,7 @@ pub fn add_milestone(
         other => other,
     })?;
     let milestone_id = Uuid::now_v7();
-    let project = change(conn, actor, id, None, true, |conn, row| {
+    let project = change(conn, actor, id, None, true, |conn, _, row| {
         store::insert_milestone(
             conn,
             &MilestoneRow {
@@ -713,13 +706,18 @@ pub fn update_milestone(
     milestone_id: Uuid,
     patch: MilestonePatch,
 ) -> Result<Milestone, DomainError> {
-    let project = change(conn, actor, id, None, true, |conn, row| {
-        let parts = store::parts(conn, row.clone())?;
-        let mut m = parts
-            .milestones
-            .into_iter()
-            .find(|m| m.id == milestone_id.to_string())
-            .ok_or(DomainError::NotFound("milestone"))?;
+    let project = change(conn, actor, id, None, true, |conn, before, row| {
+        let current =
+            before.milestones.iter().find(|m| m.id == milestone_id).ok_or(DomainError::NotFound("milestone"))?;
+        let mut m = MilestoneRow {
+            id: milestone_id.to_string(),
+            project_id: row.id.clone(),
+            title: current.title.clone(),
+            due_on: current.due_on,
+            done_at: current.done_at.map(|t| t.naive_utc()),
+            done_by: current.done_by.map(|u| u.to_string()),
+            created_at: now_utc(),
+        };
         let mut v = Validator::default();
         let input = MilestoneInput {
             title: patch.title.clone().unwrap_or(m.title.clone()),
@@ -767,11 +765,9 @@ pub fn add_manual_metric(
     }
     v.finish()?;
     let metric_id = Uuid::now_v7();
-    let project = change(conn, actor, id, None, false, |conn, row| {
-        let team: Vec<Uuid> =
-            store::parts(conn, row.clone())?.members.iter().map(|m| uuid_col(m)).collect::<Result<_, _>>()?;
+    let project = change(conn, actor, id, None, false, |conn, before, row| {
         let mut v = Validator::default();
-        check_split(&mut v, "", input.total.unwrap_or(f64::INFINITY), &input.split, &team);
+        check_split(&mut v, "", input.total.unwrap_or(f64::INFINITY), &input.split, &before.member_ids);
         v.finish()?;
         store::insert_manual_metric(
             conn,
@@ -829,9 +825,9 @@ pub fn add_manual_value(
         return Err(DomainError::invalid("value", "must be a number between -1000000000000 and 1000000000000"));
     }
     conn.write_tx(|conn| {
-        let project = get(conn, actor, id)?;
         let row = get_row(conn, actor, id)?;
         may_keep(actor, &row)?;
+        let project = Project::try_from(store::parts(conn, row)?)?;
         if !project.manual_metrics.iter().any(|m| m.id == metric_id) {
             return Err(DomainError::NotFound("manual metric"));
         }
@@ -900,11 +896,5 @@ pub fn project_for_visit(
         )),
         None if running.len() == 1 => Ok(running.first().map(|p| uuid_col(p)).transpose()?),
         None => Ok(None),
-    }
-}
-
-impl From<serde_json::Error> for DomainError {
-    fn from(err: serde_json::Error) -> Self {
-        DomainError::Store(StoreError::Corrupt(format!("json: {err}")))
     }
 }

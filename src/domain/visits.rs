@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::calendar::Clock;
@@ -265,10 +264,6 @@ fn signals(conn: &mut DbConn, visit: &Visit, photos: Vec<PhotoSignal>) -> Result
     })
 }
 
-fn digest(input: &NewVisit) -> String {
-    Sha256::digest(serde_json::to_vec(input).unwrap_or_default()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn optional_text(v: &mut Validator, field: &str, text: Option<&str>, max: usize) -> Option<String> {
     let text = text.map(str::trim).filter(|t| !t.is_empty())?;
     if text.chars().count() > max {
@@ -301,7 +296,7 @@ pub fn create(
     let notes = optional_text(&mut v, "notes", input.notes.as_deref(), 2000).unwrap_or_default();
     let next_step = optional_text(&mut v, "next_step", input.next_step.as_deref(), 500);
     v.finish()?;
-    let digest = digest(&input);
+    let digest = super::create_digest(&input);
     super::retry_on_race(|| {
         conn.write_tx(|conn| {
             let id = input.id.unwrap_or_else(Uuid::now_v7);
