@@ -113,7 +113,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
         projects.iter().flat_map(|p| p.members.iter().map(move |m| (m.id, p.id))).collect();
     let (visits, photos) = crate::demo_visits::seed(state, &portfolios, VISIT_DAYS).await?;
     let (events, attendees) = crate::demo_events::seed(state, &portfolios, &membership).await?;
-    let leads = crate::demo_projects::leads(state, &projects).await?;
+    let leads = crate::demo_projects::leads(state, &projects, &portfolios).await?;
     tracing::info!(
         projects = projects.len(),
         leads,

@@ -1,5 +1,6 @@
 //! ~300 realistic alliance partners around Jiangmen for the demo, deterministic from a seed.
 
+use diesel::Connection;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -114,8 +115,21 @@ pub async fn seed(
                 org_unit_id: None,
             };
             let owner = actor.clone();
+            // Partners signed up over the past half year, so the map's coverage has history.
+            let added = chrono::Utc::now() - chrono::Duration::days(rng.random_range(70..180));
             let made = state.db.run(move |conn| partners::create(conn, &owner, input)).await.map_err(describe)?;
-            let (Created::New(p) | Created::Existing(p)) = made.partner;
+            let (Created::New(mut p) | Created::Existing(mut p)) = made.partner;
+            let id = p.id.to_string();
+            state
+                .db
+                .run(move |conn| {
+                    conn.transaction(|conn| {
+                        let seq = crate::store::sync::next_seq(conn)?;
+                        crate::store::partners::backdate(conn, &id, added.naive_utc(), seq)
+                    })
+                })
+                .await?;
+            p.created_at = added;
             mine.push(p);
         }
         created.push((actor.clone(), mine));

@@ -204,7 +204,13 @@ const STALL_NEEDS: [&str; 4] = ["收款对账麻烦", "旺季进货缺流动资�
 
 /// About one to three leads per member per working day over the month, each moved along as
 /// far as its age allows; returns how many were made.
-pub async fn leads(state: &AppState, projects: &[DemoProject]) -> anyhow::Result<usize> {
+/// Each lead comes from one of the member's own partners, so leads show on the map where they
+/// were found.
+pub async fn leads(
+    state: &AppState,
+    projects: &[DemoProject],
+    portfolios: &[(crate::domain::Actor, Vec<crate::domain::partners::Partner>)],
+) -> anyhow::Result<usize> {
     let mut rng = StdRng::seed_from_u64(31);
     let china = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow::anyhow!("offset"))?;
     let today = Clock::new(crate::domain::calendar::DEFAULT_TIME_ZONE).today();
@@ -213,6 +219,8 @@ pub async fn leads(state: &AppState, projects: &[DemoProject]) -> anyhow::Result
     for project in projects {
         for member in &project.members {
             let Some(unit) = member.org_unit_id else { continue };
+            let portfolio: &[crate::domain::partners::Partner] =
+                portfolios.iter().find(|(a, _)| a.user_id == member.id).map_or(&[], |(_, p)| p.as_slice());
             let mut rows = Vec::new();
             let mut history = Vec::new();
             for back in (0..RUNNING_DAYS).rev() {
@@ -240,6 +248,9 @@ pub async fn leads(state: &AppState, projects: &[DemoProject]) -> anyhow::Result
                     let converted_at = (status == "converted")
                         .then(|| (created + Duration::days(rng.random_range(1..6))).min(Utc::now().naive_utc()));
                     let id = Uuid::now_v7().to_string();
+                    let source = ["walk_in", "referral", "partner"][rng.random_range(0..3)];
+                    let partner_id =
+                        (!portfolio.is_empty()).then(|| portfolio[rng.random_range(0..portfolio.len())].id.to_string());
                     let name = format!(
                         "{}{}",
                         NAMES[rng.random_range(0..NAMES.len())],
@@ -260,14 +271,14 @@ pub async fn leads(state: &AppState, projects: &[DemoProject]) -> anyhow::Result
                         project_id: Some(project.id.to_string()),
                         name,
                         phone: format!("158{:08}", serial),
-                        source: ["visit", "walk_in", "referral", "partner"][rng.random_range(0..4)].to_owned(),
-                        source_id: None,
+                        source: source.to_owned(),
+                        source_id: (source == "partner").then(|| partner_id.clone()).flatten(),
                         status: status.to_owned(),
                         version: 1,
                         created_at: created,
                         updated_at: converted_at.unwrap_or(created),
                         kind: if rng.random_bool(0.7) { "micro_business" } else { "person" }.to_owned(),
-                        partner_id: None,
+                        partner_id,
                         segment: project.segment.as_str().to_owned(),
                         portrait_tags: r#"["摊主"]"#.to_owned(),
                         needs: STALL_NEEDS[rng.random_range(0..STALL_NEEDS.len())].to_owned(),

@@ -57,7 +57,19 @@ async fn open_state_with(settings: Settings, min_idle: u32) -> anyhow::Result<Ap
     let blobs = crate::media::FsBlobStore::new(settings.data_dir.join("media"));
     let media = crate::media::Pipeline::new(Arc::new(blobs), settings.photo_limits, settings.hash_concurrency);
     let public_throttle = LoginThrottle::new(settings.registration_limits);
-    Ok(AppState { db, auth, settings: Arc::new(settings), media, public_throttle })
+    Ok(AppState { db, auth, settings: Arc::new(settings), media, public_throttle, map: Arc::default() })
+}
+
+/// Builds the map's index in the background, so the first map request need not wait for it.
+fn warm_map(state: &AppState) {
+    let (db, map) = (state.db.clone(), state.map.clone());
+    actix_web::rt::spawn(async move {
+        let started = std::time::Instant::now();
+        match db.run(move |conn| map.current(conn).map(|_| ())).await {
+            Ok(()) => tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "map index loaded"),
+            Err(e) => tracing::warn!(error = %e, "map index not loaded; the first map request will load it"),
+        }
+    });
 }
 
 impl Application {
@@ -71,6 +83,7 @@ impl Application {
         let workers = settings.workers;
         let state = open_state(settings).await?;
         crate::bootstrap::ensure_admin(&state).await?;
+        warm_map(&state);
         let port = listener.local_addr()?.port();
         let limit = JsonLimit(state.settings.json_body_limit);
         let app_state = state.clone();

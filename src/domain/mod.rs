@@ -12,6 +12,7 @@ pub mod events;
 pub mod lead_kind;
 pub mod leaderboard;
 pub mod leads;
+pub mod map;
 pub mod org_units;
 pub mod partner_kind;
 pub mod partner_search;

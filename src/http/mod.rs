@@ -8,6 +8,7 @@ pub mod health;
 pub mod json;
 pub mod leads;
 pub mod logging;
+pub mod map;
 pub mod monitoring;
 pub mod openapi;
 pub mod org_units;
@@ -129,6 +130,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(monitoring::project_report_xlsx)
                 .service(monitoring::project_report_csv)
                 .service(monitoring::daily)
+                .service(map::map_features)
+                .service(map::map_coverage)
                 .service(sync::pull)
                 .service(sync::push)
                 .service(audit::list_audit),

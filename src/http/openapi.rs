@@ -23,6 +23,7 @@ use super::problem::Problem;
         (name = "events", description = "Non-financial community events and their six steps"),
         (name = "leads", description = "Leads (线索): status moves, dedupe by phone within a branch, masking, assignment (see docs/PROJECTS.md)"),
         (name = "projects", description = "Segment projects: team, targets split per member, progress and pace, points ledger, leaderboard and stars, the monitoring workbook"),
+        (name = "map", description = "The outreach map (客群地图): clustered GeoJSON of partners, visits, events and leads; coverage and visit heat. Coordinates follow `?coord=`."),
         (name = "reports", description = "The morning-meeting report"),
         (name = "public", description = "No login: an event's public face and attendee registration"),
         (name = "sync", description = "Offline sync for the phone: pull a change feed, push a batch (see docs/SYNC.md)"),

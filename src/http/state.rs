@@ -13,4 +13,6 @@ pub struct AppState {
     pub media: crate::media::Pipeline,
     /// Throttle of the public registration endpoints (keyed by event code and client address).
     pub public_throttle: crate::auth::LoginThrottle,
+    /// The outreach map's in-memory index (see `domain::map`).
+    pub map: Arc<crate::domain::map::MapIndex>,
 }

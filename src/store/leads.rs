@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{lead_history, leads, registrations};
-use super::{DbConn, Page, PageRequest, StoreError};
+use super::{DbConn, Page, PageRequest, StoreError, sync};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = leads)]
@@ -83,8 +83,12 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<LeadRow>, StoreError> 
     Ok(leads::table.find(id).select(LeadRow::as_select()).first(conn).optional()?)
 }
 
+// Every write takes a sync change number so the map's index sees it (see `domain::map`); call
+// these inside the write's transaction, like `sync::next_seq`.
+
 pub fn insert(conn: &mut DbConn, row: &LeadRow) -> Result<(), StoreError> {
-    diesel::insert_into(leads::table).values(row).execute(conn)?;
+    let seq = sync::next_seq(conn)?;
+    diesel::insert_into(leads::table).values((row, leads::seq.eq(seq), leads::created_seq.eq(seq))).execute(conn)?;
     Ok(())
 }
 
@@ -96,12 +100,18 @@ pub fn insert_many(conn: &mut DbConn, rows: &[LeadRow]) -> Result<(), StoreError
             DbConn::Sqlite(c) => insert.execute(c)?,
             DbConn::Postgres(c) => insert.execute(c)?,
         };
+        let seq = sync::next_seq(conn)?;
+        let ids: Vec<&str> = chunk.iter().map(|r| r.id.as_str()).collect();
+        diesel::update(leads::table.filter(leads::id.eq_any(ids)))
+            .set((leads::seq.eq(seq), leads::created_seq.eq(seq)))
+            .execute(conn)?;
     }
     Ok(())
 }
 
 /// Writes `row` over the stored lead if that is still at `expected_version`.
 pub fn replace(conn: &mut DbConn, row: &LeadRow, expected_version: i64) -> Result<bool, StoreError> {
+    let seq = sync::next_seq(conn)?;
     let changed = diesel::update(leads::table.find(&row.id).filter(leads::version.eq(expected_version)))
         .set((
             leads::org_unit_id.eq(&row.org_unit_id),
@@ -123,6 +133,7 @@ pub fn replace(conn: &mut DbConn, row: &LeadRow, expected_version: i64) -> Resul
             leads::converted_at.eq(row.converted_at),
             leads::lost_reason.eq(&row.lost_reason),
             leads::do_not_contact.eq(row.do_not_contact),
+            leads::seq.eq(seq),
         ))
         .execute(conn)?;
     Ok(changed == 1)
@@ -199,7 +210,18 @@ pub fn history(conn: &mut DbConn, lead_id: &str, page: &PageRequest) -> Result<P
 }
 
 /// Erases a lead and its history; registrations that made it keep existing without it.
+/// Deletes a lead with its history, leaving a tombstone (no personal data) for the map's index.
 pub fn erase(conn: &mut DbConn, lead_id: &str) -> Result<(), StoreError> {
+    let Some((org_path, owner)) = leads::table
+        .find(lead_id)
+        .select((leads::org_path, leads::owner_id))
+        .first::<(String, String)>(conn)
+        .optional()?
+    else {
+        return Ok(());
+    };
+    let seq = sync::next_seq(conn)?;
+    sync::tombstone(conn, seq, "leads", super::uuid_col(lead_id)?, &org_path, Some(super::uuid_col(&owner)?))?;
     diesel::update(registrations::table.filter(registrations::lead_id.eq(lead_id)))
         .set(registrations::lead_id.eq(None::<String>))
         .execute(conn)?;

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod daily_report;
 pub mod events;
 pub mod leads;
+pub mod map;
 pub mod org_units;
 pub mod partners;
 pub mod photos;

@@ -87,3 +87,13 @@ pub fn update(
             .execute(conn)?;
     Ok(n == 1)
 }
+
+/// The units right under `parent` (the top-level branches for `None`), by name.
+pub fn children(conn: &mut DbConn, parent: Option<&str>) -> Result<Vec<OrgUnitRow>, StoreError> {
+    let query = org_units::table.select(OrgUnitRow::as_select()).into_boxed();
+    let query = match parent {
+        Some(p) => query.filter(org_units::parent_id.eq(p.to_owned())),
+        None => query.filter(org_units::parent_id.is_null()),
+    };
+    Ok(query.order((org_units::name.asc(), org_units::id.asc())).load(conn)?)
+}

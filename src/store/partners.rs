@@ -323,3 +323,11 @@ pub fn changed_since(
     }
     Ok(query.order(partners::seq.asc()).limit(limit).load(conn)?)
 }
+
+/// Moves a partner's creation back in time (the demo's history), as a change the map sees.
+pub fn backdate(conn: &mut DbConn, id: &str, created_at: chrono::NaiveDateTime, seq: i64) -> Result<(), StoreError> {
+    diesel::update(partners::table.find(id))
+        .set((partners::created_at.eq(created_at), partners::seq.eq(seq)))
+        .execute(conn)?;
+    Ok(())
+}

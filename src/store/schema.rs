@@ -273,6 +273,8 @@ diesel::table! {
         lost_reason -> Nullable<Text>,
         do_not_contact -> Bool,
         create_digest -> Text,
+        seq -> BigInt,
+        created_seq -> BigInt,
     }
 }
 

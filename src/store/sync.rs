@@ -32,6 +32,9 @@ pub fn insert_tombstone(conn: &mut DbConn, row: &TombstoneRow) -> Result<(), Sto
     Ok(())
 }
 
+/// The tables the phone syncs; tombstones of others (leads) serve only the map's index.
+const SYNCED: [&str; 3] = ["partners", "visits", "visit_photos"];
+
 /// Tombstones in `(after, upto]`, in a subtree (and for one author's records, if given).
 pub fn tombstones_since(
     conn: &mut DbConn,
@@ -45,6 +48,7 @@ pub fn tombstones_since(
         .select(TombstoneRow::as_select())
         .filter(sync_tombstones::seq.gt(after))
         .filter(sync_tombstones::seq.le(upto))
+        .filter(sync_tombstones::entity.eq_any(SYNCED))
         .into_boxed();
     if let Some(prefix) = path_prefix {
         query = query.filter(sync_tombstones::org_path.like(format!("{prefix}%")));
