@@ -63,7 +63,7 @@ async fn open_state_with(settings: Settings, min_idle: u32) -> anyhow::Result<Ap
 /// Builds the map's index in the background, so the first map request need not wait for it.
 fn warm_map(state: &AppState) {
     let (db, map) = (state.db.clone(), state.map.clone());
-    actix_web::rt::spawn(async move {
+    tokio::spawn(async move {
         let started = std::time::Instant::now();
         match db.run(move |conn| map.current(conn).map(|_| ())).await {
             Ok(()) => tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "map index loaded"),

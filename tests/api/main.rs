@@ -10,6 +10,7 @@ mod events;
 mod health;
 mod helpers;
 mod leads;
+mod map;
 mod org_units;
 mod partners;
 mod personal_data;

@@ -1,5 +1,5 @@
-//! The nearby prefilter must be an index range scan on both databases, never a full table scan.
-//! The SQL below has the shape `store::partners::in_box` builds.
+//! Hot queries must be index range scans on both databases, never a full table scan: the nearby
+//! prefilter (the SQL has the shape `store::partners::in_box` builds) and the map's catch-up.
 
 use diesel::QueryableByName;
 use diesel::RunQueryDsl;
@@ -103,5 +103,46 @@ async fn the_nearby_prefilter_uses_the_band_index() {
     assert!(
         !plan.contains("Seq Scan") && !plan.contains("SCAN partners\n") && !plan.ends_with("SCAN partners"),
         "no full scan:\n{plan}"
+    );
+}
+
+/// The map's catch-up before every answer reads the rows changed since its watermark: an index
+/// range on `seq`, whatever the table's size.
+#[tokio::test]
+async fn the_map_catch_up_reads_an_index_range_of_change_numbers() {
+    let app = spawn_app().await;
+    let (owner, _) = app.user(outreach::domain::Role::BranchManager, Some(app.tree.branch_a)).await;
+    let (owner, unit) = (owner.to_string(), app.tree.branch_a.to_string());
+    let sql = "SELECT id, org_path, lat, lon FROM partners WHERE seq > 4990 AND seq <= 5000 ORDER BY seq";
+    let plan = app
+        .state
+        .db
+        .run(move |conn| -> Result<String, outreach::store::StoreError> {
+            let rows: Vec<PartnerRow> = rows(&owner, &unit, 5000)
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| PartnerRow { seq: i as i64, created_seq: i as i64, ..r })
+                .collect();
+            insert_many(conn, &rows)?;
+            Ok(match conn {
+                DbConn::Sqlite(c) => {
+                    diesel::sql_query("ANALYZE").execute(c)?;
+                    let lines: Vec<SqlitePlan> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(c)?;
+                    lines.into_iter().map(|l| l.detail).collect::<Vec<_>>().join("\n")
+                }
+                DbConn::Postgres(c) => {
+                    diesel::sql_query("ANALYZE partners").execute(c)?;
+                    let lines: Vec<PostgresPlan> = diesel::sql_query(format!("EXPLAIN {sql}")).load(c)?;
+                    lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
+                }
+            })
+        })
+        .await
+        .unwrap();
+    println!("{plan}");
+    assert!(plan.contains("partners_seq"), "the seq index is used:\n{plan}");
+    assert!(
+        !plan.contains("Seq Scan") && !plan.contains("SCAN partners\n") && !plan.ends_with("SCAN partners"),
+        "{plan}"
     );
 }
