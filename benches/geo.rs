@@ -125,5 +125,55 @@ fn nearby_100k(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, datum, distance, point_in_polygon, nearby_100k);
+/// The map's core without the database: a million points of a city in the bucketed index, then a
+/// box query gathered into 64-px clusters, at a city zoom and a street zoom.
+fn cluster_1m(c: &mut Criterion) {
+    use outreach::geo::cluster::{Gather, Grid};
+    use outreach::geo::mercator::project;
+    use outreach::geo::{BBox, PointIndex, WorldBox};
+    let mut rng = StdRng::seed_from_u64(11);
+    let centres = [(22.58, 113.08), (22.53, 113.03), (22.62, 113.14), (22.50, 113.12)];
+    let mut index: PointIndex<u32> = PointIndex::default();
+    for i in 0..1_000_000u32 {
+        // Three quarters around four town centres (σ ≈ 3 km), the rest over the whole city.
+        let (lat, lon) = if i % 4 != 0 {
+            let (clat, clon) = centres[i as usize % centres.len()];
+            let (u, v): (f64, f64) = (rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0));
+            (clat + 0.03 * (u + rng.random_range(-1.0..1.0)), clon + 0.03 * (v + rng.random_range(-1.0..1.0)))
+        } else {
+            (rng.random_range(22.33..22.83), rng.random_range(112.81..113.35))
+        };
+        index.insert(project(LatLon { lat, lon }), i);
+    }
+    index.optimize();
+    let view = |zoom: i32, w_px: f64, h_px: f64| {
+        let deg_per_px = 360.0 / (256.0 * 2f64.powi(zoom));
+        let (dlon, dlat) = (w_px * deg_per_px / 2.0, h_px * deg_per_px / 2.0 / JIANGMEN.lat.to_radians().cos());
+        WorldBox::of(&BBox {
+            min: LatLon { lat: JIANGMEN.lat - dlat, lon: JIANGMEN.lon - dlon },
+            max: LatLon { lat: JIANGMEN.lat + dlat, lon: JIANGMEN.lon + dlon },
+        })
+    };
+    let mut group = c.benchmark_group("1M points, 1280×800 view");
+    for zoom in [12u8, 16] {
+        let b = view(i32::from(zoom), 1280.0, 800.0);
+        group.bench_function(format!("zoom {zoom}: box query + 64-px clusters"), |bench| {
+            bench.iter(|| {
+                let mut gather: Gather<7, u32> = Gather::over(Grid::new(zoom, 6), &b);
+                index.within(&b, |e| gather.add(e.at, (e.item % 7) as usize, e.item));
+                black_box(gather.into_clusters().len())
+            })
+        });
+        group.bench_function(format!("zoom {zoom}: box query, count only"), |bench| {
+            bench.iter(|| {
+                let mut n = 0u32;
+                index.within(&b, |_| n += 1);
+                black_box(n)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, datum, distance, point_in_polygon, nearby_100k, cluster_1m);
 criterion_main!(benches);

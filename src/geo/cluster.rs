@@ -90,29 +90,70 @@ impl<const K: usize, M> Cluster<K, M> {
 #[derive(Debug)]
 pub struct Gather<const K: usize, M> {
     pub grid: Grid,
-    cells: HashMap<u64, Cluster<K, M>>,
+    clusters: Vec<Cluster<K, M>>,
+    /// Cell → index in `clusters`: a dense table over the cells of a known box (a screen has at
+    /// most a few tens of thousands), else a hash map.
+    dense: Option<Dense>,
+    sparse: HashMap<u64, u32>,
 }
+
+#[derive(Debug)]
+struct Dense {
+    x0: u32,
+    y0: u32,
+    width: u32,
+    height: u32,
+    slots: Vec<u32>,
+}
+
+const EMPTY: u32 = u32::MAX;
+/// The largest dense table worth allocating per request (1 MB of slots).
+const MAX_DENSE_CELLS: u64 = 1 << 18;
 
 impl<const K: usize, M> Gather<K, M> {
     pub fn new(grid: Grid) -> Gather<K, M> {
-        Gather { grid, cells: HashMap::new() }
+        Gather { grid, clusters: Vec::new(), dense: None, sparse: HashMap::new() }
+    }
+
+    /// For points inside `b` only: cells are found by index instead of by hashing.
+    pub fn over(grid: Grid, b: &super::WorldBox) -> Gather<K, M> {
+        let (lo, hi) = (grid.cell(b.min), grid.cell(b.max));
+        let (width, height) = (hi.0 - lo.0 + 1, hi.1 - lo.1 + 1);
+        let dense = (u64::from(width) * u64::from(height) <= MAX_DENSE_CELLS).then(|| Dense {
+            x0: lo.0,
+            y0: lo.1,
+            width,
+            height,
+            slots: vec![EMPTY; (width * height) as usize],
+        });
+        Gather { grid, clusters: Vec::new(), dense, sparse: HashMap::new() }
     }
 
     /// Adds a point of kind `kind` (< K); `member` is what the caller knows it by.
     pub fn add(&mut self, p: WorldXY, kind: usize, member: M) {
         let cell = self.grid.cell(p);
-        let key = (cell.0 as u64) << 32 | cell.1 as u64;
-        let c = self.cells.entry(key).or_insert_with(|| Cluster {
-            cell,
-            count: 0,
-            by_kind: [0; K],
-            first: member,
-            first_at: p,
-            sum_x: 0,
-            sum_y: 0,
-            min: p,
-            max: p,
-        });
+        let next = self.clusters.len() as u32;
+        let slot = match self.dense.as_mut() {
+            Some(d) if (d.x0..d.x0 + d.width).contains(&cell.0) && (d.y0..d.y0 + d.height).contains(&cell.1) => {
+                &mut d.slots[((cell.1 - d.y0) * d.width + (cell.0 - d.x0)) as usize]
+            }
+            _ => self.sparse.entry((cell.0 as u64) << 32 | cell.1 as u64).or_insert(EMPTY),
+        };
+        if *slot == EMPTY {
+            *slot = next;
+            self.clusters.push(Cluster {
+                cell,
+                count: 0,
+                by_kind: [0; K],
+                first: member,
+                first_at: p,
+                sum_x: 0,
+                sum_y: 0,
+                min: p,
+                max: p,
+            });
+        }
+        let c = &mut self.clusters[*slot as usize];
         c.count += 1;
         c.by_kind[kind.min(K - 1)] += 1;
         c.sum_x += p.x as u64;
@@ -122,16 +163,16 @@ impl<const K: usize, M> Gather<K, M> {
     }
 
     pub fn len(&self) -> usize {
-        self.cells.len()
+        self.clusters.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
+        self.clusters.is_empty()
     }
 
     /// The cells, biggest first (ties by position), so a capped answer keeps what matters most.
     pub fn into_clusters(self) -> Vec<Cluster<K, M>> {
-        let mut all: Vec<Cluster<K, M>> = self.cells.into_values().collect();
+        let mut all = self.clusters;
         all.sort_unstable_by(|a, b| b.count.cmp(&a.count).then(a.cell.cmp(&b.cell)));
         all
     }
@@ -197,6 +238,22 @@ mod tests {
                     prop_assert!(z - 1 == zoom || before.cell(a) == before.cell(b));
                 }
             }
+        }
+
+        /// A dense table over a box and a hash map gather the same clusters.
+        #[test]
+        fn dense_and_sparse_agree(points in prop::collection::vec((22.0f64..23.0, 113.0f64..114.0), 1..200), zoom in 4u8..16) {
+            let b = crate::geo::WorldBox::of(&crate::geo::BBox {
+                min: LatLon { lat: 22.0, lon: 113.0 },
+                max: LatLon { lat: 23.0, lon: 114.0 },
+            });
+            let mut dense: Gather<1, usize> = Gather::over(Grid::new(zoom, 6), &b);
+            let mut sparse: Gather<1, usize> = Gather::new(Grid::new(zoom, 6));
+            for (i, (lat, lon)) in points.iter().enumerate() {
+                dense.add(at(*lat, *lon), 0, i);
+                sparse.add(at(*lat, *lon), 0, i);
+            }
+            prop_assert_eq!(dense.into_clusters(), sparse.into_clusters());
         }
 
         /// A parent cell's count is the sum of its four children's.

@@ -109,9 +109,31 @@ impl<T> PointIndex<T> {
         }
     }
 
+    /// Orders each bucket along a Z-order curve, so a query's neighbouring points sit side by
+    /// side in memory and a clustering pass touches its cells in runs rather than at random.
+    /// Worth doing after a bulk load; later inserts append and stay correct, just less local.
+    pub fn optimize(&mut self) {
+        for bucket in self.buckets.values_mut() {
+            bucket.sort_unstable_by_key(|e| z_order(e.at));
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Entry<T>> {
         self.buckets.values().flatten()
     }
+}
+
+/// The position along a Z-order (Morton) curve of a point's place inside its bucket.
+fn z_order(p: WorldXY) -> u64 {
+    fn spread(v: u32) -> u64 {
+        let mut v = u64::from(v);
+        v = (v | (v << 16)) & 0x0000_FFFF_0000_FFFF;
+        v = (v | (v << 8)) & 0x00FF_00FF_00FF_00FF;
+        v = (v | (v << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
+        v = (v | (v << 2)) & 0x3333_3333_3333_3333;
+        (v | (v << 1)) & 0x5555_5555_5555_5555
+    }
+    spread(p.x) | spread(p.y) << 1
 }
 
 /// Whether a whole bucket lies inside the box, so its points need no test.
@@ -160,6 +182,8 @@ mod tests {
         assert_eq!(index.remove(Some(WorldXY { x: 5 << 22, y: 5 << 21 }), |v| *v == 5).map(|e| e.item), Some(5));
         assert_eq!(index.remove(None, |v| *v == 77).map(|e| e.item), Some(77));
         assert!(index.remove(None, |v| *v == 77).is_none());
+        assert_eq!(index.len(), 98);
+        index.optimize();
         assert_eq!(index.len(), 98);
         index.retain(|e| e.item % 2 == 0);
         assert_eq!(index.len(), 50);

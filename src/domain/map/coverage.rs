@@ -165,7 +165,7 @@ pub fn coverage(
     // covers the partner too.
     let (mut last_any, mut last_verified) =
         (vec![0u32; layers.partner_slots.len()], vec![0u32; layers.partner_slots.len()]);
-    let mut heat = heat_view.map(|(_, zoom)| Gather::<1, ()>::new(Grid::new(zoom, HEAT_PX_LOG2)));
+    let mut heat = heat_view.map(|(view, zoom)| Gather::<1, ()>::over(Grid::new(zoom, HEAT_PX_LOG2), &view));
     for e in layers.visits.iter() {
         let p = &e.item;
         if p.partner != NONE {

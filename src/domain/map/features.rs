@@ -122,7 +122,7 @@ pub fn features(
     for &layer in &q.layers {
         let mut total = 0u64;
         if q.cluster {
-            let mut gather: Gather<CATEGORIES, Pt> = Gather::new(Grid::new(q.zoom, CLUSTER_PX_LOG2));
+            let mut gather: Gather<CATEGORIES, Pt> = Gather::over(Grid::new(q.zoom, CLUSTER_PX_LOG2), &world);
             layers.layer(layer).within(&world, |e| {
                 let category = layers.category_of(&e.item);
                 if matcher.matches(layer, &e.item, category) {
