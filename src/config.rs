@@ -52,6 +52,10 @@ pub struct Settings {
     pub photo_limits: crate::media::IntakeLimits,
     /// Public registration: per event (`per_account`) and per client address.
     pub registration_limits: LoginLimits,
+    /// The map page's tile URL template (`{z}`, `{x}`, `{y}`, optional `{s}`); none: no tiles.
+    pub map_tile_url: Option<String>,
+    /// The datum of those tiles: `wgs84` or `gcj02` (AMap-style); the page asks the API in it.
+    pub map_tile_datum: crate::geo::Datum,
 }
 
 /// A source of configuration values; the process environment in production, a map in tests.
@@ -164,8 +168,33 @@ impl Settings {
                 },
             },
             workers: source.get("OUTREACH_WORKERS").map(|_| number(source, "OUTREACH_WORKERS", cores)).transpose()?,
+            map_tile_url: source.get("OUTREACH_MAP_TILE_URL").map(|url| tile_url(&url)).transpose()?,
+            map_tile_datum: match source.get("OUTREACH_MAP_TILE_DATUM").as_deref().map(str::trim) {
+                None | Some("wgs84") => crate::geo::Datum::Wgs84,
+                Some("gcj02") => crate::geo::Datum::Gcj02,
+                Some(other) => {
+                    return Err(invalid("OUTREACH_MAP_TILE_DATUM", format!("`{other}`: expected wgs84 or gcj02")));
+                }
+            },
         })
     }
+}
+
+/// A tile URL template: http(s) or a path on this server, with `{z}`, `{x}` and `{y}`.
+fn tile_url(raw: &str) -> Result<String, ConfigError> {
+    const KEY: &str = "OUTREACH_MAP_TILE_URL";
+    let url = raw.trim();
+    if !(url.starts_with("https://") || url.starts_with("http://") || (url.starts_with('/') && !url.starts_with("//")))
+    {
+        return Err(invalid(KEY, "must start with https://, http:// or / (a path on this server)"));
+    }
+    if let Some(missing) = ["{z}", "{x}", "{y}"].into_iter().find(|p| !url.contains(p)) {
+        return Err(invalid(KEY, format!("must contain {missing}")));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | ';')) {
+        return Err(invalid(KEY, "must not contain spaces, quotes, `<`, `>` or `;`"));
+    }
+    Ok(url.to_owned())
 }
 
 fn parse_bootstrap(raw: &str) -> Result<BootstrapAdmin, ConfigError> {
@@ -249,6 +278,13 @@ mod tests {
         let err = Settings::load(&env).map(|_| ()).map_err(|e| e.to_string());
         assert_eq!(err, Err("OUTREACH_JWT_SECRET: must be at least 32 characters".to_owned()));
         let env = HashMap::from([("OUTREACH_BOOTSTRAP_ADMIN".to_owned(), "13800000000:short".to_owned())]);
+        assert!(Settings::load(&env).is_err());
+        let secret = ("OUTREACH_JWT_SECRET".to_owned(), "x".repeat(32));
+        let env =
+            HashMap::from([secret.clone(), ("OUTREACH_MAP_TILE_URL".to_owned(), "https://t.cn/{z}/{x}".to_owned())]);
+        let err = Settings::load(&env).map(|_| ()).map_err(|e| e.to_string());
+        assert_eq!(err, Err("OUTREACH_MAP_TILE_URL: must contain {y}".to_owned()));
+        let env = HashMap::from([secret, ("OUTREACH_MAP_TILE_DATUM".to_owned(), "bd09".to_owned())]);
         assert!(Settings::load(&env).is_err());
     }
 }

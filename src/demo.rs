@@ -143,7 +143,7 @@ async fn unit(
 /// The lines printed at start so the demo can be tried at once.
 pub fn banner(public_url: &str) -> String {
     let mut out = format!(
-        "\nOutreach demo at {public_url}  (API docs: {public_url}/docs/)\nLogins, password `{DEMO_PASSWORD}`:\n"
+        "\nOutreach demo at {public_url}  (outreach map: {public_url}/map, API docs: {public_url}/docs/)\nLogins, password `{DEMO_PASSWORD}`:\n"
     );
     for l in &LOGINS {
         out.push_str(&format!("  {:<20} {}  {} {}\n", l.role.as_str(), l.phone, l.name, l.unit));

@@ -9,6 +9,7 @@ pub mod json;
 pub mod leads;
 pub mod logging;
 pub mod map;
+pub mod map_page;
 pub mod monitoring;
 pub mod openapi;
 pub mod org_units;
@@ -44,6 +45,8 @@ pub const PUBLIC_OPERATIONS: &[(&str, &str)] = &[
     ("get", "/e/{code}"),
     ("post", "/e/{code}"),
     ("get", "/e/{code}/tickets/{ticket}.png"),
+    ("get", "/map"),
+    ("get", "/map/assets/{file}"),
 ];
 
 /// Registers every route. Routes are added only with `.service()`, so each one is in the spec.
@@ -53,6 +56,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(public_page::registration_page)
         .service(public_page::submit_registration)
         .service(public_page::ticket_qr)
+        .service(map_page::map_page)
+        .service(map_page::map_asset)
         .service(
             scope("/api/v1")
                 .service(sessions::login)
