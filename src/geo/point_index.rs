@@ -112,10 +112,13 @@ impl<T> PointIndex<T> {
     /// Orders each bucket along a Z-order curve, so a query's neighbouring points sit side by
     /// side in memory and a clustering pass touches its cells in runs rather than at random.
     /// Worth doing after a bulk load; later inserts append and stay correct, just less local.
+    /// Also hands back the slack of growing vectors (up to half their memory).
     pub fn optimize(&mut self) {
         for bucket in self.buckets.values_mut() {
             bucket.sort_unstable_by_key(|e| z_order(e.at));
+            bucket.shrink_to_fit();
         }
+        self.buckets.shrink_to_fit();
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Entry<T>> {

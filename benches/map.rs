@@ -1,0 +1,1277 @@
+//! Outreach map latency on SQLite at city scale: one branch in Jiangmen with 20 sub-branches,
+//! 60 outlets and 500 account managers; 100k partners around a few town centres plus a uniform
+//! background, all seven categories and statuses; 1M visits over the past year at the visiting
+//! account manager's own partners (~85% verified); 2k events at partners; 200k leads at their
+//! partners.
+//!
+//! Seeds through the store layer in this process, then starts the real server in a child process
+//! (this same binary with `--serve DIR`) so that the first request after start, the index load and
+//! the resident memory are those of a fresh server. Over HTTP it times, per scenario, count, p50,
+//! p95, p99, max and errors:
+//!
+//! 1. a branch manager's city view (1280×800 px at zoom 12), all four layers, clustered;
+//! 2. the same with a 30-day `from` window;
+//! 3. a street view (1280×800 px at zoom 16) at the densest town centre, all layers;
+//! 4. the same with `cluster=false`;
+//! 5. an account manager's view at zoom 14 around their partners;
+//! 6. coverage with 30 days and the zoom 12 heat grid;
+//! 7. the first answer after the server starts (and the resident memory before and after the
+//!    index is loaded, and the cost of one more index built in-process);
+//! 8. catch-up: each map request right after a visit created over HTTP.
+//!
+//! The viewport centre moves a little per request (a seeded RNG), so no two answers are the same.
+//!
+//!     cargo bench --bench map -- [--partners 100000] [--visits 1000000] [--events 2000]
+//!                                [--leads 200000] [--requests 300] [--concurrency 1] [--keep 1]
+//!                                [--db DIR]
+//!
+//! `--keep 1` leaves the database directory in place (its path is printed); `--db DIR` seeds into
+//! DIR, or — if DIR already holds a seeded database — skips seeding and measures it again.
+//! `--serve DIR` is the child's mode; run it by hand (e.g. under `perf record`) to measure a
+//! kept database without the parent.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDateTime, SecondsFormat, Utc};
+use diesel::connection::SimpleConnection;
+use outreach::config::Settings;
+use outreach::domain::map::coverage::{self, CoverageQuery};
+use outreach::domain::map::features::{self, FeatureQuery};
+use outreach::domain::map::index::{Layers, NONE, Pt};
+use outreach::domain::map::scope::{Filters, Matcher};
+use outreach::domain::map::{Layer, MapIndex};
+use outreach::domain::org_units::{self, Created, NewOrgUnit, OrgUnit, OrgUnitKind};
+use outreach::domain::users::{self, NewUserInput, User};
+use outreach::domain::{Actor, Role};
+use outreach::geo::bbox::lat_band;
+use outreach::geo::cluster::{Gather, Grid};
+use outreach::geo::mercator::{project, unproject_f};
+use outreach::geo::point_index::Entry;
+use outreach::geo::{BBox, LatLon, WorldBox};
+use outreach::http::state::AppState;
+use outreach::startup::Application;
+use outreach::store::events::EventRow;
+use outreach::store::leads::LeadRow;
+use outreach::store::partners::PartnerRow;
+use outreach::store::visits::VisitRow;
+use outreach::store::{DbConn, StoreError};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const PASSWORD: &str = "bench password 123";
+const BRANCH_MANAGER: &str = "13600000000";
+/// Rows per write transaction while seeding.
+const BATCH: usize = 50_000;
+const PLAN_FILE: &str = "map-bench.json";
+/// The city: where partners are spread (lon 112.95–113.25, lat 22.40–22.70).
+const CITY: (f64, f64, f64, f64) = (112.95, 22.40, 113.25, 22.70);
+/// Town centres: latitude, longitude, spread (degrees, one standard deviation), share of partners.
+/// The rest of the partners (18%) are spread evenly over the city.
+const TOWNS: [(&str, f64, f64, f64, f64); 6] = [
+    ("蓬江", 22.590, 113.080, 0.012, 0.28),
+    ("江海", 22.560, 113.115, 0.012, 0.18),
+    ("新会", 22.522, 113.035, 0.012, 0.20),
+    ("杜阮", 22.615, 113.005, 0.008, 0.06),
+    ("外海", 22.540, 113.150, 0.008, 0.05),
+    ("棠下", 22.655, 113.070, 0.008, 0.05),
+];
+const CATEGORIES: [(&str, u32, i32); 7] = [
+    ("supermarket", 25, 14),
+    ("community", 20, 30),
+    ("school", 8, 30),
+    ("garment_wholesale", 12, 14),
+    ("seafood_wholesale", 10, 14),
+    ("bookkeeping_agency", 10, 30),
+    ("other", 15, 30),
+];
+const PARTNER_STATUSES: [(&str, u32); 7] = [
+    ("prospect", 25),
+    ("contacted", 15),
+    ("negotiating", 10),
+    ("signed", 15),
+    ("active", 25),
+    ("paused", 5),
+    ("terminated", 5),
+];
+const LEAD_STATUSES: [(&str, u32); 5] =
+    [("new", 35), ("contacted", 25), ("qualified", 15), ("converted", 12), ("lost", 13)];
+const EVENT_STATUSES: [(&str, u32); 3] = [("planned", 30), ("cancelled", 10), ("completed", 60)];
+
+// ---------------------------------------------------------------------------------------------
+// Arguments, numbers, memory
+
+fn text_arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+fn arg(name: &str, default: u64) -> u64 {
+    text_arg(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Resident memory of this process from `/proc/self/status`, in MiB.
+#[derive(Debug, Clone, Copy, Default)]
+struct Mem {
+    rss: f64,
+    anon: f64,
+    file: f64,
+}
+
+impl Mem {
+    fn now() -> Mem {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .map_or(0.0, |kb| kb / 1024.0)
+        };
+        Mem { rss: field("VmRSS:"), anon: field("RssAnon:"), file: field("RssFile:") }
+    }
+
+    fn show(&self) -> String {
+        format!("VmRSS {:.1} MiB (RssAnon {:.1}, RssFile {:.1})", self.rss, self.anon, self.file)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Geography
+
+/// One standard normal draw (Box–Muller).
+fn normal(rng: &mut StdRng) -> f64 {
+    let u: f64 = rng.random_range(f64::EPSILON..1.0);
+    let v: f64 = rng.random_range(0.0..1.0);
+    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+}
+
+fn in_city(lat: f64, lon: f64) -> (f64, f64) {
+    (lat.clamp(CITY.1, CITY.3), lon.clamp(CITY.0, CITY.2))
+}
+
+/// A place in the city: around a town centre, or anywhere.
+fn somewhere(rng: &mut StdRng) -> (f64, f64) {
+    let mut pick = rng.random_range(0.0..1.0);
+    for (_, lat, lon, sigma, share) in TOWNS {
+        if pick < share {
+            let dlat = normal(rng) * sigma;
+            let dlon = normal(rng) * sigma / lat.to_radians().cos();
+            return in_city(lat + dlat, lon + dlon);
+        }
+        pick -= share;
+    }
+    (rng.random_range(CITY.1..CITY.3), rng.random_range(CITY.0..CITY.2))
+}
+
+/// A spot within `radius_m` metres of a place.
+fn near(rng: &mut StdRng, lat: f64, lon: f64, radius_m: f64) -> (f64, f64) {
+    let r = radius_m * rng.random_range(0.0f64..1.0).sqrt();
+    let angle = rng.random_range(0.0..std::f64::consts::TAU);
+    let dlat = r * angle.sin() / 111_320.0;
+    let dlon = r * angle.cos() / (111_320.0 * lat.to_radians().cos());
+    (lat + dlat, lon + dlon)
+}
+
+fn weighted<'a, T: Copy>(rng: &mut StdRng, table: &'a [(T, u32)]) -> &'a (T, u32) {
+    let total: u32 = table.iter().map(|(_, w)| w).sum();
+    let mut pick = rng.random_range(0..total);
+    for row in table {
+        if pick < row.1 {
+            return row;
+        }
+        pick -= row.1;
+    }
+    &table[table.len() - 1]
+}
+
+/// `minLon,minLat,maxLon,maxLat` of a 1280×800 px screen centred at `(lat, lon)` at `zoom`.
+fn viewport(lat: f64, lon: f64, zoom: u8) -> String {
+    let c = project(LatLon { lat, lon });
+    // The world is 2^32 units and 256 × 2^zoom pixels wide.
+    let units_per_px = 2f64.powi(24 - i32::from(zoom));
+    let (half_w, half_h) = (640.0 * units_per_px, 400.0 * units_per_px);
+    let nw = unproject_f(f64::from(c.x) - half_w, f64::from(c.y) - half_h);
+    let se = unproject_f(f64::from(c.x) + half_w, f64::from(c.y) + half_h);
+    format!("{:.6},{:.6},{:.6},{:.6}", nw.lon, se.lat, se.lon, nw.lat)
+}
+
+/// The centre moved by up to a tenth of the screen (128 × 80 px) at `zoom`.
+fn jitter(rng: &mut StdRng, lat: f64, lon: f64, zoom: u8) -> (f64, f64) {
+    let deg_per_px = 360.0 / (256.0 * 2f64.powi(i32::from(zoom)));
+    let dlon = rng.random_range(-128.0..128.0) * deg_per_px;
+    let dlat = rng.random_range(-80.0..80.0) * deg_per_px * lat.to_radians().cos();
+    (lat + dlat, lon + dlon)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeding (the parent)
+
+struct Org {
+    branch: OrgUnit,
+    subs: Vec<OrgUnit>,
+    /// Outlets with where each stands.
+    outlets: Vec<(OrgUnit, f64, f64)>,
+    /// Account managers per outlet (same order as `outlets`).
+    managers: Vec<Vec<User>>,
+}
+
+async fn unit(state: &AppState, name: &str, kind: OrgUnitKind, parent: Option<Uuid>) -> OrgUnit {
+    let input = NewOrgUnit { id: None, name: name.to_owned(), kind, parent_id: parent, territory: None };
+    match state.db.run(move |c| org_units::create(c, &Actor::system(), input)).await.unwrap() {
+        Created::New(u) | Created::Existing(u) => u,
+    }
+}
+
+/// Creates a user through the domain with a hash made once (hashing 500 passwords is not the point).
+async fn user(state: &AppState, hash: &str, phone: &str, name: &str, role: Role, unit: Uuid) -> User {
+    let input = NewUserInput {
+        phone: phone.to_owned(),
+        name: name.to_owned(),
+        password: PASSWORD.to_owned(),
+        role,
+        org_unit_id: Some(unit),
+    };
+    let checked = users::check_new(&Actor::system(), input).unwrap();
+    let hash = hash.to_owned();
+    state.db.run(move |c| users::create(c, &Actor::system(), &checked, hash)).await.unwrap()
+}
+
+async fn build_org(state: &AppState, account_managers: usize) -> Org {
+    let hash = state.auth.hasher.hash(SecretString::from(PASSWORD)).await.unwrap();
+    let branch = unit(state, "江门分行", OrgUnitKind::Branch, None).await;
+    user(state, &hash, BRANCH_MANAGER, "分行行长", Role::BranchManager, branch.id).await;
+    let mut rng = StdRng::seed_from_u64(1);
+    let mut subs = Vec::new();
+    let mut outlets = Vec::new();
+    for s in 0..20 {
+        let sub = unit(state, &format!("第{:02}支行", s + 1), OrgUnitKind::SubBranch, Some(branch.id)).await;
+        user(state, &hash, &format!("1360001{s:04}"), &format!("支行行长{s}"), Role::SubBranchManager, sub.id).await;
+        for o in 0..3 {
+            let outlet =
+                unit(state, &format!("第{:02}支行{}号网点", s + 1, o + 1), OrgUnitKind::Outlet, Some(sub.id)).await;
+            // Outlets stand where people are: in the towns more than in between.
+            let (lat, lon) = somewhere(&mut rng);
+            outlets.push((outlet, lat, lon));
+        }
+        subs.push(sub);
+    }
+    let mut managers: Vec<Vec<User>> = vec![Vec::new(); outlets.len()];
+    for n in 0..account_managers {
+        let o = n % outlets.len();
+        let outlet = outlets[o].0.id;
+        let phone = format!("1370000{n:04}");
+        managers[o].push(user(state, &hash, &phone, &format!("客户经理{n}"), Role::AccountManager, outlet).await);
+    }
+    Org { branch, subs, outlets, managers }
+}
+
+struct Counts {
+    partners: usize,
+    visits: usize,
+    verified: usize,
+    events: usize,
+    leads: usize,
+}
+
+fn ago(rng: &mut StdRng, now: NaiveDateTime, days: i64) -> NaiveDateTime {
+    now - chrono::Duration::seconds(rng.random_range(60..days * 86_400))
+}
+
+fn partner_row(org: &Org, rng: &mut StdRng, i: usize, seq: i64, now: NaiveDateTime) -> PartnerRow {
+    let (lat, lon) = somewhere(rng);
+    // Owned by an account manager of the nearest outlet.
+    let nearest = org
+        .outlets
+        .iter()
+        .enumerate()
+        .min_by(|(_, a), (_, b)| {
+            let da = (a.1 - lat).powi(2) + (a.2 - lon).powi(2);
+            let db = (b.1 - lat).powi(2) + (b.2 - lon).powi(2);
+            da.total_cmp(&db)
+        })
+        .map_or(0, |(i, _)| i);
+    let team = &org.managers[nearest];
+    let owner = &team[rng.random_range(0..team.len())];
+    let (category, _, cadence) = CATEGORIES[pick_category(rng)];
+    let status = weighted(rng, &PARTNER_STATUSES).0;
+    let created = ago(rng, now, 730);
+    PartnerRow {
+        id: Uuid::now_v7().to_string(),
+        branch_id: org.branch.branch_id.to_string(),
+        org_unit_id: owner.org_unit_id.unwrap().to_string(),
+        org_path: owner.org_path.clone(),
+        owner_id: owner.id.to_string(),
+        name: format!("联盟商户{i}"),
+        category: category.to_owned(),
+        status: status.to_owned(),
+        lat,
+        lon,
+        lat_band: lat_band(lat),
+        address: format!("江门市建设路{i}号"),
+        contact_name: Some("王经理".to_owned()),
+        contact_phone: Some(format!("135{i:08}")),
+        audience_size: Some(rng.random_range(50..5000)),
+        audience_unit: None,
+        pain_points: "[]".to_owned(),
+        agreed_benefits: "[]".to_owned(),
+        visit_cadence_days: cadence,
+        geofence_m: 200,
+        territory_unit_id: None,
+        create_digest: String::new(),
+        version: 1,
+        created_at: created,
+        updated_at: created,
+        deleted_at: None,
+        seq,
+        created_seq: seq,
+    }
+}
+
+fn pick_category(rng: &mut StdRng) -> usize {
+    let total: u32 = CATEGORIES.iter().map(|c| c.1).sum();
+    let mut pick = rng.random_range(0..total);
+    for (i, c) in CATEGORIES.iter().enumerate() {
+        if pick < c.1 {
+            return i;
+        }
+        pick -= c.1;
+    }
+    CATEGORIES.len() - 1
+}
+
+fn visit_row(rng: &mut StdRng, p: &PartnerRow, seq: i64, now: NaiveDateTime) -> VisitRow {
+    let at = ago(rng, now, 365);
+    let verified = rng.random_bool(0.85);
+    let (lat, lon) = near(rng, p.lat, p.lon, 50.0);
+    VisitRow {
+        id: Uuid::now_v7().to_string(),
+        branch_id: p.branch_id.clone(),
+        org_unit_id: p.org_unit_id.clone(),
+        org_path: p.org_path.clone(),
+        user_id: p.owner_id.clone(),
+        partner_id: Some(p.id.clone()),
+        visited_at: at,
+        lat,
+        lon,
+        lat_band: lat_band(lat),
+        accuracy_m: if verified { 12.0 } else { 180.0 },
+        purpose: "relationship".to_owned(),
+        notes: "了解商户收单需求".to_owned(),
+        outcome: Some("positive".to_owned()),
+        next_step: None,
+        next_visit_at: None,
+        mock_location: Some(false),
+        location_age_s: Some(5.0),
+        verified,
+        distance_m: Some(outreach::geo::distance_m(LatLon { lat, lon }, LatLon { lat: p.lat, lon: p.lon })),
+        reasons: if verified { "[]" } else { "[\"poor_accuracy\"]" }.to_owned(),
+        create_digest: String::new(),
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        deleted_at: None,
+        seq,
+        created_seq: seq,
+        project_id: None,
+    }
+}
+
+fn event_row(rng: &mut StdRng, p: &PartnerRow, i: usize, seq: i64, now: NaiveDateTime) -> EventRow {
+    // Over the past year and the next two months.
+    let starts = now - chrono::Duration::seconds(rng.random_range(-60 * 86_400..365 * 86_400));
+    let created = starts.min(now) - chrono::Duration::days(14);
+    EventRow {
+        id: Uuid::now_v7().to_string(),
+        branch_id: p.branch_id.clone(),
+        org_unit_id: p.org_unit_id.clone(),
+        org_path: p.org_path.clone(),
+        owner_id: p.owner_id.clone(),
+        partner_id: p.id.clone(),
+        project_id: None,
+        title: format!("社区金融知识讲座{i}"),
+        theme: "防诈骗".to_owned(),
+        description: String::new(),
+        starts_at: starts,
+        ends_at: starts + chrono::Duration::hours(2),
+        venue: p.address.clone(),
+        lat: p.lat,
+        lon: p.lon,
+        lat_band: p.lat_band,
+        capacity: 50,
+        registration_deadline: starts - chrono::Duration::hours(2),
+        registration_code: format!("bench{}", Uuid::new_v4().simple()),
+        registration_open: true,
+        status: weighted(rng, &EVENT_STATUSES).0.to_owned(),
+        registered_count: 0,
+        retention_days: 180,
+        create_digest: String::new(),
+        version: 1,
+        created_at: created,
+        updated_at: created,
+        deleted_at: None,
+        seq,
+        created_seq: seq,
+    }
+}
+
+fn lead_row(rng: &mut StdRng, p: &PartnerRow, i: usize, now: NaiveDateTime) -> LeadRow {
+    let created = ago(rng, now, 365);
+    let status = weighted(rng, &LEAD_STATUSES).0;
+    let converted_at = (status == "converted")
+        .then(|| (created + chrono::Duration::seconds(rng.random_range(0..21 * 86_400))).min(now));
+    LeadRow {
+        id: Uuid::now_v7().to_string(),
+        branch_id: p.branch_id.clone(),
+        org_unit_id: p.org_unit_id.clone(),
+        org_path: p.org_path.clone(),
+        owner_id: p.owner_id.clone(),
+        project_id: None,
+        name: format!("客户{i}"),
+        phone: format!("139{i:08}"),
+        source: "partner".to_owned(),
+        source_id: Some(p.id.clone()),
+        status: status.to_owned(),
+        version: 1,
+        created_at: created,
+        updated_at: converted_at.unwrap_or(created),
+        kind: "person".to_owned(),
+        partner_id: Some(p.id.clone()),
+        segment: "outreach".to_owned(),
+        portrait_tags: "[]".to_owned(),
+        needs: String::new(),
+        product_interest: "[]".to_owned(),
+        expected_amount_fen: Some(5_000_000),
+        converted_amount_fen: converted_at.map(|_| rng.random_range(100_000..50_000_000)),
+        converted_at,
+        lost_reason: (status == "lost").then(|| "暂无需求".to_owned()),
+        // One in a hundred asked not to be contacted: off the map.
+        do_not_contact: rng.random_bool(0.01),
+        create_digest: String::new(),
+    }
+}
+
+fn sql(conn: &mut DbConn, text: &str) {
+    match conn {
+        DbConn::Sqlite(c) => c.batch_execute(text).unwrap(),
+        DbConn::Postgres(c) => c.batch_execute(text).unwrap(),
+    }
+}
+
+fn insert_batches<T>(conn: &mut DbConn, rows: &[T], insert: fn(&mut DbConn, &[T]) -> Result<(), StoreError>) {
+    for chunk in rows.chunks(BATCH) {
+        conn.write_tx(|c| insert(c, chunk)).unwrap();
+    }
+}
+
+/// Seeds partners, visits, events and leads through the store layer. Returns the counts and, for
+/// the child, the partners of one account manager in the densest town.
+fn seed(conn: &mut DbConn, org: &Org, n: &Counts) -> (Counts, Value) {
+    let mut rng = StdRng::seed_from_u64(42);
+    let now = outreach::store::now_utc();
+    // A big page cache for this one connection: index pages of a million rows stay in memory.
+    sql(conn, "PRAGMA cache_size = -262144;");
+    // Change numbers: one taken, then counted up locally; the counter is set past them below.
+    let mut seq = conn.write_tx(outreach::store::sync::next_seq).unwrap();
+
+    let t = Instant::now();
+    let partners: Vec<PartnerRow> = (0..n.partners)
+        .map(|i| {
+            seq += 1;
+            partner_row(org, &mut rng, i, seq, now)
+        })
+        .collect();
+    insert_batches(conn, &partners, outreach::store::partners::insert_many);
+    println!("  partners: {} in {:.1} s", partners.len(), t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    let mut verified = 0;
+    let mut done = 0;
+    while done < n.visits {
+        let size = BATCH.min(n.visits - done);
+        let rows: Vec<VisitRow> = (0..size)
+            .map(|_| {
+                seq += 1;
+                // A partner at random, visited by its own account manager.
+                let p = &partners[rng.random_range(0..partners.len())];
+                visit_row(&mut rng, p, seq, now)
+            })
+            .collect();
+        verified += rows.iter().filter(|v| v.verified).count();
+        conn.write_tx(|c| outreach::store::visits::insert_many(c, &rows)).unwrap();
+        done += size;
+    }
+    println!("  visits: {done} in {:.1} s", t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    let events: Vec<EventRow> = (0..n.events)
+        .map(|i| {
+            seq += 1;
+            let p = &partners[rng.random_range(0..partners.len())];
+            event_row(&mut rng, p, i, seq, now)
+        })
+        .collect();
+    conn.write_tx(|c| {
+        for e in &events {
+            outreach::store::events::insert(c, e, &[])?;
+        }
+        Ok::<(), StoreError>(())
+    })
+    .unwrap();
+    // The counter past every number used; leads take theirs from it.
+    let set = format!("UPDATE sync_counter SET value = {seq} WHERE id = 1");
+    conn.write_tx(|c| {
+        sql(c, &set);
+        Ok::<(), StoreError>(())
+    })
+    .unwrap();
+    println!("  events: {} in {:.1} s", events.len(), t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    let mut done = 0;
+    while done < n.leads {
+        let size = BATCH.min(n.leads - done);
+        let rows: Vec<LeadRow> = (done..done + size)
+            .map(|i| {
+                let p = &partners[rng.random_range(0..partners.len())];
+                lead_row(&mut rng, p, i, now)
+            })
+            .collect();
+        conn.write_tx(|c| outreach::store::leads::insert_many(c, &rows)).unwrap();
+        done += size;
+    }
+    println!("  leads: {done} in {:.1} s", t.elapsed().as_secs_f64());
+    sql(conn, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA cache_size = -2000;");
+
+    // The account manager for scenario 5: the one with most partners in the densest town.
+    let (_, town_lat, town_lon, _, _) = TOWNS[0];
+    let mut by_owner: HashMap<&str, Vec<&PartnerRow>> = HashMap::new();
+    for p in &partners {
+        if (p.lat - town_lat).abs() < 0.03 && (p.lon - town_lon).abs() < 0.03 {
+            by_owner.entry(p.owner_id.as_str()).or_default().push(p);
+        }
+    }
+    let (owner, own) = by_owner.into_iter().max_by_key(|(id, ps)| (ps.len(), *id)).unwrap();
+    let owner_user = org.managers.iter().flatten().find(|u| u.id.to_string() == owner).unwrap();
+    let all_own: Vec<&PartnerRow> = partners.iter().filter(|p| p.owner_id == owner).collect();
+    let centre = (
+        own.iter().map(|p| p.lat).sum::<f64>() / own.len() as f64,
+        own.iter().map(|p| p.lon).sum::<f64>() / own.len() as f64,
+    );
+    let am = json!({
+        "phone": owner_user.phone,
+        "partners_total": all_own.len(),
+        "centre": [centre.0, centre.1],
+        "partners": all_own.iter().take(50).map(|p| json!({"id": p.id, "lat": p.lat, "lon": p.lon})).collect::<Vec<_>>(),
+    });
+    let counts = Counts { partners: partners.len(), visits: n.visits, verified, events: events.len(), leads: n.leads };
+    (counts, am)
+}
+
+async fn parent(partners: usize, visits: usize, events: usize, leads: usize) {
+    let requests = arg("--requests", 300).max(1);
+    let concurrency = arg("--concurrency", 1).max(1);
+    let keep = arg("--keep", 1) != 0;
+    let (dir, temp) = match text_arg("--db") {
+        Some(d) => (PathBuf::from(d), None),
+        None => {
+            let t = tempfile::Builder::new().prefix("map-bench-").tempdir().unwrap();
+            (t.path().to_owned(), Some(t))
+        }
+    };
+    if dir.join(PLAN_FILE).exists() {
+        println!("reusing the database in {} (not seeding)", dir.display());
+    } else {
+        std::fs::create_dir_all(&dir).unwrap();
+        let settings = Settings::load(&env_of(&dir)).unwrap();
+        let state = outreach::startup::open_state(settings).await.unwrap();
+        let started = Instant::now();
+        let org = build_org(&state, 500).await;
+        println!(
+            "org: 1 branch, {} sub-branches, {} outlets, {} account managers in {:.1} s",
+            org.subs.len(),
+            org.outlets.len(),
+            org.managers.iter().map(Vec::len).sum::<usize>(),
+            started.elapsed().as_secs_f64()
+        );
+        let started = Instant::now();
+        let db = state.db.clone();
+        let wanted = Counts { partners: partners.max(1), visits, verified: 0, events, leads };
+        let (counts, am) = tokio::task::spawn_blocking(move || {
+            let mut conn = db.get().unwrap();
+            seed(&mut conn, &org, &wanted)
+        })
+        .await
+        .unwrap();
+        let seeding = started.elapsed();
+        println!(
+            "seeded in {:.1} s: {} partners, {} visits ({} verified), {} events, {} leads",
+            seeding.as_secs_f64(),
+            counts.partners,
+            counts.visits,
+            counts.verified,
+            counts.events,
+            counts.leads,
+        );
+        let db_file = dir.join("outreach.db");
+        let size = std::fs::metadata(&db_file).map(|m| m.len()).unwrap_or(0);
+        println!("database file {:.0} MiB", size as f64 / 1_048_576.0);
+        let plan = json!({
+            "am": am,
+            "counts": {"partners": counts.partners, "visits": counts.visits, "verified": counts.verified,
+                       "events": counts.events, "leads": counts.leads},
+            "seeding_s": seeding.as_secs_f64(),
+        });
+        std::fs::write(dir.join(PLAN_FILE), serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
+        drop(state);
+    }
+
+    // A fresh server process on the seeded database: this same binary in `--serve` mode.
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .arg("--serve")
+        .arg(&dir)
+        .args(["--requests", &requests.to_string(), "--concurrency", &concurrency.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "the measuring child failed: {status}");
+    match temp {
+        Some(t) if keep => println!("\ndatabase kept in {}", t.keep().display()),
+        Some(_) => {}
+        None => println!("\ndatabase in {}", dir.display()),
+    }
+}
+
+fn env_of(dir: &Path) -> HashMap<String, String> {
+    HashMap::from([
+        ("OUTREACH_DATA_DIR".to_owned(), dir.to_string_lossy().into_owned()),
+        ("OUTREACH_ACCESS_TOKEN_TTL_SECS".to_owned(), "86400".to_owned()),
+    ])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring (the child)
+
+struct Stats {
+    name: String,
+    latencies: Vec<Duration>,
+    errors: u64,
+    bytes: u64,
+    /// What the first answer held, for the record.
+    sample: String,
+}
+
+impl Stats {
+    fn line(&self) -> String {
+        let l = &self.latencies;
+        format!(
+            "{:<40} n={:<4} p50 {:>7.1} ms  p95 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms  errors {}  ~{:.0} KiB",
+            self.name,
+            l.len(),
+            ms(percentile(l, 50.0)),
+            ms(percentile(l, 95.0)),
+            ms(percentile(l, 99.0)),
+            ms(l.last().copied().unwrap_or_default()),
+            self.errors,
+            self.bytes as f64 / l.len().max(1) as f64 / 1024.0,
+        )
+    }
+
+    fn row(&self) -> String {
+        let l = &self.latencies;
+        format!(
+            "| {} | {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {} |",
+            self.name,
+            l.len(),
+            ms(percentile(l, 50.0)),
+            ms(percentile(l, 95.0)),
+            ms(percentile(l, 99.0)),
+            ms(l.last().copied().unwrap_or_default()),
+            self.errors,
+        )
+    }
+
+    fn p95(&self) -> f64 {
+        ms(percentile(&self.latencies, 95.0))
+    }
+}
+
+/// A short account of an answer: features (clusters among them) and totals, or coverage figures.
+fn summary(body: &Value) -> String {
+    if let Some(features) = body["features"].as_array() {
+        let clusters = features.iter().filter(|f| f["properties"]["cluster"] == true).count();
+        format!(
+            "{} features ({} clusters), totals {}, truncated {}",
+            features.len(),
+            clusters,
+            body["totals"],
+            body["truncated"]
+        )
+    } else {
+        format!(
+            "overdue_total {}, territories {}, heat cells {}, totals {}",
+            body["overdue_total"],
+            body["territories"].as_array().map_or(0, Vec::len),
+            body["heat"]["cells"].as_array().map_or(0, Vec::len),
+            body["totals"]
+        )
+    }
+}
+
+async fn get(client: &reqwest::Client, url: &str, token: &str) -> Result<Vec<u8>, String> {
+    let r = client.get(url).bearer_auth(token).send().await.map_err(|e| e.to_string())?;
+    let status = r.status();
+    let body = r.bytes().await.map_err(|e| e.to_string())?;
+    if status == 200 { Ok(body.to_vec()) } else { Err(format!("{status}: {}", String::from_utf8_lossy(&body))) }
+}
+
+/// GETs every url in turn (spread over `concurrency` clients) after `warmup` untimed ones.
+async fn measure(
+    client: &reqwest::Client,
+    name: &str,
+    urls: Vec<String>,
+    token: &str,
+    warmup: usize,
+    concurrency: usize,
+) -> Stats {
+    eprintln!("  … {name}");
+    let mut sample = String::new();
+    for (i, url) in urls.iter().take(warmup).enumerate() {
+        let body = get(client, url, token).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        if i == 0 {
+            sample = summary(&serde_json::from_slice(&body).unwrap());
+        }
+    }
+    let urls: Vec<String> = urls.into_iter().skip(warmup).collect();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|w| {
+            let (client, token) = (client.clone(), token.to_owned());
+            let mine: Vec<String> = urls.iter().skip(w).step_by(concurrency).cloned().collect();
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(mine.len());
+                let (mut errors, mut bytes) = (0u64, 0u64);
+                for url in mine {
+                    let t = Instant::now();
+                    // The whole body counts: the time until the client has the answer.
+                    match get(&client, &url, &token).await {
+                        Ok(body) => {
+                            latencies.push(t.elapsed());
+                            bytes += body.len() as u64;
+                        }
+                        Err(_) => errors += 1,
+                    }
+                }
+                (latencies, errors, bytes)
+            })
+        })
+        .collect();
+    let mut stats = Stats { name: name.to_owned(), latencies: Vec::new(), errors: 0, bytes: 0, sample };
+    for w in workers {
+        let (l, e, b) = w.await.unwrap();
+        stats.latencies.extend(l);
+        stats.errors += e;
+        stats.bytes += b;
+    }
+    stats.latencies.sort();
+    stats
+}
+
+async fn login(client: &reqwest::Client, base: &str, phone: &str) -> String {
+    let r: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"phone": phone, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["access_token"].as_str().unwrap_or_else(|| panic!("login {phone}: {r}")).to_owned()
+}
+
+/// Creates a visit over HTTP by the account manager at one of their partners, a moment ago.
+async fn post_visit(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    partners: &[Value],
+    rng: &mut StdRng,
+) -> Result<(), String> {
+    let p = &partners[rng.random_range(0..partners.len())];
+    let (lat, lon) = near(rng, p["lat"].as_f64().unwrap(), p["lon"].as_f64().unwrap(), 30.0);
+    let visited = (Utc::now() - chrono::Duration::seconds(30)).to_rfc3339_opts(SecondsFormat::Millis, true);
+    let body = json!({
+        "partner_id": p["id"],
+        "location": {"lat": lat, "lon": lon, "accuracy_m": 10.0},
+        "visited_at": visited,
+        "purpose": "follow_up",
+        "notes": "回访",
+        "outcome": "positive",
+        "mock_location": false,
+        "location_age_s": 3.0,
+    });
+    let r = client.post(format!("{base}/api/v1/visits")).bearer_auth(token).json(&body).send().await;
+    let r = r.map_err(|e| e.to_string())?;
+    let status = r.status();
+    let text = r.text().await.unwrap_or_default();
+    if status == 201 { Ok(()) } else { Err(format!("{status}: {text}")) }
+}
+
+const ALL_LAYERS: &str = "layers=partners,visits,events,leads";
+
+/// `n` feature urls around `(lat, lon)` at `zoom`, each centre moved a little.
+fn feature_urls(base: &str, seed: u64, n: usize, (lat, lon): (f64, f64), zoom: u8, extra: &str) -> Vec<String> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let (la, lo) = jitter(&mut rng, lat, lon, zoom);
+            format!("{base}/api/v1/map/features?bbox={}&zoom={zoom}&{ALL_LAYERS}{extra}", viewport(la, lo, zoom))
+        })
+        .collect()
+}
+
+async fn child(dir: PathBuf) {
+    let requests = arg("--requests", 300).max(1) as usize;
+    let concurrency = arg("--concurrency", 1).max(1) as usize;
+    let plan: Value = serde_json::from_slice(&std::fs::read(dir.join(PLAN_FILE)).unwrap()).unwrap();
+    let counts = &plan["counts"];
+    println!(
+        "\n{} partners, {} visits ({} verified), {} events, {} leads; seeded in {:.1} s; {} requests per scenario, concurrency {}",
+        counts["partners"],
+        counts["visits"],
+        counts["verified"],
+        counts["events"],
+        counts["leads"],
+        plan["seeding_s"].as_f64().unwrap_or_default(),
+        requests,
+        concurrency
+    );
+    println!("machine: {} CPUs, load average at start {}", num_cpus(), load_average());
+    let client = reqwest::Client::new();
+
+    // 7. From start to the first answer; the index loads in the background from the start.
+    let before = Mem::now();
+    let t0 = Instant::now();
+    let settings = Settings::load(&env_of(&dir)).unwrap();
+    let app = Application::build_with_listener(settings, TcpListener::bind("127.0.0.1:0").unwrap()).await.unwrap();
+    let built = t0.elapsed();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    let token = login(&client, &base, BRANCH_MANAGER).await;
+    let logged_in = t0.elapsed();
+    let city = ((CITY.1 + CITY.3) / 2.0, (CITY.0 + CITY.2) / 2.0);
+    let first_url = feature_urls(&base, 0, 1, city, 12, "").remove(0);
+    let t1 = Instant::now();
+    let first = get(&client, &first_url, &token).await.unwrap();
+    let first_latency = t1.elapsed();
+    let first_answer = t0.elapsed();
+    let after = Mem::now();
+    let t2 = Instant::now();
+    get(&client, &first_url, &token).await.unwrap();
+    let second_latency = t2.elapsed();
+    println!("\nstart-up (the server process, index loading in the background from build):");
+    println!("  Application::build_with_listener returned  {:>8.1} ms", ms(built));
+    println!("  branch manager logged in                    {:>8.1} ms", ms(logged_in));
+    println!(
+        "  first map answer (z12, all layers)          {:>8.1} ms from start; that request took {:.1} ms",
+        ms(first_answer),
+        ms(first_latency)
+    );
+    println!("  the same request again                      {:>8.1} ms", ms(second_latency));
+    println!("  first answer: {}", summary(&serde_json::from_slice(&first).unwrap()));
+    println!("  memory before build:        {}", before.show());
+    println!("  memory after first answer:  {}", after.show());
+    println!(
+        "  growth: VmRSS +{:.1} MiB, RssAnon +{:.1} MiB, RssFile +{:.1} MiB",
+        after.rss - before.rss,
+        after.anon - before.anon,
+        after.file - before.file
+    );
+
+    let am = &plan["am"];
+    let am_token = login(&client, &base, am["phone"].as_str().unwrap()).await;
+    let am_centre = (am["centre"][0].as_f64().unwrap(), am["centre"][1].as_f64().unwrap());
+    let dense = (TOWNS[0].1, TOWNS[0].2);
+    let from = (Utc::now() - chrono::Duration::days(30)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let warmup = 5;
+    let n = requests + warmup;
+
+    let mut results = Vec::new();
+    let scenarios: Vec<(&str, Vec<String>, &str)> = vec![
+        ("1 z12 city, all layers", feature_urls(&base, 1, n, city, 12, ""), &token),
+        ("2 z12 city, all layers, from 30 d", feature_urls(&base, 2, n, city, 12, &format!("&from={from}")), &token),
+        ("3 z16 street, all layers", feature_urls(&base, 3, n, dense, 16, ""), &token),
+        ("4 z16 street, cluster=false", feature_urls(&base, 4, n, dense, 16, "&cluster=false"), &token),
+        ("5 z14 account manager", feature_urls(&base, 5, n, am_centre, 14, ""), &am_token),
+    ];
+    for (name, urls, tok) in scenarios {
+        results.push(measure(&client, name, urls, tok, warmup, concurrency).await);
+    }
+    let mut rng = StdRng::seed_from_u64(6);
+    let coverage: Vec<String> = (0..n)
+        .map(|_| {
+            let (la, lo) = jitter(&mut rng, city.0, city.1, 12);
+            format!("{base}/api/v1/map/coverage?days=30&bbox={}&zoom=12", viewport(la, lo, 12))
+        })
+        .collect();
+    results.push(measure(&client, "6 coverage 30 d + heat z12", coverage, &token, warmup, concurrency).await);
+
+    // 8. Catch-up: a visit created over HTTP, then the map request that follows it.
+    let partners = am["partners"].as_array().unwrap().clone();
+    let mut catch_up: Vec<Stats> =
+        ["8 z16 street after a write", "8 z12 city after a write", "  (the writes: POST /visits)"]
+            .iter()
+            .map(|name| Stats {
+                name: (*name).to_owned(),
+                latencies: Vec::new(),
+                errors: 0,
+                bytes: 0,
+                sample: String::new(),
+            })
+            .collect();
+    eprintln!("  … 8 catch-up");
+    let mut rng = StdRng::seed_from_u64(8);
+    let street = feature_urls(&base, 81, requests, dense, 16, "");
+    let whole = feature_urls(&base, 82, requests, city, 12, "");
+    for i in 0..requests * 2 {
+        let t = Instant::now();
+        match post_visit(&client, &base, &am_token, &partners, &mut rng).await {
+            Ok(()) => catch_up[2].latencies.push(t.elapsed()),
+            Err(e) => {
+                catch_up[2].errors += 1;
+                if catch_up[2].errors == 1 {
+                    println!("POST /visits: {e}");
+                }
+            }
+        }
+        let (which, url) = if i % 2 == 0 { (0, &street[i / 2]) } else { (1, &whole[i / 2]) };
+        let t = Instant::now();
+        match get(&client, url, &token).await {
+            Ok(body) => {
+                catch_up[which].latencies.push(t.elapsed());
+                catch_up[which].bytes += body.len() as u64;
+            }
+            Err(_) => catch_up[which].errors += 1,
+        }
+    }
+    for s in &mut catch_up {
+        s.latencies.sort();
+    }
+    results.extend(catch_up);
+
+    println!("\nlatency over HTTP (client-side, whole body; {warmup} untimed requests first):");
+    for s in &results {
+        println!("{}", s.line());
+    }
+    println!();
+    for s in &results {
+        if !s.sample.is_empty() {
+            println!("  {}: {}", s.name, s.sample);
+        }
+    }
+    println!("\n| scenario | n | p50 | p95 | p99 | max | errors |\n| --- | --- | --- | --- | --- | --- | --- |");
+    for s in &results {
+        println!("{}", s.row());
+    }
+    let z12 = results[0].p95().max(results[1].p95());
+    let z16 = results[2].p95().max(results[3].p95());
+    println!("\nload average after the HTTP scenarios: {}", load_average());
+    println!(
+        "\ntargets: z12 p95 {z12:.1} ms (≤ 50 ms: {}), z16 p95 {z16:.1} ms (≤ 20 ms: {})",
+        if z12 <= 50.0 { "met" } else { "MISSED" },
+        if z16 <= 20.0 { "met" } else { "MISSED" },
+    );
+
+    // The index alone: one more built in this process, everything else steady.
+    eprintln!("  … index built in-process");
+    let db = state.db.clone();
+    let before = Mem::now();
+    let (elapsed, index, sizes) = tokio::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        let index = Arc::new(MapIndex::default());
+        let t = Instant::now();
+        let sizes = {
+            let guard = index.current(&mut conn).unwrap();
+            let l = guard.as_ref().unwrap();
+            [l.partners.len(), l.visits.len(), l.events.len(), l.leads.len()]
+        };
+        (t.elapsed(), index, sizes)
+    })
+    .await
+    .unwrap();
+    let built = Mem::now();
+    let points: usize = sizes.iter().sum();
+    let entry = std::mem::size_of::<Entry<Pt>>();
+    println!(
+        "\nindex built in-process: {:.0} ms for {} points (partners {}, visits {}, events {}, leads {})",
+        ms(elapsed),
+        points,
+        sizes[0],
+        sizes[1],
+        sizes[2],
+        sizes[3]
+    );
+
+    // Catch-up alone: a visit over HTTP, then this index brought up to date.
+    let mut rng = StdRng::seed_from_u64(9);
+    let (mut idle, mut after_write) = (Vec::new(), Vec::new());
+    for i in 0..40 {
+        if i % 2 == 1 {
+            post_visit(&client, &base, &am_token, &partners, &mut rng).await.unwrap();
+        }
+        let (db, index) = (state.db.clone(), index.clone());
+        let took = tokio::task::spawn_blocking(move || {
+            let mut conn = db.get().unwrap();
+            let t = Instant::now();
+            drop(index.current(&mut conn).unwrap());
+            t.elapsed()
+        })
+        .await
+        .unwrap();
+        if i % 2 == 1 { after_write.push(took) } else { idle.push(took) }
+    }
+    idle.sort();
+    after_write.sort();
+    println!(
+        "  MapIndex::current(): nothing new p50 {:.2} ms, max {:.2} ms; one visit new p50 {:.2} ms, max {:.2} ms",
+        ms(percentile(&idle, 50.0)),
+        ms(idle.last().copied().unwrap_or_default()),
+        ms(percentile(&after_write, 50.0)),
+        ms(after_write.last().copied().unwrap_or_default()),
+    );
+
+    eprintln!("  … breakdown");
+    let (db, probe_index) = (state.db.clone(), index.clone());
+    let am_phone = am["phone"].as_str().unwrap().to_owned();
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        breakdown(&mut conn, &probe_index, &am_phone, [city, dense, am_centre])
+    })
+    .await
+    .unwrap();
+    for line in lines {
+        println!("{line}");
+    }
+
+    drop(index);
+    let dropped = Mem::now();
+    println!(
+        "\n  memory of the in-process index: RssAnon +{:.1} MiB while it lives (VmRSS +{:.1} MiB), {:.1} MiB given back when dropped; points alone {} × {} B = {:.1} MiB",
+        built.anon - before.anon,
+        built.rss - before.rss,
+        built.anon - dropped.anon,
+        points,
+        entry,
+        (points * entry) as f64 / 1_048_576.0
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where the time goes: the parts of a features request, timed in-process on the index
+
+#[derive(Clone, Copy, PartialEq)]
+enum Step {
+    Scan,
+    SlotCategory,
+    Category,
+    Match,
+    VisibleFirst,
+    Sparse,
+    Dense,
+}
+
+const STEPS: [(Step, &str); 7] = [
+    (Step::Scan, "scan only: every entry of the box's buckets"),
+    (Step::SlotCategory, "+ category from partner_slots (before 600adf3)"),
+    (Step::Category, "+ category_of (partner_categories)"),
+    (Step::Match, "+ matches, category_of first (as features)"),
+    (Step::VisibleFirst, "+ matches, visible() before category_of"),
+    (Step::Sparse, "+ Gather::new, hash map (before 600adf3)"),
+    (Step::Dense, "+ Gather::over, dense table (as features)"),
+];
+
+struct Probe<'a> {
+    layers: &'a Layers,
+    matcher: Matcher,
+}
+
+impl Probe<'_> {
+    /// One pass over the box doing `step`; returns something of the result so nothing is skipped.
+    fn run(&self, step: Step, world: &WorldBox, zoom: u8) -> u64 {
+        let (layers, matcher) = (self.layers, &self.matcher);
+        let slot_category =
+            |p: &Pt| if p.partner == NONE { 6 } else { layers.partner_slots[p.partner as usize].category };
+        let mut n = 0u64;
+        for &layer in Layer::ALL {
+            let index = layers.layer(layer);
+            match step {
+                Step::Scan => index.within(world, |e| n += u64::from(e.item.status)),
+                Step::SlotCategory => index.within(world, |e| n += u64::from(slot_category(&e.item))),
+                Step::Category => index.within(world, |e| n += u64::from(layers.category_of(&e.item))),
+                Step::Match => index.within(world, |e| {
+                    n += u64::from(matcher.matches(layer, &e.item, layers.category_of(&e.item)));
+                }),
+                Step::VisibleFirst => index.within(world, |e| {
+                    n += u64::from(
+                        matcher.visible(layer, &e.item) && matcher.matches(layer, &e.item, layers.category_of(&e.item)),
+                    );
+                }),
+                Step::Sparse | Step::Dense => {
+                    let grid = Grid::new(zoom, 6);
+                    let mut gather: Gather<7, Pt> =
+                        if step == Step::Dense { Gather::over(grid, world) } else { Gather::new(grid) };
+                    index.within(world, |e| {
+                        let c = layers.category_of(&e.item);
+                        if matcher.matches(layer, &e.item, c) {
+                            gather.add(e.at, c as usize, e.item);
+                        }
+                    });
+                    n += gather.into_clusters().len() as u64;
+                }
+            }
+        }
+        n
+    }
+}
+
+fn actor_of(conn: &mut DbConn, phone: &str) -> Actor {
+    let row = outreach::store::users::find_by_phone(conn, phone).unwrap().unwrap();
+    Actor {
+        user_id: row.id.parse().unwrap(),
+        role: row.role.parse().unwrap(),
+        org_unit_id: row.org_unit_id.map(|u| u.parse().unwrap()),
+        org_path: row.org_path,
+    }
+}
+
+/// Median milliseconds of `f` over `views`.
+fn median_ms(views: &[(BBox, WorldBox)], mut f: impl FnMut(&BBox, &WorldBox) -> u64) -> f64 {
+    let mut times: Vec<Duration> = views
+        .iter()
+        .map(|(b, w)| {
+            let t = Instant::now();
+            std::hint::black_box(f(b, w));
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    ms(percentile(&times, 50.0))
+}
+
+/// The parts of the z12 city view, the z16 street view (branch manager) and the z14 account
+/// manager's view, each step adding to the one before; and the domain calls themselves.
+fn breakdown(conn: &mut DbConn, index: &MapIndex, am_phone: &str, centres: [(f64, f64); 3]) -> Vec<String> {
+    let bm = actor_of(conn, BRANCH_MANAGER);
+    let am = actor_of(conn, am_phone);
+    let cases =
+        [(&bm, centres[0], 12u8, "z12 city"), (&bm, centres[1], 16, "z16 street"), (&am, centres[2], 14, "z14 AM")];
+    let mut rng = StdRng::seed_from_u64(10);
+    let views: Vec<Vec<(BBox, WorldBox)>> = cases
+        .iter()
+        .map(|(_, (lat, lon), zoom, _)| {
+            (0..21)
+                .map(|_| {
+                    let (la, lo) = jitter(&mut rng, *lat, *lon, *zoom);
+                    let b = BBox::parse(&viewport(la, lo, *zoom)).unwrap();
+                    (b, WorldBox::of(&b))
+                })
+                .collect()
+        })
+        .collect();
+    let mut lines = vec![format!(
+        "\nwhere the time goes (in-process, median ms over 21 viewports; each step adds to the one before):\n{:<46} {:>10} {:>10} {:>10}",
+        "", cases[0].3, cases[1].3, cases[2].3
+    )];
+    let mut row = |name: &str, values: Vec<f64>| {
+        lines.push(format!("{name:<46} {:>10.2} {:>10.2} {:>10.2}", values[0], values[1], values[2]));
+    };
+    let domain: Vec<f64> = cases
+        .iter()
+        .zip(&views)
+        .map(|((actor, _, zoom, _), views)| {
+            median_ms(views, |b, _| {
+                let q = FeatureQuery {
+                    bbox: *b,
+                    zoom: *zoom,
+                    layers: Layer::ALL.to_vec(),
+                    cluster: true,
+                    limit: 2_000,
+                    org_unit_id: None,
+                    filters: Filters::default(),
+                };
+                features::features(conn, index, actor, &q).unwrap().features.len() as u64
+            })
+        })
+        .collect();
+    row("features::features() (the domain call)", domain);
+    let guard = index.current(conn).unwrap();
+    let layers = guard.as_ref().unwrap();
+    let probes: Vec<Probe> = cases
+        .iter()
+        .map(|(actor, ..)| Probe { layers, matcher: Matcher::new(layers, actor, None, &Filters::default()) })
+        .collect();
+    for (step, name) in STEPS {
+        let values = probes
+            .iter()
+            .zip(&views)
+            .zip(&cases)
+            .map(|((probe, views), (_, _, zoom, _))| median_ms(views, |_, w| probe.run(step, w, *zoom)))
+            .collect();
+        row(name, values);
+    }
+    drop(guard);
+    let heat = views[0].clone();
+    let now = Utc::now();
+    let coverage_ms = median_ms(&heat, |b, _| {
+        let q = CoverageQuery { days: Some(30), org_unit_id: None, heat: Some((*b, 12)), limit: 200, now };
+        coverage::coverage(conn, index, &bm, &q).unwrap().overdue_total
+    });
+    lines.push(format!("{:<46} {coverage_ms:>10.2}", "coverage::coverage() 30 d + heat z12"));
+    lines
+}
+
+#[tokio::main]
+async fn main() {
+    if let Some(dir) = text_arg("--serve") {
+        child(PathBuf::from(dir)).await;
+        return;
+    }
+    let partners = arg("--partners", 100_000) as usize;
+    let visits = arg("--visits", 1_000_000) as usize;
+    let events = arg("--events", 2_000) as usize;
+    let leads = arg("--leads", 200_000) as usize;
+    parent(partners, visits, events, leads).await;
+}
