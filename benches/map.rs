@@ -25,10 +25,13 @@
 //!                                [--leads 200000] [--requests 300] [--concurrency 1] [--keep 1]
 //!                                [--db DIR]
 //!
-//! `--keep 1` leaves the database directory in place (its path is printed); `--db DIR` seeds into
-//! DIR, or — if DIR already holds a seeded database — skips seeding and measures it again.
-//! `--serve DIR` is the child's mode; run it by hand (e.g. under `perf record`) to measure a
-//! kept database without the parent.
+//! The database directory is kept (its path is printed; ~1.3 GB at full scale) unless `--keep 0`;
+//! `--db DIR` seeds into DIR, or — if DIR already holds a seeded database — skips seeding and
+//! measures it again. `--serve DIR` is the child's mode; run it by hand (e.g. under
+//! `perf record`) to measure a kept database without the parent. After the HTTP scenarios it also
+//! times `MapIndex::current()` alone with and without a new write, and breaks a features request
+//! down step by step in-process (scan, category, matching, clustering) for the z12, z16 and
+//! account-manager views.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
