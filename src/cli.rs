@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `user create`, `openapi`.
+//! The command line: `serve` (default), `migrate`, `user create`, `openapi`, `purge`, `bench seed`.
 
 use std::io::BufRead;
 
@@ -37,6 +37,27 @@ enum Command {
     Openapi,
     /// Erase event attendees' personal data past retention (the server also does it hourly).
     Purge,
+    /// Benchmark tools.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Seed a whole branch network into an empty database (see docs/PERFORMANCE.md).
+    Seed {
+        /// Share of the default size: 1 = 500 account managers, 100k partners, 1M visits.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// The same seed gives the same network.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Where to write the manifest the load driver reads (default: in the data directory).
+        #[arg(long)]
+        manifest: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -90,6 +111,27 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let state = open_state_for_command(settings).await?;
             let erased = crate::startup::purge(&state).await?;
             println!("erased the personal data of {erased} attendees past retention");
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Seed { scale, seed, manifest } } => {
+            let path = manifest.unwrap_or_else(|| settings.data_dir.join("bench-manifest.json"));
+            let state = open_state_for_command(settings).await?;
+            let seeded = crate::seed::run(&state, crate::seed::Options { scale, seed }).await?;
+            let json = serde_json::to_string_pretty(&seeded)?;
+            std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+            let c = &seeded.counts;
+            println!(
+                "seeded in {:.0} s: {} account managers, {} partners, {} visits, {} events, {} registrations, {} leads, {} projects; manifest {}",
+                c.seconds,
+                c.account_managers,
+                c.partners,
+                c.visits,
+                c.events,
+                c.registrations,
+                c.leads,
+                c.projects,
+                path.display()
+            );
             Ok(())
         }
         Command::Openapi => Ok(()),

@@ -16,6 +16,7 @@ pub mod domain;
 pub mod geo;
 pub mod http;
 pub mod media;
+pub mod seed;
 pub mod startup;
 pub mod store;
 pub mod tables;

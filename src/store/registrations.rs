@@ -27,6 +27,19 @@ pub fn insert(conn: &mut DbConn, row: &RegistrationRow) -> Result<(), StoreError
     Ok(())
 }
 
+/// Many rows per statement, for seeding and benchmarks.
+pub fn insert_many(conn: &mut DbConn, rows: &[RegistrationRow]) -> Result<(), StoreError> {
+    // 13 columns × 1000 rows stays below both backends' bound-parameter limits.
+    for chunk in rows.chunks(1000) {
+        let insert = diesel::insert_into(registrations::table).values(chunk);
+        match conn {
+            DbConn::Sqlite(c) => insert.execute(c)?,
+            DbConn::Postgres(c) => insert.execute(c)?,
+        };
+    }
+    Ok(())
+}
+
 pub fn find_by_phone(conn: &mut DbConn, event_id: &str, phone: &str) -> Result<Option<RegistrationRow>, StoreError> {
     Ok(registrations::table
         .filter(registrations::event_id.eq(event_id))

@@ -270,3 +270,68 @@ async fn the_demo_serves_logins_and_stops_cleanly_on_sigterm() {
     assert_eq!(units["items"].as_array().unwrap().len(), 10, "an old token still works and nothing was seeded twice");
     drop(child);
 }
+
+#[tokio::test]
+async fn bench_seed_builds_the_same_network_from_the_same_seed_and_only_into_an_empty_database() {
+    let seed = |sandbox: &Sandbox| {
+        let manifest = sandbox.dir.path().join("manifest.json");
+        let mut cmd = sandbox.command();
+        cmd.args(["bench", "seed", "--scale", "0.002", "--seed", "7", "--manifest"]).arg(&manifest);
+        async move {
+            let out = cmd.output().await.unwrap();
+            (out, manifest)
+        }
+    };
+    let first = Sandbox::new();
+    let (out, path) = seed(&first).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let a: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let sizes = outreach::seed::Sizes::at(0.002);
+    let counts = &a["counts"];
+    assert_eq!(counts["partners"], sizes.partners);
+    assert_eq!(counts["visits"], sizes.visits);
+    assert_eq!(counts["registrations"], sizes.registrations);
+    assert_eq!(counts["leads"], sizes.leads);
+    // The burst event is one more than the seeded ones.
+    assert_eq!(counts["events"], sizes.events + 1);
+    assert_eq!(counts["projects"], 10);
+    assert!(counts["points_entries"].as_u64().unwrap() > 0, "linked visits and leads earned points");
+    let ams = a["account_managers"].as_array().unwrap();
+    assert_eq!(ams.len(), sizes.account_managers);
+    let partners: u64 = ams.iter().map(|m| m["partners_total"].as_u64().unwrap()).sum();
+    let visits: u64 = ams.iter().map(|m| m["visits_total"].as_u64().unwrap()).sum();
+    assert_eq!((partners, visits), (sizes.partners as u64, sizes.visits as u64), "every row has an owner");
+    assert!(ams.iter().any(|m| m["phone"] == a["sync_account_manager"]));
+    assert_eq!(a["burst_event"]["capacity"], 800);
+
+    // Into a database that holds anything: refused, nothing written.
+    let (again, _) = seed(&first).await;
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already holds"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    // The same seed elsewhere: the same places and figures.
+    let second = Sandbox::new();
+    let (out, path) = seed(&second).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let b: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let strip = |m: &serde_json::Value| {
+        let ams: Vec<_> = m["account_managers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                // Times, and the time stamps at the head of the ids, are relative to the moment of
+                // seeding; places and figures are not.
+                let places: Vec<String> =
+                    a["partners"].as_array().unwrap().iter().map(|p| format!("{},{}", p["lat"], p["lon"])).collect();
+                format!("{} {} {} {}", a["phone"], places.join(" "), a["partners_total"], a["visits_total"])
+            })
+            .collect();
+        (ams, m["burst_event"]["code"].clone(), m["sync_account_manager"].clone())
+    };
+    assert!(strip(&a) == strip(&b), "the same seed gave another network");
+}
