@@ -118,7 +118,7 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Pool(_) => {
+            StoreError::Pool(_) | StoreError::Saturated(_) => {
                 tracing::error!(error = %err, "database unavailable");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -155,7 +155,7 @@ pub fn event(rng: &mut StdRng, p: &PartnerRow, i: usize, capacity: i32, seq: i64
         partner_id: p.id.clone(),
         project_id: None,
         title: format!("社区金融知识讲座{i}"),
-        theme: "防诈骗".to_owned(),
+        theme: "anti_fraud".to_owned(),
         description: String::new(),
         starts_at: starts,
         ends_at: starts + Duration::hours(2),

@@ -20,6 +20,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("blocking pool is gone")]
     Canceled,
+    #[error("every database connection stayed busy for {0:?}")]
+    Saturated(std::time::Duration),
 }
 
 impl From<DieselError> for StoreError {

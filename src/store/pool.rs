@@ -1,4 +1,7 @@
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use diesel::r2d2::R2D2Connection;
 
@@ -55,6 +58,13 @@ pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 pub struct Db {
     pool: r2d2::Pool<ConnectionManager>,
     backend: Backend,
+    /// One per pooled connection. Work waits for a permit here, as a parked future, before it
+    /// takes a blocking thread: waiting for a connection inside `spawn_blocking` instead grew the
+    /// blocking pool to its 512-thread cap in a burst of 1,000 registrations, each thread with
+    /// its stack and allocator arena, and the memory stayed after the burst.
+    permits: Arc<Semaphore>,
+    /// How long work waits for a permit before it is refused (the pool's connection timeout).
+    patience: Duration,
 }
 
 impl Db {
@@ -72,7 +82,8 @@ impl Db {
             .min_idle(Some(options.min_idle))
             .connection_timeout(options.connection_timeout)
             .build(manager)?;
-        Ok(Db { pool, backend })
+        let permits = Arc::new(Semaphore::new(options.max_size as usize));
+        Ok(Db { pool, backend, permits, patience: options.connection_timeout })
     }
 
     pub fn backend(&self) -> Backend {
@@ -86,8 +97,14 @@ impl Db {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        let permit = match tokio::time::timeout(self.patience, Arc::clone(&self.permits).acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(StoreError::Canceled.into()),
+            Err(_) => return Err(StoreError::Saturated(self.patience).into()),
+        };
         let pool = self.pool.clone();
         match actix_web::rt::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut conn = pool.get().map_err(StoreError::from)?;
             f(&mut conn)
         })
