@@ -8,6 +8,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use outreach::config::Settings;
+use outreach::domain::map::MapIndex;
 use outreach::domain::org_units::{self, Created, NewOrgUnit, OrgUnitKind};
 use outreach::domain::{Actor, Role, partner_search};
 use outreach::geo::bbox::lat_band;
@@ -116,11 +117,17 @@ fn nearby_100k(c: &mut Criterion) {
         .collect();
     let mut conn = state.db.get().unwrap();
     conn.write_tx(|c| insert_many(c, &rows)).unwrap();
+    // The same search from the database (an index not loaded yet) and from the loaded map index.
+    let cold = MapIndex::default();
+    let warm = MapIndex::default();
+    drop(warm.current(&mut conn).unwrap());
     let mut group = c.benchmark_group("nearby over 100k partners (SQLite)");
     for radius in [500.0, 1000.0, 3000.0] {
-        group.bench_function(format!("radius {radius} m, limit 50"), |b| {
-            b.iter(|| partner_search::nearby(&mut conn, &actor, black_box(JIANGMEN), radius, 50).unwrap())
-        });
+        for (source, index) in [("database", &cold), ("map index", &warm)] {
+            group.bench_function(format!("radius {radius} m, limit 50, from the {source}"), |b| {
+                b.iter(|| partner_search::nearby(&mut conn, index, &actor, black_box(JIANGMEN), radius, 50).unwrap())
+            });
+        }
     }
     group.finish();
 }

@@ -216,22 +216,28 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-/// The server's peak resident memory since the last `reset`, sampled every 50 ms.
+/// The server's peak resident memory since the last `reset`, sampled every 50 ms: all of it
+/// (VmRSS) and its private part (RssAnon). The difference is file pages: SQLite maps the database
+/// into each pooled connection, and the same cached page counts once per mapping in VmRSS.
 #[derive(Clone)]
 struct Rss {
     pid: Option<u32>,
     peak_kib: Arc<AtomicU64>,
+    peak_anon_kib: Arc<AtomicU64>,
 }
 
 impl Rss {
     fn start(pid: Option<u32>) -> Rss {
-        let rss = Rss { pid, peak_kib: Arc::new(AtomicU64::new(0)) };
+        let rss = Rss { pid, peak_kib: Arc::default(), peak_anon_kib: Arc::default() };
         if let Some(pid) = pid {
-            let peak = rss.peak_kib.clone();
+            let (peak, anon) = (rss.peak_kib.clone(), rss.peak_anon_kib.clone());
             tokio::spawn(async move {
                 loop {
                     if let Some(kib) = proc_kib(pid, "VmRSS:") {
                         peak.fetch_max(kib, Ordering::Relaxed);
+                    }
+                    if let Some(kib) = proc_kib(pid, "RssAnon:") {
+                        anon.fetch_max(kib, Ordering::Relaxed);
                     }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
@@ -241,12 +247,14 @@ impl Rss {
     }
 
     fn reset(&self) {
-        let now = self.pid.and_then(|pid| proc_kib(pid, "VmRSS:")).unwrap_or(0);
-        self.peak_kib.store(now, Ordering::Relaxed);
+        let now = |field| self.pid.and_then(|pid| proc_kib(pid, field)).unwrap_or(0);
+        self.peak_kib.store(now("VmRSS:"), Ordering::Relaxed);
+        self.peak_anon_kib.store(now("RssAnon:"), Ordering::Relaxed);
     }
 
-    fn peak_mib(&self) -> Option<f64> {
-        self.pid.map(|_| mib(self.peak_kib.load(Ordering::Relaxed)))
+    /// Peak VmRSS and peak RssAnon since the last reset.
+    fn peak_mib(&self) -> Option<(f64, f64)> {
+        self.pid.map(|_| (mib(self.peak_kib.load(Ordering::Relaxed)), mib(self.peak_anon_kib.load(Ordering::Relaxed))))
     }
 
     fn hwm_mib(&self) -> Option<f64> {
@@ -1321,12 +1329,14 @@ struct Row {
     errors: u64,
     kib_per_request: f64,
     peak_rss_mib: Option<f64>,
+    /// The private part of it (RssAnon).
+    peak_anon_mib: Option<f64>,
     notes: String,
     first_errors: Vec<String>,
 }
 
 impl Row {
-    fn of(scenario: &str, mut m: Measured, peak_rss_mib: Option<f64>) -> Row {
+    fn of(scenario: &str, mut m: Measured, peak: Option<(f64, f64)>) -> Row {
         m.rec.latencies.sort();
         let l = &m.rec.latencies;
         let requests = m.rec.requests;
@@ -1342,7 +1352,8 @@ impl Row {
             max_ms: ms(l.last().copied().unwrap_or_default()),
             errors: m.rec.errors,
             kib_per_request: m.rec.bytes as f64 / l.len().max(1) as f64 / 1024.0,
-            peak_rss_mib,
+            peak_rss_mib: peak.map(|p| p.0),
+            peak_anon_mib: peak.map(|p| p.1),
             notes: m.notes,
             first_errors: m.rec.first_errors,
         }
@@ -1367,13 +1378,17 @@ impl Row {
             errors,
             kib_per_request: 0.0,
             peak_rss_mib: None,
+            peak_anon_mib: None,
             notes,
             first_errors,
         }
     }
 
     fn markdown(&self) -> String {
-        let rss = self.peak_rss_mib.map_or("-".to_owned(), |m| format!("{m:.0}"));
+        let rss = match (self.peak_rss_mib, self.peak_anon_mib) {
+            (Some(all), Some(anon)) => format!("{all:.0} ({anon:.0})"),
+            _ => "-".to_owned(),
+        };
         format!(
             "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {rss} | {} |",
             self.scenario,
@@ -1392,7 +1407,7 @@ impl Row {
     }
 }
 
-const TABLE_HEAD: &str = "| scenario | conc | requests | s | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | KiB/req | peak RSS MiB | notes |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|";
+const TABLE_HEAD: &str = "| scenario | conc | requests | s | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | KiB/req | peak RSS (anon) MiB | notes |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|";
 
 /// Everything about the run but the rows.
 #[derive(Serialize)]
@@ -1410,6 +1425,9 @@ struct Header {
     map_ready_s: f64,
     /// When the map index had loaded, before any load.
     server_rss_ready_mib: Option<f64>,
+    server_anon_ready_mib: Option<f64>,
+    /// The highest RssAnon seen in any scenario.
+    server_peak_anon_mib: Option<f64>,
     server_vmhwm_mib: Option<f64>,
     capacity_respected: Option<bool>,
     counts: Counts,
@@ -1435,7 +1453,8 @@ impl Header {
         format!(
             "## Outreach load: {}, scale {} (seed {})\n\n\
              machine: {} CPUs, load average {} at start, {} at end; commit {}\n\
-             server {ready}map index ready after {:.1} s; VmRSS then {}, VmHWM at the end {}\n\
+             server {ready}map index ready after {:.1} s; VmRSS then {} (RssAnon {}), VmHWM at the end {}, \
+             peak RssAnon {}\n\
              seeded: {counts}\n\
              timed scenarios: {} s each after 1 s of warm-up\n",
             self.backend,
@@ -1447,7 +1466,9 @@ impl Header {
             self.commit,
             self.map_ready_s,
             mib(self.server_rss_ready_mib),
+            mib(self.server_anon_ready_mib),
             mib(self.server_vmhwm_mib),
+            mib(self.server_peak_anon_mib),
             self.duration_s
         )
     }
@@ -1508,6 +1529,7 @@ async fn run(opts: &Opts, target: &Target) -> bool {
         .unwrap_or_else(|e| panic!("login {}: {e}", m.branch_manager));
     let map_ready_s = wait_map(base, &bm_token, m.city_centre, since).await;
     let rss_ready_mib = pid.and_then(|pid| proc_kib(pid, "VmRSS:")).map(mib);
+    let anon_ready_mib = pid.and_then(|pid| proc_kib(pid, "RssAnon:")).map(mib);
     eprintln!("server ready after {ready_s:.1} s, map index ready after {map_ready_s:.1} s");
 
     let ams = chosen_ams(&m, opts);
@@ -1566,6 +1588,8 @@ async fn run(opts: &Opts, target: &Target) -> bool {
         ready_s: server.map(|_| ready_s),
         map_ready_s,
         server_rss_ready_mib: rss_ready_mib,
+        server_anon_ready_mib: anon_ready_mib,
+        server_peak_anon_mib: rows.iter().filter_map(|r| r.peak_anon_mib).reduce(f64::max),
         server_vmhwm_mib: rss.hwm_mib(),
         capacity_respected: cx.capacity_respected,
         counts: cx.m.counts.clone(),

@@ -4,10 +4,13 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
+use super::map::scope::{Filters, Matcher};
+use super::map::{Layer, MapIndex};
 use super::partners::{Partner, PossibleDuplicate};
 use super::territories::TerritoryCache;
 use super::{Actor, DomainError};
-use crate::geo::{BBox, LatLon, distance_m};
+use crate::geo::mercator::unproject;
+use crate::geo::{BBox, LatLon, WorldBox, distance_m};
 use crate::store::partners::{self as store, BoxFilter, PartnerRow};
 use crate::store::{DbConn, StoreError, uuid_col};
 
@@ -28,6 +31,7 @@ pub fn box_filter(b: &BBox) -> BoxFilter {
 /// not the size of the table.
 pub fn nearby(
     conn: &mut DbConn,
+    index: &MapIndex,
     actor: &Actor,
     center: LatLon,
     radius_m: f64,
@@ -38,8 +42,7 @@ pub fn nearby(
         return Err(DomainError::invalid("radius_m", format!("must be between 1 and {MAX_RADIUS_M}")));
     }
     // Two steps: rank the narrow (id, position) candidates, then load only the rows returned.
-    let scope = actor.scope().path_prefix();
-    let candidates = store::positions_in_box(conn, scope.as_deref(), &box_filter(&BBox::around(center, radius_m)))?;
+    let candidates = candidates(conn, index, actor, &BBox::around(center, radius_m))?;
     let mut ranked: Vec<(String, f64)> = candidates
         .into_iter()
         .map(|(id, lat, lon)| (id, distance_m(center, LatLon { lat, lon })))
@@ -51,12 +54,43 @@ pub fn nearby(
     let mut rows: HashMap<String, PartnerRow> =
         store::find_many(conn, &ids)?.into_iter().map(|r| (r.id.clone(), r)).collect();
     let mut found = Vec::with_capacity(ranked.len());
-    for (id, d) in ranked {
-        if let Some(row) = rows.remove(&id) {
+    for (id, _) in ranked {
+        if let Some(row) = rows.remove(&id).filter(|r| r.deleted_at.is_none()) {
+            // The distance from the stored position, not the index's centimetre grid.
+            let d = distance_m(center, LatLon { lat: row.lat, lon: row.lon });
             found.push((Partner::try_from(row)?, d));
         }
     }
     Ok(found)
+}
+
+/// Live partners in the caller's scope inside `b`, as (id, lat, lon). From the map's in-memory
+/// index once it has loaded: in a town centre a 1 km search box holds thousands of partners,
+/// and reading each one's row to test its scope was nearly all of a search's time (151 searches
+/// a second at 64 clients with 100k partners). From the database until the index has loaded, so
+/// a search right after a restart does not wait for it.
+fn candidates(
+    conn: &mut DbConn,
+    index: &MapIndex,
+    actor: &Actor,
+    b: &BBox,
+) -> Result<Vec<(String, f64, f64)>, DomainError> {
+    if index.is_loaded() {
+        let guard = index.current(conn)?;
+        if let Some(layers) = guard.as_ref() {
+            let matcher = Matcher::new(layers, actor, None, &Filters::default());
+            let mut found = Vec::new();
+            layers.partners.within(&WorldBox::of(b), |e| {
+                if matcher.visible(Layer::Partners, &e.item) {
+                    let at = unproject(e.at);
+                    found.push((Uuid::from_bytes(e.item.id).to_string(), at.lat, at.lon));
+                }
+            });
+            return Ok(found);
+        }
+    }
+    let scope = actor.scope().path_prefix();
+    Ok(store::positions_in_box(conn, scope.as_deref(), &box_filter(b))?)
 }
 
 const DUPLICATE_RADIUS_M: f64 = 100.0;

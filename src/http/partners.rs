@@ -294,10 +294,9 @@ pub async fn nearby_partners(
         return Err(ApiError::field("limit", "must be between 1 and 500"));
     }
     let viewer = actor.clone();
-    let found = state
-        .db
-        .run(move |conn| partner_search::nearby(conn, &actor, center, radius_m, usize::try_from(limit).unwrap_or(50)))
-        .await?;
+    let index = state.map.clone();
+    let limit = usize::try_from(limit).unwrap_or(50);
+    let found = state.db.run(move |conn| partner_search::nearby(conn, &index, &actor, center, radius_m, limit)).await?;
     Ok(HttpResponse::Ok().json(NearbyPage {
         items: found
             .into_iter()

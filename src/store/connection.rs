@@ -115,3 +115,28 @@ impl DbConn {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::sql_types::BigInt;
+
+    use super::*;
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    /// `.cargo/config.toml` builds SQLite with the planner stability guarantee; without it every
+    /// `.first()` is parsed and planned again at each call (see there).
+    #[test]
+    fn sqlite_is_built_with_the_query_planner_stability_guarantee() {
+        let Ok(DbConn::Sqlite(mut conn)) = DbConn::open(":memory:") else { panic!("cannot open SQLite in memory") };
+        let found: Count =
+            diesel::sql_query("SELECT count(*) AS n FROM pragma_compile_options WHERE compile_options = 'ENABLE_QPSG'")
+                .get_result(&mut conn)
+                .unwrap_or(Count { n: -1 });
+        assert_eq!(found.n, 1, "SQLite was built without SQLITE_ENABLE_QPSG (LIBSQLITE3_FLAGS in .cargo/config.toml)");
+    }
+}

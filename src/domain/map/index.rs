@@ -328,6 +328,12 @@ pub struct MapIndex {
 }
 
 impl MapIndex {
+    /// Whether the first load has finished. Callers with a database fallback use it until then
+    /// rather than wait for the load (seconds at bank scale).
+    pub fn is_loaded(&self) -> bool {
+        self.layers.read().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
     /// Brings the index up to the database's newest change and hands it out for reading.
     pub fn current(&self, conn: &mut DbConn) -> Result<RwLockReadGuard<'_, Option<Layers>>, DomainError> {
         {
