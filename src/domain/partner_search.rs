@@ -9,6 +9,7 @@ use super::map::{Layer, MapIndex};
 use super::partners::{Partner, PossibleDuplicate};
 use super::territories::TerritoryCache;
 use super::{Actor, DomainError};
+use crate::geo::distance::local_distance_m;
 use crate::geo::mercator::unproject;
 use crate::geo::{BBox, LatLon, WorldBox, distance_m};
 use crate::store::partners::{self as store, BoxFilter, PartnerRow};
@@ -43,13 +44,7 @@ pub fn nearby(
     }
     // Two steps: rank the narrow (id, position) candidates, then load only the rows returned.
     let candidates = candidates(conn, index, actor, &BBox::around(center, radius_m))?;
-    let mut ranked: Vec<(String, f64)> = candidates
-        .into_iter()
-        .map(|(id, lat, lon)| (id, distance_m(center, LatLon { lat, lon })))
-        .filter(|(_, d)| *d <= radius_m)
-        .collect();
-    ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-    ranked.truncate(limit);
+    let ranked = nearest(center, radius_m, limit, candidates);
     let ids: Vec<String> = ranked.iter().map(|(id, _)| id.clone()).collect();
     let mut rows: HashMap<String, PartnerRow> =
         store::find_many(conn, &ids)?.into_iter().map(|r| (r.id.clone(), r)).collect();
@@ -62,6 +57,35 @@ pub fn nearby(
         }
     }
     Ok(found)
+}
+
+/// The `limit` candidates nearest `center` within `radius_m` by exact geodesic distance, nearest
+/// first, ties by id. The exact distance costs about half a microsecond, a third of a town-centre
+/// search when computed for each of its thousands of candidates; it is computed only for those a
+/// local estimate (within 0.1 % of it, see `local_distance_m`) cannot rule out.
+fn nearest(center: LatLon, radius_m: f64, limit: usize, candidates: Vec<(String, f64, f64)>) -> Vec<(String, f64)> {
+    // Generous against the estimate's error: what it rules out is out for certain.
+    const SLACK: f64 = 1.01;
+    let mut rough: Vec<(f64, String, LatLon)> = candidates
+        .into_iter()
+        .filter_map(|(id, lat, lon)| {
+            let p = LatLon { lat, lon };
+            let d = local_distance_m(center, p);
+            (d <= radius_m * SLACK + 1.0).then_some((d, id, p))
+        })
+        .collect();
+    if limit > 0 && rough.len() > limit {
+        // `limit` candidates lie within SLACK × the limit-th estimate of the centre, so nothing
+        // estimated beyond SLACK² × it can be among the nearest `limit`.
+        rough.select_nth_unstable_by(limit - 1, |a, b| a.0.total_cmp(&b.0));
+        let cutoff = rough[limit - 1].0 * SLACK * SLACK + 1.0;
+        rough.retain(|(d, _, _)| *d <= cutoff);
+    }
+    let mut ranked: Vec<(String, f64)> =
+        rough.into_iter().map(|(_, id, p)| (id, distance_m(center, p))).filter(|(_, d)| *d <= radius_m).collect();
+    ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    ranked.truncate(limit);
+    ranked
 }
 
 /// Live partners in the caller's scope inside `b`, as (id, lat, lon). From the map's in-memory
@@ -186,5 +210,33 @@ mod tests {
         assert!(similarity("江门一中", "江门第一中学") >= 0.3);
         assert!(similarity("华润万家", "海鲜批发市场") < 0.5);
         assert_eq!(similarity("", "x"), 0.0);
+    }
+
+    proptest::proptest! {
+        /// Ruling candidates out by the local estimate never changes the answer.
+        #[test]
+        fn the_nearest_are_those_an_exact_ranking_of_every_candidate_gives(
+            seed in 0u64..1000, n in 0usize..400, limit in 1usize..60, radius_m in 10.0f64..5000.0
+        ) {
+            use rand::{Rng, SeedableRng};
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let center = LatLon { lat: 22.59, lon: 113.08 };
+            let candidates: Vec<(String, f64, f64)> = (0..n)
+                .map(|i| {
+                    // Some exactly on the radius' edge and some at equal distances, to test ties.
+                    let lat = center.lat + rng.random_range(-0.05..0.05);
+                    let lon = center.lon + if i % 7 == 0 { 0.0 } else { rng.random_range(-0.05..0.05) };
+                    (format!("{:04}", i), lat, lon)
+                })
+                .collect();
+            let mut brute: Vec<(String, f64)> = candidates
+                .iter()
+                .map(|(id, lat, lon)| (id.clone(), distance_m(center, LatLon { lat: *lat, lon: *lon })))
+                .filter(|(_, d)| *d <= radius_m)
+                .collect();
+            brute.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+            brute.truncate(limit);
+            proptest::prop_assert_eq!(nearest(center, radius_m, limit, candidates), brute);
+        }
     }
 }

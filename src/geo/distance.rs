@@ -9,6 +9,29 @@ pub fn distance_m(a: LatLon, b: LatLon) -> f64 {
     Geodesic.distance(a.to_point(), b.to_point())
 }
 
+/// Metres between two nearby positions on the ellipsoid's local tangent plane: the meridian and
+/// prime-vertical radii of curvature at their mean latitude. Within 0.1 % of [`distance_m`] up to
+/// 50 km apart away from the poles, and about forty times cheaper: for ruling out candidates
+/// before the exact distance is computed, never as the answer.
+pub fn local_distance_m(a: LatLon, b: LatLon) -> f64 {
+    const A: f64 = 6_378_137.0;
+    const E2: f64 = 6.694_379_990_14e-3;
+    let mean = ((a.lat + b.lat) / 2.0).to_radians();
+    let (sin, cos) = mean.sin_cos();
+    let w = 1.0 - E2 * sin * sin;
+    let meridian = A * (1.0 - E2) / (w * w.sqrt());
+    let prime_vertical = A / w.sqrt();
+    let mut dlon = b.lon - a.lon;
+    if dlon > 180.0 {
+        dlon -= 360.0;
+    } else if dlon < -180.0 {
+        dlon += 360.0;
+    }
+    let north = meridian * (b.lat - a.lat).to_radians();
+    let east = prime_vertical * cos * dlon.to_radians();
+    north.hypot(east)
+}
+
 /// Metres per degree of latitude is ~110.6–111.7 km; this is the smallest, so a band computed
 /// with it never misses a point.
 pub const MIN_METRES_PER_DEGREE_LAT: f64 = 110_574.0;
@@ -37,6 +60,21 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_local_distance_is_within_a_tenth_of_a_percent_up_to_50_km(
+            lat in -70.0f64..70.0, lon in -179.0f64..179.0, bearing in 0.0f64..360.0, metres in 1.0f64..50_000.0
+        ) {
+            let a = LatLon { lat, lon };
+            let (s, c) = bearing.to_radians().sin_cos();
+            let b = LatLon {
+                lat: lat + metres * c / 111_000.0,
+                lon: lon + metres * s / (111_000.0 * lat.to_radians().cos()),
+            };
+            let exact = distance_m(a, b);
+            let local = local_distance_m(a, b);
+            prop_assert!((local - exact).abs() <= exact * 1e-3 + 1e-6, "{local} vs {exact}");
+        }
+
         #[test]
         fn symmetric_and_zero_on_itself(a in point(), b in point()) {
             prop_assert!((distance_m(a, b) - distance_m(b, a)).abs() < 1e-6);
