@@ -146,3 +146,39 @@ async fn the_map_catch_up_reads_an_index_range_of_change_numbers() {
         "{plan}"
     );
 }
+
+/// A phone's pull of its own visits: one index range on (user_id, seq), not all of the account
+/// manager's visits sorted again for every page.
+#[tokio::test]
+async fn a_pull_of_own_visits_reads_an_index_range_of_change_numbers() {
+    let app = spawn_app().await;
+    let sql = "SELECT id FROM visits WHERE seq > 10 AND seq <= 5000 AND deleted_at IS NULL \
+               AND org_path LIKE '/a/b/%' AND user_id = 'x' ORDER BY seq ASC LIMIT 501";
+    let plan = app
+        .state
+        .db
+        .run(move |conn| -> Result<String, outreach::store::StoreError> {
+            Ok(match conn {
+                DbConn::Sqlite(c) => {
+                    let lines: Vec<SqlitePlan> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(c)?;
+                    lines.into_iter().map(|l| l.detail).collect::<Vec<_>>().join("\n")
+                }
+                DbConn::Postgres(c) => {
+                    // An empty table in a test: a sequential scan would be cheapest, so it is
+                    // ruled out to see which index the planner takes.
+                    diesel::sql_query("SET enable_seqscan = off").execute(c)?;
+                    let lines: Vec<PostgresPlan> = diesel::sql_query(format!("EXPLAIN {sql}")).load(c)?;
+                    diesel::sql_query("RESET enable_seqscan").execute(c)?;
+                    lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
+                }
+            })
+        })
+        .await
+        .unwrap();
+    println!("{plan}");
+    assert!(plan.contains("visits_user_seq"), "the (user_id, seq) index is used:\n{plan}");
+    assert!(
+        !plan.contains("TEMP B-TREE") && !plan.contains("Sort"),
+        "no sort of the account manager's visits:\n{plan}"
+    );
+}
