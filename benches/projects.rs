@@ -15,6 +15,9 @@
 //! `EXPLAIN QUERY PLAN`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{arg, ms, percentile};
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -44,23 +47,6 @@ const PASSWORD: &str = "bench password 123";
 const ZONE: &str = "Asia/Shanghai";
 /// Rows per write transaction while seeding.
 const BATCH: usize = 10_000;
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 async fn unit(state: &AppState, name: &str, kind: OrgUnitKind, parent: Option<Uuid>) -> OrgUnit {
     let input = NewOrgUnit { id: None, name: name.to_owned(), kind, parent_id: parent, territory: None };
