@@ -21,3 +21,4 @@ pub mod startup;
 pub mod store;
 pub mod tables;
 pub mod telemetry;
+pub mod workers;

@@ -55,7 +55,8 @@ async fn open_state_with(settings: Settings, min_idle: u32) -> anyhow::Result<Ap
         refresh_lifetime,
     };
     let blobs = crate::media::FsBlobStore::new(settings.data_dir.join("media"));
-    let media = crate::media::Pipeline::new(Arc::new(blobs), settings.photo_limits, settings.hash_concurrency);
+    let media = crate::media::Pipeline::new(Arc::new(blobs), settings.photo_limits, settings.hash_concurrency)
+        .context("photo intake threads")?;
     let public_throttle = LoginThrottle::new(settings.registration_limits);
     Ok(AppState { db, auth, settings: Arc::new(settings), media, public_throttle, map: Arc::default() })
 }

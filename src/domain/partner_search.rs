@@ -45,11 +45,11 @@ pub fn nearby(
     // Two steps: rank the narrow (id, position) candidates, then load only the rows returned.
     let candidates = candidates(conn, index, actor, &BBox::around(center, radius_m))?;
     let ranked = nearest(center, radius_m, limit, candidates);
-    let ids: Vec<String> = ranked.iter().map(|(id, _)| id.clone()).collect();
+    let ids: Vec<String> = ranked.iter().map(|(id, _)| id.to_string()).collect();
     let mut rows: HashMap<String, PartnerRow> =
         store::find_many(conn, &ids)?.into_iter().map(|r| (r.id.clone(), r)).collect();
     let mut found = Vec::with_capacity(ranked.len());
-    for (id, _) in ranked {
+    for id in ids {
         if let Some(row) = rows.remove(&id).filter(|r| r.deleted_at.is_none()) {
             // The distance from the stored position, not the index's centimetre grid.
             let d = distance_m(center, LatLon { lat: row.lat, lon: row.lon });
@@ -63,10 +63,10 @@ pub fn nearby(
 /// first, ties by id. The exact distance costs about half a microsecond, a third of a town-centre
 /// search when computed for each of its thousands of candidates; it is computed only for those a
 /// local estimate (within 0.1 % of it, see `local_distance_m`) cannot rule out.
-fn nearest(center: LatLon, radius_m: f64, limit: usize, candidates: Vec<(String, f64, f64)>) -> Vec<(String, f64)> {
+fn nearest<Id: Ord>(center: LatLon, radius_m: f64, limit: usize, candidates: Vec<(Id, f64, f64)>) -> Vec<(Id, f64)> {
     // Generous against the estimate's error: what it rules out is out for certain.
     const SLACK: f64 = 1.01;
-    let mut rough: Vec<(f64, String, LatLon)> = candidates
+    let mut rough: Vec<(f64, Id, LatLon)> = candidates
         .into_iter()
         .filter_map(|(id, lat, lon)| {
             let p = LatLon { lat, lon };
@@ -81,14 +81,15 @@ fn nearest(center: LatLon, radius_m: f64, limit: usize, candidates: Vec<(String,
         let cutoff = rough[limit - 1].0 * SLACK * SLACK + 1.0;
         rough.retain(|(d, _, _)| *d <= cutoff);
     }
-    let mut ranked: Vec<(String, f64)> =
+    let mut ranked: Vec<(Id, f64)> =
         rough.into_iter().map(|(_, id, p)| (id, distance_m(center, p))).filter(|(_, d)| *d <= radius_m).collect();
     ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
     ranked.truncate(limit);
     ranked
 }
 
-/// Live partners in the caller's scope inside `b`, as (id, lat, lon). From the map's in-memory
+/// Live partners in the caller's scope inside `b`, as (id, lat, lon); ids stay binary (a town
+/// centre holds thousands of candidates, and 50 are returned). From the map's in-memory
 /// index once it has loaded: in a town centre a 1 km search box holds thousands of partners,
 /// and reading each one's row to test its scope was nearly all of a search's time (151 searches
 /// a second at 64 clients with 100k partners). From the database until the index has loaded, so
@@ -98,7 +99,7 @@ fn candidates(
     index: &MapIndex,
     actor: &Actor,
     b: &BBox,
-) -> Result<Vec<(String, f64, f64)>, DomainError> {
+) -> Result<Vec<(Uuid, f64, f64)>, DomainError> {
     if index.is_loaded() {
         let guard = index.current(conn)?;
         if let Some(layers) = guard.as_ref() {
@@ -107,14 +108,15 @@ fn candidates(
             layers.partners.within(&WorldBox::of(b), |e| {
                 if matcher.visible(Layer::Partners, &e.item) {
                     let at = unproject(e.at);
-                    found.push((Uuid::from_bytes(e.item.id).to_string(), at.lat, at.lon));
+                    found.push((Uuid::from_bytes(e.item.id), at.lat, at.lon));
                 }
             });
             return Ok(found);
         }
     }
     let scope = actor.scope().path_prefix();
-    Ok(store::positions_in_box(conn, scope.as_deref(), &box_filter(b))?)
+    let rows = store::positions_in_box(conn, scope.as_deref(), &box_filter(b))?;
+    Ok(rows.into_iter().map(|(id, lat, lon)| Ok((uuid_col(&id)?, lat, lon))).collect::<Result<_, StoreError>>()?)
 }
 
 const DUPLICATE_RADIUS_M: f64 = 100.0;

@@ -83,7 +83,7 @@ pub async fn check_in(
     let id = id.into_inner();
     let viewer = actor.clone();
     let checked =
-        state.db.run(move |conn| checkins::check_in(conn, &actor, id, &body.ticket_code, body.scanned_at)).await?;
+        state.db.write(move |conn| checkins::check_in(conn, &actor, id, &body.ticket_code, body.scanned_at)).await?;
     let full = sees_phones(&viewer, Some(checked.event_owner), checked.do_not_contact);
     Ok(HttpResponse::Ok().json(render(checked, full)))
 }
@@ -111,8 +111,10 @@ pub async fn check_in_batch(
     for item in body.items {
         let scanner = actor.clone();
         let ticket = item.ticket_code.clone();
-        let outcome =
-            state.db.run(move |conn| checkins::check_in(conn, &scanner, id, &item.ticket_code, item.scanned_at)).await;
+        let outcome = state
+            .db
+            .write(move |conn| checkins::check_in(conn, &scanner, id, &item.ticket_code, item.scanned_at))
+            .await;
         results.push(match outcome {
             Ok(c) => {
                 let full = sees_phones(&actor, Some(owner), c.do_not_contact);

@@ -114,7 +114,7 @@ pub async fn register(
     let code = code.into_inner();
     throttle(&req, &state, &code)?;
     let ticket =
-        state.db.run(move |conn| registrations::register(conn, &code, &body.name, &body.phone, body.consent)).await?;
+        state.db.write(move |conn| registrations::register(conn, &code, &body.name, &body.phone, body.consent)).await?;
     let status = if ticket.existing { StatusCode::OK } else { StatusCode::CREATED };
     Ok(HttpResponse::build(status).json(TicketBody::from(ticket)))
 }

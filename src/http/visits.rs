@@ -188,7 +188,7 @@ pub async fn create_visit(
         project_id: body.project_id,
     };
     let thresholds = state.settings.verification;
-    let created = state.db.run(move |conn| visits::create(conn, &actor, &thresholds, input)).await?;
+    let created = state.db.write(move |conn| visits::create(conn, &actor, &thresholds, input)).await?;
     Ok(match created {
         Created::New(v) => HttpResponse::Created()
             .insert_header(("Location", format!("/api/v1/visits/{}", v.id)))

@@ -26,7 +26,7 @@ pub struct AuditFilter {
 }
 
 pub fn insert(conn: &mut DbConn, row: &AuditRow) -> Result<(), StoreError> {
-    diesel::insert_into(audit_log::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(audit_log::table).values(row).execute(c))?;
     Ok(())
 }
 

@@ -65,9 +65,9 @@ pub struct EventFilter {
 }
 
 pub fn insert(conn: &mut DbConn, row: &EventRow, steps: &[StepRow]) -> Result<(), StoreError> {
-    diesel::insert_into(events::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(events::table).values(row).execute(c))?;
     for step in steps {
-        diesel::insert_into(event_steps::table).values(step).execute(conn)?;
+        on_backend!(conn, |c| diesel::insert_into(event_steps::table).values(step).execute(c))?;
     }
     Ok(())
 }

@@ -88,18 +88,16 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<LeadRow>, StoreError> 
 
 pub fn insert(conn: &mut DbConn, row: &LeadRow) -> Result<(), StoreError> {
     let seq = sync::next_seq(conn)?;
-    diesel::insert_into(leads::table).values((row, leads::seq.eq(seq), leads::created_seq.eq(seq))).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(leads::table)
+        .values((row, leads::seq.eq(seq), leads::created_seq.eq(seq)))
+        .execute(c))?;
     Ok(())
 }
 
 /// Many rows per statement, for seeding and benchmarks.
 pub fn insert_many(conn: &mut DbConn, rows: &[LeadRow]) -> Result<(), StoreError> {
     for chunk in rows.chunks(500) {
-        let insert = diesel::insert_into(leads::table).values(chunk);
-        match conn {
-            DbConn::Sqlite(c) => insert.execute(c)?,
-            DbConn::Postgres(c) => insert.execute(c)?,
-        };
+        on_backend!(conn, |c| diesel::insert_into(leads::table).values(chunk).execute(c))?;
         let seq = sync::next_seq(conn)?;
         let ids: Vec<&str> = chunk.iter().map(|r| r.id.as_str()).collect();
         diesel::update(leads::table.filter(leads::id.eq_any(ids)))
@@ -195,7 +193,7 @@ pub fn do_not_contact_phones(conn: &mut DbConn, branch_id: &str, phones: &[Strin
 }
 
 pub fn insert_history(conn: &mut DbConn, row: &LeadHistoryRow) -> Result<(), StoreError> {
-    diesel::insert_into(lead_history::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(lead_history::table).values(row).execute(c))?;
     Ok(())
 }
 

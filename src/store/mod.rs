@@ -3,6 +3,19 @@
 //! Store functions are plain synchronous `fn(&mut DbConn, …) -> Result<T, StoreError>`; the only
 //! bridge to async code is [`Db::run`], which moves the work onto the blocking thread pool.
 
+/// Runs a statement on the backend's own connection rather than through the `DbConn` enum.
+/// Through the enum, diesel marks every `INSERT` of an `Insertable` row as not cacheable (its
+/// multi-backend renders optional columns as `DEFAULT`), so SQLite parsed and planned the
+/// statement again for each row: a twentieth of a visit write.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::DbConn::Sqlite($c) => $body,
+            $crate::store::DbConn::Postgres($c) => $body,
+        }
+    };
+}
+
 pub mod audit;
 pub mod daily_report;
 pub mod events;
@@ -23,6 +36,7 @@ pub mod visits;
 
 mod connection;
 mod error;
+mod group_commit;
 mod pagination;
 mod pool;
 mod time;

@@ -28,7 +28,7 @@ pub struct OrgUnitFilter {
 }
 
 pub fn insert(conn: &mut DbConn, row: &OrgUnitRow) -> Result<(), StoreError> {
-    diesel::insert_into(org_units::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(org_units::table).values(row).execute(c))?;
     Ok(())
 }
 

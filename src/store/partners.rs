@@ -86,7 +86,7 @@ pub fn like_pattern(text: &str) -> String {
 }
 
 pub fn insert(conn: &mut DbConn, row: &PartnerRow) -> Result<(), StoreError> {
-    diesel::insert_into(partners::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(partners::table).values(row).execute(c))?;
     Ok(())
 }
 
@@ -95,11 +95,7 @@ pub fn insert_many(conn: &mut DbConn, rows: &[PartnerRow]) -> Result<(), StoreEr
     // SQLite allows 32766 bound parameters; 26 columns × 500 rows stays well below.
     // Multi-row VALUES does not compile through the multi-backend, so each backend runs it natively.
     for chunk in rows.chunks(500) {
-        let insert = diesel::insert_into(partners::table).values(chunk);
-        match conn {
-            DbConn::Sqlite(c) => insert.execute(c)?,
-            DbConn::Postgres(c) => insert.execute(c)?,
-        };
+        on_backend!(conn, |c| diesel::insert_into(partners::table).values(chunk).execute(c))?;
     }
     Ok(())
 }
@@ -280,7 +276,7 @@ pub fn with_owner_paths(conn: &mut DbConn, path_prefix: Option<&str>) -> Result<
 }
 
 pub fn insert_status_change(conn: &mut DbConn, row: &StatusChangeRow) -> Result<(), StoreError> {
-    diesel::insert_into(partner_status_changes::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(partner_status_changes::table).values(row).execute(c))?;
     Ok(())
 }
 

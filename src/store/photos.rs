@@ -28,7 +28,7 @@ pub struct PhotoRow {
 }
 
 pub fn insert(conn: &mut DbConn, row: &PhotoRow) -> Result<(), StoreError> {
-    diesel::insert_into(visit_photos::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(visit_photos::table).values(row).execute(c))?;
     Ok(())
 }
 

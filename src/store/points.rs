@@ -24,17 +24,13 @@ pub struct EntryRow {
 }
 
 pub fn insert(conn: &mut DbConn, row: &EntryRow) -> Result<(), StoreError> {
-    diesel::insert_into(points_entries::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(points_entries::table).values(row).execute(c))?;
     Ok(())
 }
 
 pub fn insert_many(conn: &mut DbConn, rows: &[EntryRow]) -> Result<(), StoreError> {
     for chunk in rows.chunks(1000) {
-        let insert = diesel::insert_into(points_entries::table).values(chunk);
-        match conn {
-            DbConn::Sqlite(c) => insert.execute(c)?,
-            DbConn::Postgres(c) => insert.execute(c)?,
-        };
+        on_backend!(conn, |c| diesel::insert_into(points_entries::table).values(chunk).execute(c))?;
     }
     Ok(())
 }

@@ -5,7 +5,9 @@ use tokio::sync::Semaphore;
 
 use diesel::r2d2::R2D2Connection;
 
+use super::group_commit::{self, GroupCommit};
 use super::{Backend, DbConn, StoreError};
+use crate::workers::Workers;
 
 /// Opens connections for the pool, choosing the backend from the URL scheme.
 #[derive(Debug, Clone)]
@@ -59,12 +61,17 @@ pub struct Db {
     pool: r2d2::Pool<ConnectionManager>,
     backend: Backend,
     /// One per pooled connection. Work waits for a permit here, as a parked future, before it
-    /// takes a blocking thread: waiting for a connection inside `spawn_blocking` instead grew the
-    /// blocking pool to its 512-thread cap in a burst of 1,000 registrations, each thread with
-    /// its stack and allocator arena, and the memory stayed after the burst.
+    /// takes a database thread: waiting for a connection on a thread instead grew the blocking
+    /// pool to its 512-thread cap in a burst of 1,000 registrations, each thread with its stack
+    /// and allocator arena, and the memory stayed after the burst.
     permits: Arc<Semaphore>,
+    /// The threads that run the work, as many as connections (see [`crate::workers`]).
+    workers: Workers,
     /// How long work waits for a permit before it is refused (the pool's connection timeout).
     patience: Duration,
+    /// SQLite's group commit: where this database's write transactions queue (see
+    /// [`group_commit`]). PostgreSQL takes concurrent writers itself.
+    group: Option<Arc<GroupCommit>>,
 }
 
 impl Db {
@@ -83,14 +90,20 @@ impl Db {
             .connection_timeout(options.connection_timeout)
             .build(manager)?;
         let permits = Arc::new(Semaphore::new(options.max_size as usize));
-        Ok(Db { pool, backend, permits, patience: options.connection_timeout })
+        let group = match backend {
+            Backend::Sqlite => Some(Arc::new(GroupCommit::start(url)?)),
+            Backend::Postgres => None,
+        };
+        let workers = Workers::start(options.max_size as usize, "db")
+            .map_err(|e| StoreError::Migration(format!("cannot start the database threads: {e}")))?;
+        Ok(Db { pool, backend, permits, workers, patience: options.connection_timeout, group })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    /// Runs `f` with a pooled connection on the blocking thread pool, never on an async worker.
+    /// Runs `f` with a pooled connection on one of the database threads, never on an async worker.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
@@ -103,15 +116,30 @@ impl Db {
             Err(_) => return Err(StoreError::Saturated(self.patience).into()),
         };
         let pool = self.pool.clone();
-        match actix_web::rt::task::spawn_blocking(move || {
-            let _permit = permit;
-            let mut conn = pool.get().map_err(StoreError::from)?;
-            f(&mut conn)
-        })
-        .await
-        {
-            Ok(result) => result,
-            Err(_) => Err(StoreError::Canceled.into()),
+        let lane = self.group.as_ref().map(|g| g.lane());
+        self.workers
+            .run(move || {
+                let _permit = permit;
+                let _lane = group_commit::enter(lane);
+                let mut conn = pool.get().map_err(StoreError::from)?;
+                f(&mut conn)
+            })
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Canceled.into()))
+    }
+
+    /// A write: `f` runs as one unit (its `write_tx` calls are savepoints of it). On SQLite it
+    /// runs on the writer thread, back to back with the writes queued with it, in one commit (see
+    /// [`group_commit`]); on PostgreSQL as [`Db::run`]. For the writes that come in bursts.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        match &self.group {
+            Some(group) => group.write(f, self.patience).await,
+            None => self.run(f).await,
         }
     }
 

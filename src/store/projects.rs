@@ -110,7 +110,7 @@ pub struct ProjectFilter {
 }
 
 pub fn insert(conn: &mut DbConn, row: &ProjectRow) -> Result<(), StoreError> {
-    diesel::insert_into(projects::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(projects::table).values(row).execute(c))?;
     Ok(())
 }
 
@@ -238,7 +238,7 @@ pub fn set_targets(conn: &mut DbConn, project_id: &str, rows: &[TargetRow]) -> R
 
 pub fn insert_targets(conn: &mut DbConn, rows: &[TargetRow]) -> Result<(), StoreError> {
     for row in rows {
-        diesel::insert_into(project_targets::table).values(row).execute(conn)?;
+        on_backend!(conn, |c| diesel::insert_into(project_targets::table).values(row).execute(c))?;
     }
     Ok(())
 }
@@ -247,13 +247,13 @@ pub fn set_rules(conn: &mut DbConn, project_id: &str, rows: &[RuleRow]) -> Resul
     diesel::delete(project_points_rules::table.filter(project_points_rules::project_id.eq(project_id)))
         .execute(conn)?;
     for row in rows {
-        diesel::insert_into(project_points_rules::table).values(row).execute(conn)?;
+        on_backend!(conn, |c| diesel::insert_into(project_points_rules::table).values(row).execute(c))?;
     }
     Ok(())
 }
 
 pub fn insert_milestone(conn: &mut DbConn, row: &MilestoneRow) -> Result<(), StoreError> {
-    diesel::insert_into(project_milestones::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(project_milestones::table).values(row).execute(c))?;
     Ok(())
 }
 
@@ -270,12 +270,12 @@ pub fn update_milestone(conn: &mut DbConn, row: &MilestoneRow) -> Result<(), Sto
 }
 
 pub fn insert_manual_metric(conn: &mut DbConn, row: &ManualMetricRow) -> Result<(), StoreError> {
-    diesel::insert_into(project_manual_metrics::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(project_manual_metrics::table).values(row).execute(c))?;
     Ok(())
 }
 
 pub fn insert_manual_value(conn: &mut DbConn, row: &ManualValueRow) -> Result<(), StoreError> {
-    diesel::insert_into(project_manual_values::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(project_manual_values::table).values(row).execute(c))?;
     Ok(())
 }
 

@@ -18,7 +18,7 @@ pub struct RefreshTokenRow {
 }
 
 pub fn insert(conn: &mut DbConn, row: &RefreshTokenRow) -> Result<(), StoreError> {
-    diesel::insert_into(refresh_tokens::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(refresh_tokens::table).values(row).execute(c))?;
     Ok(())
 }
 

@@ -23,7 +23,7 @@ pub struct RegistrationRow {
 }
 
 pub fn insert(conn: &mut DbConn, row: &RegistrationRow) -> Result<(), StoreError> {
-    diesel::insert_into(registrations::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(registrations::table).values(row).execute(c))?;
     Ok(())
 }
 
@@ -31,11 +31,7 @@ pub fn insert(conn: &mut DbConn, row: &RegistrationRow) -> Result<(), StoreError
 pub fn insert_many(conn: &mut DbConn, rows: &[RegistrationRow]) -> Result<(), StoreError> {
     // 13 columns × 1000 rows stays below both backends' bound-parameter limits.
     for chunk in rows.chunks(1000) {
-        let insert = diesel::insert_into(registrations::table).values(chunk);
-        match conn {
-            DbConn::Sqlite(c) => insert.execute(c)?,
-            DbConn::Postgres(c) => insert.execute(c)?,
-        };
+        on_backend!(conn, |c| diesel::insert_into(registrations::table).values(chunk).execute(c))?;
     }
     Ok(())
 }

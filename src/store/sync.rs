@@ -28,7 +28,7 @@ pub struct TombstoneRow {
 }
 
 pub fn insert_tombstone(conn: &mut DbConn, row: &TombstoneRow) -> Result<(), StoreError> {
-    diesel::insert_into(sync_tombstones::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(sync_tombstones::table).values(row).execute(c))?;
     Ok(())
 }
 

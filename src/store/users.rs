@@ -41,7 +41,7 @@ pub struct UserFilter {
 }
 
 pub fn insert(conn: &mut DbConn, row: &UserRow) -> Result<(), StoreError> {
-    diesel::insert_into(users::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(users::table).values(row).execute(c))?;
     Ok(())
 }
 

@@ -53,17 +53,13 @@ pub struct VisitFilter {
 }
 
 pub fn insert(conn: &mut DbConn, row: &VisitRow) -> Result<(), StoreError> {
-    diesel::insert_into(visits::table).values(row).execute(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(visits::table).values(row).execute(c))?;
     Ok(())
 }
 
 pub fn insert_many(conn: &mut DbConn, rows: &[VisitRow]) -> Result<(), StoreError> {
     for chunk in rows.chunks(500) {
-        let insert = diesel::insert_into(visits::table).values(chunk);
-        match conn {
-            DbConn::Sqlite(c) => insert.execute(c)?,
-            DbConn::Postgres(c) => insert.execute(c)?,
-        };
+        on_backend!(conn, |c| diesel::insert_into(visits::table).values(chunk).execute(c))?;
     }
     Ok(())
 }

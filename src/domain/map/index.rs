@@ -336,11 +336,16 @@ impl MapIndex {
 
     /// Brings the index up to the database's newest change and hands it out for reading.
     pub fn current(&self, conn: &mut DbConn) -> Result<RwLockReadGuard<'_, Option<Layers>>, DomainError> {
-        {
+        let head = sync::current_seq(conn)?;
+        let watermark =
+            |index: &MapIndex| index.layers.read().unwrap_or_else(|e| e.into_inner()).as_ref().map(|l| l.watermark);
+        // Everything committed before this request is at or below `head`: an index that has
+        // reached it is fresh, and readers of a quiet database never queue on the refresh lock
+        // (64 nearby searches at once waited on each other's round trip for `head` under it).
+        if watermark(self).is_none_or(|w| w < head) {
             let _one_at_a_time = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
-            let head = sync::current_seq(conn)?;
-            let watermark = self.layers.read().unwrap_or_else(|e| e.into_inner()).as_ref().map(|l| l.watermark);
-            match watermark {
+            // Another reader may have caught up while this one waited.
+            match watermark(self) {
                 None => {
                     let loaded = load(conn, head)?;
                     *self.layers.write().unwrap_or_else(|e| e.into_inner()) = Some(loaded);
