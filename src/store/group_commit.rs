@@ -325,7 +325,7 @@ impl GroupCommit {
 /// is the one connection that keeps its cache between transactions.
 ///
 /// With a checkpointer, the writer's own automatic checkpoint moves from every 1,000 WAL pages to
-/// every 8,192: by then the checkpointer has copied nearly all of them, so the writer's checkpoint
+/// every 16,384: by then the checkpointer has copied nearly all of them, so the writer's checkpoint
 /// finds little left to copy, and being complete it lets the next write start the WAL over. The
 /// checkpointer alone cannot: under a steady stream of batches it is always a few frames behind,
 /// and the WAL grew past a gigabyte in a minute of writes. `journal_size_limit` then gives the
@@ -334,7 +334,7 @@ fn open_writer(url: &str, checkpointer: bool) -> Result<DbConn, DieselError> {
     let mut conn = DbConn::open(url).map_err(|e| failed::<DieselError>(format!("cannot open the writer: {e}")))?;
     conn.batch_execute("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192; PRAGMA journal_size_limit = 67108864;")?;
     if checkpointer {
-        conn.batch_execute("PRAGMA wal_autocheckpoint = 8192;")?;
+        conn.batch_execute("PRAGMA wal_autocheckpoint = 16384;")?;
     }
     Ok(conn)
 }
@@ -348,7 +348,7 @@ fn open_writer(url: &str, checkpointer: bool) -> Result<DbConn, DieselError> {
 fn checkpointer(url: &str, nudged: &Receiver<()>) {
     let mut conn: Option<DbConn> = None;
     while nudged.recv().is_ok() {
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(25));
         while nudged.try_recv().is_ok() {}
         let c = match &mut conn {
             Some(c) => c,
