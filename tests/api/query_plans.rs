@@ -4,8 +4,8 @@
 use diesel::QueryableByName;
 use diesel::RunQueryDsl;
 use diesel::sql_types::Text;
-use outreach::store::DbConn;
 use outreach::store::partners::{PartnerRow, insert_many};
+use outreach::store::{DbConn, StoreError};
 
 use crate::helpers::spawn_app;
 
@@ -20,6 +20,42 @@ struct PostgresPlan {
     #[diesel(sql_type = Text)]
     #[diesel(column_name = "QUERY PLAN")]
     line: String,
+}
+
+/// How a test table is made to plan like a big one before `EXPLAIN`: statistics gathered over
+/// the rows the test inserted, or, for an empty table (where a sequential scan is cheapest),
+/// sequential scans ruled out on PostgreSQL to see which index it takes.
+enum Statistics {
+    Analyze(&'static str),
+    NoSeqScan,
+}
+
+/// How the database plans `sql`, one line per step.
+fn plan_of(conn: &mut DbConn, sql: &str, statistics: Statistics) -> Result<String, StoreError> {
+    Ok(match conn {
+        DbConn::Sqlite(c) => {
+            if matches!(statistics, Statistics::Analyze(_)) {
+                diesel::sql_query("ANALYZE").execute(c)?;
+            }
+            let lines: Vec<SqlitePlan> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(c)?;
+            lines.into_iter().map(|l| l.detail).collect::<Vec<_>>().join("\n")
+        }
+        DbConn::Postgres(c) => {
+            let lines: Vec<PostgresPlan> = match statistics {
+                Statistics::Analyze(table) => {
+                    diesel::sql_query(format!("ANALYZE {table}")).execute(c)?;
+                    diesel::sql_query(format!("EXPLAIN {sql}")).load(c)?
+                }
+                Statistics::NoSeqScan => {
+                    diesel::sql_query("SET enable_seqscan = off").execute(c)?;
+                    let lines = diesel::sql_query(format!("EXPLAIN {sql}")).load(c);
+                    diesel::sql_query("RESET enable_seqscan").execute(c)?;
+                    lines?
+                }
+            };
+            lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
+        }
+    })
 }
 
 /// A branch manager's nearby search: the scope prefix matches every row of the branch.
@@ -83,18 +119,7 @@ async fn the_nearby_prefilter_uses_the_band_index() {
         .db
         .run(move |conn| -> Result<String, outreach::store::StoreError> {
             insert_many(conn, &rows(&owner, &unit, 5000))?;
-            Ok(match conn {
-                DbConn::Sqlite(c) => {
-                    diesel::sql_query("ANALYZE").execute(c)?;
-                    let lines: Vec<SqlitePlan> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(c)?;
-                    lines.into_iter().map(|l| l.detail).collect::<Vec<_>>().join("\n")
-                }
-                DbConn::Postgres(c) => {
-                    diesel::sql_query("ANALYZE partners").execute(c)?;
-                    let lines: Vec<PostgresPlan> = diesel::sql_query(format!("EXPLAIN {sql}")).load(c)?;
-                    lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
-                }
-            })
+            plan_of(conn, &sql, Statistics::Analyze("partners"))
         })
         .await
         .unwrap();
@@ -124,18 +149,7 @@ async fn the_map_catch_up_reads_an_index_range_of_change_numbers() {
                 .map(|(i, r)| PartnerRow { seq: i as i64, created_seq: i as i64, ..r })
                 .collect();
             insert_many(conn, &rows)?;
-            Ok(match conn {
-                DbConn::Sqlite(c) => {
-                    diesel::sql_query("ANALYZE").execute(c)?;
-                    let lines: Vec<SqlitePlan> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(c)?;
-                    lines.into_iter().map(|l| l.detail).collect::<Vec<_>>().join("\n")
-                }
-                DbConn::Postgres(c) => {
-                    diesel::sql_query("ANALYZE partners").execute(c)?;
-                    let lines: Vec<PostgresPlan> = diesel::sql_query(format!("EXPLAIN {sql}")).load(c)?;
-                    lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
-                }
-            })
+            plan_of(conn, sql, Statistics::Analyze("partners"))
         })
         .await
         .unwrap();
@@ -157,22 +171,7 @@ async fn a_pull_of_own_visits_reads_an_index_range_of_change_numbers() {
     let plan = app
         .state
         .db
-        .run(move |conn| -> Result<String, outreach::store::StoreError> {
-            Ok(match conn {
-                DbConn::Sqlite(c) => {
-                    let lines: Vec<SqlitePlan> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(c)?;
-                    lines.into_iter().map(|l| l.detail).collect::<Vec<_>>().join("\n")
-                }
-                DbConn::Postgres(c) => {
-                    // An empty table in a test: a sequential scan would be cheapest, so it is
-                    // ruled out to see which index the planner takes.
-                    diesel::sql_query("SET enable_seqscan = off").execute(c)?;
-                    let lines: Vec<PostgresPlan> = diesel::sql_query(format!("EXPLAIN {sql}")).load(c)?;
-                    diesel::sql_query("RESET enable_seqscan").execute(c)?;
-                    lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
-                }
-            })
-        })
+        .run(move |conn| -> Result<String, outreach::store::StoreError> { plan_of(conn, sql, Statistics::NoSeqScan) })
         .await
         .unwrap();
     println!("{plan}");
