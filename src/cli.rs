@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `user create`, `openapi`, `purge`, `bench seed`.
+//! The command line: `serve` (default), `migrate`, `user create`, `openapi`, `purge`, `backup`,
+//! `restore`, `bench seed`.
 
 use std::io::BufRead;
 
@@ -37,6 +38,18 @@ enum Command {
     Openapi,
     /// Erase event attendees' personal data past retention (the server also does it hourly).
     Purge,
+    /// Copy the embedded database and the media into a new directory, while the server runs.
+    Backup {
+        /// A new or empty directory.
+        dir: std::path::PathBuf,
+    },
+    /// Bring a backup back into the data directory (the server must be stopped).
+    Restore {
+        dir: std::path::PathBuf,
+        /// Move the database in place aside (kept as `….before-restore-<time>`) and restore over it.
+        #[arg(long)]
+        replace: bool,
+    },
     /// Benchmark tools.
     Bench {
         #[command(subcommand)]
@@ -113,6 +126,32 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("erased the personal data of {erased} attendees past retention");
             Ok(())
         }
+        Command::Backup { dir } => {
+            let manifest = tokio::task::spawn_blocking(move || crate::backup::backup(&settings, &dir)).await??;
+            match &manifest.database {
+                Some(db) => {
+                    println!("database: {} bytes, schema {}", db.bytes, db.schema_version.as_deref().unwrap_or("-"))
+                }
+                None => println!(
+                    "database: not included (PostgreSQL: back it up with pg_dump or base backups, see docs/BACKUP.md)"
+                ),
+            }
+            println!("media: {} files, {} bytes; backup complete", manifest.media.files, manifest.media.bytes);
+            Ok(())
+        }
+        Command::Restore { dir, replace } => {
+            let restored =
+                tokio::task::spawn_blocking(move || crate::backup::restore(&settings, &dir, replace)).await??;
+            if let Some(aside) = &restored.moved_aside {
+                println!("the database that was in place is kept at {}", aside.display());
+            }
+            println!(
+                "restored the backup of {} ({} media files)",
+                restored.manifest.created_at.to_rfc3339(),
+                restored.manifest.media.files
+            );
+            Ok(())
+        }
         Command::Bench { command: BenchCommand::Seed { scale, seed, manifest } } => {
             let path = manifest.unwrap_or_else(|| settings.data_dir.join("bench-manifest.json"));
             let state = open_state_for_command(settings).await?;
@@ -140,6 +179,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
 
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     let public_url = settings.public_url.clone();
+    let _owner = crate::backup::DataDirLock::acquire(&settings.data_dir)?;
     let app = Application::build(settings).await?;
     if demo {
         crate::demo::seed(app.state()).await?;

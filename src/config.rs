@@ -56,6 +56,9 @@ pub struct Settings {
     pub map_tile_url: Option<String>,
     /// The datum of those tiles: `wgs84` or `gcj02` (AMap-style); the page asks the API in it.
     pub map_tile_datum: crate::geo::Datum,
+    /// Browser origins allowed to call the API cross-origin (`OUTREACH_CORS_ORIGINS`, comma
+    /// separated). None by default: the phone app is not a browser and the map page is same-origin.
+    pub cors_origins: Vec<String>,
 }
 
 /// A source of configuration values; the process environment in production, a map in tests.
@@ -176,6 +179,11 @@ impl Settings {
                     return Err(invalid("OUTREACH_MAP_TILE_DATUM", format!("`{other}`: expected wgs84 or gcj02")));
                 }
             },
+            cors_origins: source
+                .get("OUTREACH_CORS_ORIGINS")
+                .map(|raw| cors_origins(&raw))
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 }
@@ -195,6 +203,25 @@ fn tile_url(raw: &str) -> Result<String, ConfigError> {
         return Err(invalid(KEY, "must not contain spaces, quotes, `<`, `>` or `;`"));
     }
     Ok(url.to_owned())
+}
+
+/// An allowlist of exact origins (`https://crm.bank.cn`, `http://localhost:5173`): no wildcard,
+/// no path, because a pattern that matches too much hands the API to any page that matches.
+fn cors_origins(raw: &str) -> Result<Vec<String>, ConfigError> {
+    const KEY: &str = "OUTREACH_CORS_ORIGINS";
+    let mut origins = Vec::new();
+    for origin in raw.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let host = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+        let valid = host.is_some_and(|host| {
+            !host.is_empty()
+                && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        });
+        if !valid {
+            return Err(invalid(KEY, format!("`{origin}` is not an origin like https://host[:port] (no path, no *)")));
+        }
+        origins.push(origin.to_ascii_lowercase());
+    }
+    Ok(origins)
 }
 
 fn parse_bootstrap(raw: &str) -> Result<BootstrapAdmin, ConfigError> {
@@ -284,7 +311,17 @@ mod tests {
             HashMap::from([secret.clone(), ("OUTREACH_MAP_TILE_URL".to_owned(), "https://t.cn/{z}/{x}".to_owned())]);
         let err = Settings::load(&env).map(|_| ()).map_err(|e| e.to_string());
         assert_eq!(err, Err("OUTREACH_MAP_TILE_URL: must contain {y}".to_owned()));
-        let env = HashMap::from([secret, ("OUTREACH_MAP_TILE_DATUM".to_owned(), "bd09".to_owned())]);
+        let env = HashMap::from([secret.clone(), ("OUTREACH_MAP_TILE_DATUM".to_owned(), "bd09".to_owned())]);
         assert!(Settings::load(&env).is_err());
+        for bad in ["*", "https://*.bank.cn", "https://crm.bank.cn/", "crm.bank.cn", "ftp://x", "https://a b"] {
+            let env = HashMap::from([secret.clone(), ("OUTREACH_CORS_ORIGINS".to_owned(), bad.to_owned())]);
+            assert!(Settings::load(&env).is_err(), "{bad}");
+        }
+        let env = HashMap::from([
+            secret,
+            ("OUTREACH_CORS_ORIGINS".to_owned(), " https://CRM.bank.cn , http://localhost:5173,".to_owned()),
+        ]);
+        let origins = Settings::load(&env).map(|s| s.cors_origins).map_err(|e| e.to_string());
+        assert_eq!(origins, Ok(vec!["https://crm.bank.cn".to_owned(), "http://localhost:5173".to_owned()]));
     }
 }

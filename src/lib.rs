@@ -4,6 +4,7 @@
 //! [`auth`] serves `http`, and [`geo`] is a pure library.
 
 pub mod auth;
+pub mod backup;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;

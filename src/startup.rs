@@ -89,7 +89,10 @@ impl Application {
         let limit = JsonLimit(state.settings.json_body_limit);
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
+            let origins = &app_state.settings.cors_origins;
             let (app, spec) = App::new()
+                .wrap(actix_web::middleware::Condition::new(!origins.is_empty(), crate::http::security::cors(origins)))
+                .wrap(actix_web::middleware::from_fn(crate::http::security::security_headers))
                 .wrap(actix_web::middleware::from_fn(request_id_header))
                 .wrap(TracingLogger::<PrivateRootSpan>::new())
                 .app_data(web::Data::new(app_state.clone()))

@@ -19,6 +19,7 @@ pub mod problem;
 pub mod projects;
 pub mod public;
 pub mod public_page;
+pub mod security;
 pub mod sessions;
 pub mod state;
 pub mod sync;

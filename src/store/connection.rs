@@ -1,4 +1,5 @@
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::migration::MigrationSource;
 use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use parking_lot::FairMutex;
@@ -74,6 +75,18 @@ impl DbConn {
             DbConn::Postgres(_) => Backend::Postgres,
             DbConn::Sqlite(_) => Backend::Sqlite,
         }
+    }
+
+    /// The newest migration this binary carries for the backend (`20261129000009`): a database
+    /// migrated past it was written by a newer version.
+    pub fn latest_known_migration(backend: Backend) -> String {
+        let versions = match backend {
+            Backend::Postgres => MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+                .map(|ms| ms.iter().map(|m| m.name().version().to_string()).collect::<Vec<_>>()),
+            Backend::Sqlite => MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map(|ms| ms.iter().map(|m| m.name().version().to_string()).collect::<Vec<_>>()),
+        };
+        versions.unwrap_or_default().into_iter().max().unwrap_or_default()
     }
 
     /// Applies every pending migration of this backend; returns how many ran.

@@ -30,6 +30,7 @@ pub mod projects;
 pub mod refresh_tokens;
 pub mod registrations;
 pub mod schema;
+pub mod snapshot;
 pub mod sync;
 pub mod users;
 pub mod visits;
@@ -52,4 +53,30 @@ pub fn ping(conn: &mut DbConn) -> Result<(), StoreError> {
     use diesel::RunQueryDsl;
     diesel::sql_query("SELECT 1").execute(conn)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod conventions {
+    /// A new insert written straight through `DbConn` would compile and work, and silently lose
+    /// statement caching on SQLite (see [`on_backend!`]); this keeps every insert on the backend.
+    #[test]
+    fn every_insert_runs_on_the_backend_connection() -> std::io::Result<()> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
+        let needle = concat!("diesel::", "insert_into(");
+        let mut bare = Vec::new();
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.extension().is_none_or(|ext| ext != "rs") {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path)?;
+            for (number, line) in source.lines().enumerate() {
+                if line.contains(needle) && !line.contains("on_backend!(") {
+                    bare.push(format!("{}:{}: {}", path.display(), number + 1, line.trim()));
+                }
+            }
+        }
+        assert!(bare.is_empty(), "inserts outside on_backend!:\n{}", bare.join("\n"));
+        Ok(())
+    }
 }

@@ -218,9 +218,9 @@ pub fn replace(conn: &mut DbConn, row: &ProjectRow, expected_version: i64) -> Re
 pub fn set_members(conn: &mut DbConn, project_id: &str, members: &[String]) -> Result<(), StoreError> {
     diesel::delete(project_members::table.filter(project_members::project_id.eq(project_id))).execute(conn)?;
     for user in members {
-        diesel::insert_into(project_members::table)
+        on_backend!(conn, |c| diesel::insert_into(project_members::table)
             .values((project_members::project_id.eq(project_id), project_members::user_id.eq(user)))
-            .execute(conn)?;
+            .execute(c))?;
     }
     Ok(())
 }

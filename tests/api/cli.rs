@@ -12,27 +12,27 @@ use crate::helpers::{TestDb, fresh_database};
 const BIN: &str = env!("CARGO_BIN_EXE_outreach");
 
 /// A data directory and a fresh database (PostgreSQL on the PostgreSQL run) for one binary test.
-struct Sandbox {
-    dir: tempfile::TempDir,
-    database_url: String,
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub database_url: String,
     _db: TestDb,
 }
 
 impl Sandbox {
-    fn new() -> Sandbox {
+    pub fn new() -> Sandbox {
         let dir = tempfile::tempdir().unwrap();
         let (database_url, db) = fresh_database(dir.path());
         Sandbox { dir, database_url, _db: db }
     }
 
-    fn command(&self) -> Command {
+    pub fn command(&self) -> Command {
         let mut cmd = command(self.dir.path());
         cmd.env("DATABASE_URL", &self.database_url);
         cmd
     }
 }
 
-fn command(dir: &std::path::Path) -> Command {
+pub fn command(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -100,11 +100,11 @@ async fn openapi_prints_the_committed_spec() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), outreach::http::openapi_json());
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn wait_until_up(client: &reqwest::Client, base: &str) {
+pub async fn wait_until_up(client: &reqwest::Client, base: &str) {
     for _ in 0..2400 {
         if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
             return;

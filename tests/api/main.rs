@@ -2,10 +2,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod auth;
+mod backup;
 mod checkins;
 mod cli;
 mod contract;
 mod conventions;
+mod durability;
 mod events;
 mod health;
 mod helpers;
@@ -20,6 +22,7 @@ mod projects;
 mod public_page;
 mod query_plans;
 mod registrations;
+mod security_headers;
 mod sync;
 mod users;
 mod visits;

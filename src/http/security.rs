@@ -1,0 +1,76 @@
+//! What every response carries for the browser's sake, and the cross-origin allowlist.
+//!
+//! The API's clients are the phone app (not a browser) and the same-origin map page, so by
+//! default no other origin may call it; `OUTREACH_CORS_ORIGINS` names the ones that may.
+
+use actix_cors::Cors;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{ResponseError, web};
+
+use super::problem::ApiError;
+use super::state::AppState;
+
+/// One year, with subdomains: the policy browsers keep once they have seen it over TLS.
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// The allowlist as a middleware; with no origins configured it is left off entirely.
+pub fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER, header::CONTENT_DISPOSITION])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        // A same-origin request carries an Origin header too (the map page's fetches); it must
+        // not be refused for being absent from a list that names only other origins.
+        .block_on_origin_mismatch(false)
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+/// Adds the headers below to every response, and turns the CORS layer's plain-text refusal of a
+/// preflight into a problem document like every other error.
+pub async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let tls =
+        req.app_data::<web::Data<AppState>>().is_some_and(|state| state.settings.public_url.starts_with("https://"));
+    let preflight = req.method() == Method::OPTIONS && req.headers().contains_key(header::ORIGIN);
+    let res = next.call(req).await?;
+    let mut res = if preflight && res.status() == StatusCode::BAD_REQUEST && !is_problem(&res) {
+        let refusal = ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "cors_not_allowed",
+            "this origin, method or header is not allowed to call the API from a browser",
+        );
+        res.into_response(refusal.error_response())
+    } else {
+        res.map_into_boxed_body()
+    };
+    let headers = res.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Personal data (names, phones, locations) must not stay in a shared or browser cache;
+    // what may be cached (photos by hash, the map's assets, tickets) says so itself.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    // Only a server reached over TLS may ask browsers to insist on it; behind a TLS-terminating
+    // proxy, OUTREACH_PUBLIC_URL=https://… says so.
+    if tls {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    }
+    Ok(res)
+}
+
+fn is_problem<B>(res: &ServiceResponse<B>) -> bool {
+    res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"))
+}
