@@ -104,6 +104,8 @@ pub fn list(
         entity: query.entity.clone(),
         entity_id: query.entity_id.map(|u| u.to_string()),
         actor_id: query.actor_id.map(|u| u.to_string()),
+        // A supervisor sees the projects assigned to them, not every project of the subtree.
+        projects_of: (actor.role == Role::Supervisor).then(|| actor.user_id.to_string()),
     };
     Ok(store::list(conn, &filter, page)?.try_map(|row| -> Result<AuditEntry, StoreError> {
         Ok(AuditEntry {

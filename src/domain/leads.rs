@@ -477,13 +477,14 @@ fn move_status(
 }
 
 pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: LeadPatch) -> Result<Lead, DomainError> {
-    may_write(actor)?;
-    if actor.role == Role::AccountManager && patch.owner_id.is_some_and(|o| o != actor.user_id) {
-        return Err(DomainError::forbidden("cannot_assign", "only managers assign a lead's owner"));
-    }
     let checked = check_patch(&patch)?;
     conn.write_tx(|conn| {
+        // Visibility first: a lead outside the caller's scope is 404 whoever asks, never 403.
         let current = get(conn, actor, id)?;
+        may_write(actor)?;
+        if actor.role == Role::AccountManager && patch.owner_id.is_some_and(|o| o != actor.user_id) {
+            return Err(DomainError::forbidden("cannot_assign", "only managers assign a lead's owner"));
+        }
         if patch.version.is_some_and(|v| v != current.version) {
             return Err(DomainError::conflict("version_conflict", "the lead changed since you read it"));
         }
@@ -559,9 +560,9 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: LeadPatch) -> R
 
 /// Erases the lead (its personal data and history); its points are reversed in the ledger.
 pub fn delete(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<(), DomainError> {
-    may_write(actor)?;
     conn.write_tx(|conn| {
         let current = get(conn, actor, id)?;
+        may_write(actor)?;
         store::erase(conn, &id.to_string())?;
         Lead::settle_points(conn, id, Some(&current), None)?;
         audit::record(conn, actor, "lead", id, &current.org_path, Action::Delete, serde_json::json!({}))?;

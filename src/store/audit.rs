@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::audit_log;
+use super::schema::{audit_log, project_members, projects};
 use super::{DbConn, Page, PageRequest, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -23,6 +23,8 @@ pub struct AuditFilter {
     pub entity: Option<String>,
     pub entity_id: Option<String>,
     pub actor_id: Option<String>,
+    /// Project entries only of the projects this user leads, supervises or is a member of.
+    pub projects_of: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &AuditRow) -> Result<(), StoreError> {
@@ -43,6 +45,20 @@ pub fn list(conn: &mut DbConn, filter: &AuditFilter, page: &PageRequest) -> Resu
     }
     if let Some(v) = &filter.actor_id {
         query = query.filter(audit_log::actor_id.eq(v.clone()));
+    }
+    if let Some(user) = &filter.projects_of {
+        let member_of = project_members::table
+            .filter(project_members::user_id.eq(user.clone()))
+            .select(project_members::project_id);
+        let on_team = projects::table
+            .filter(
+                projects::id
+                    .eq_any(member_of)
+                    .or(projects::lead_id.eq(user.clone()))
+                    .or(projects::supervisor_id.eq(user.clone())),
+            )
+            .select(projects::id);
+        query = query.filter(audit_log::entity.ne("project").or(audit_log::entity_id.eq_any(on_team)));
     }
     if let Some(after) = &page.after {
         query = query.filter(audit_log::id.gt(after.clone()));
