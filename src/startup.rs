@@ -93,6 +93,7 @@ impl Application {
             let (app, spec) = App::new()
                 .wrap(actix_web::middleware::Condition::new(!origins.is_empty(), crate::http::security::cors(origins)))
                 .wrap(actix_web::middleware::from_fn(crate::http::security::security_headers))
+                .wrap(actix_web::middleware::from_fn(crate::http::tap::tap_responses))
                 .wrap(actix_web::middleware::from_fn(request_id_header))
                 .wrap(TracingLogger::<PrivateRootSpan>::new())
                 .app_data(web::Data::new(app_state.clone()))

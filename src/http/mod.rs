@@ -23,6 +23,7 @@ pub mod security;
 pub mod sessions;
 pub mod state;
 pub mod sync;
+pub mod tap;
 pub mod users;
 pub mod visits;
 

@@ -92,6 +92,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut HashMap<String, String>)
         ("OUTREACH_WORKERS".to_owned(), "2".to_owned()),
     ]);
     configure(&mut env);
+    outreach::http::tap::install(crate::exposure::scan);
     let settings = Settings::load(&env).expect("settings");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let app = Application::build_with_listener(settings, listener).await.expect("build app");
@@ -106,6 +107,17 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut HashMap<String, String>)
         tree,
         _db: db,
         _data_dir: data_dir,
+    }
+}
+
+impl Drop for TestApp {
+    /// Fails the test whose answers the exposure scan caught (unless it is failing already).
+    fn drop(&mut self) {
+        let host = self.address.trim_start_matches("http://");
+        let found = crate::exposure::take(host);
+        if !found.is_empty() && !std::thread::panicking() {
+            panic!("the exposure scan caught {} answers:\n{}", found.len(), found.join("\n"));
+        }
     }
 }
 
