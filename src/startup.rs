@@ -90,7 +90,7 @@ impl Application {
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             let origins = &app_state.settings.cors_origins;
-            let (app, spec) = App::new()
+            let (app, mut spec) = App::new()
                 .wrap(actix_web::middleware::Condition::new(!origins.is_empty(), crate::http::security::cors(origins)))
                 .wrap(actix_web::middleware::from_fn(crate::http::security::security_headers))
                 .wrap(actix_web::middleware::from_fn(crate::http::tap::tap_responses))
@@ -106,6 +106,7 @@ impl Application {
                 .openapi(<crate::http::openapi::ApiDoc as utoipa::OpenApi>::openapi())
                 .configure(crate::http::routes)
                 .split_for_parts();
+            crate::http::openapi::complete(&mut spec);
             app.service(SwaggerUi::new("/docs/{_:.*}").url("/api-spec/openapi.json", spec))
                 .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::not_found("route")) }))
         })

@@ -50,8 +50,9 @@ pub const MAX_LIMIT: i64 = 500;
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Items per page, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page; absent or empty for the first.
     pub cursor: Option<String>,
 }
 
@@ -61,7 +62,7 @@ impl PageParams {
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ApiError::field("limit", format!("must be between 1 and {MAX_LIMIT}")));
         }
-        let after = match &self.cursor {
+        let after = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
             Some(c) => Some(
                 PageRequest::decode_cursor(c)

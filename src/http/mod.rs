@@ -147,8 +147,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 /// The OpenAPI document, generated from the same registration the server uses.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, spec) =
+    let (_, mut spec) =
         App::new().into_utoipa_app().openapi(openapi::ApiDoc::openapi()).configure(routes).split_for_parts();
+    openapi::complete(&mut spec);
     spec
 }
 

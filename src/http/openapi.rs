@@ -42,3 +42,60 @@ impl Modify for BearerAuth {
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
     }
 }
+
+/// Adds the answers every route can give, from the layers in front of the handlers, to each
+/// operation that does not name them already: 401 behind a token, 400/413/415/422 for a JSON
+/// body (see [`super::json`]), 422 for a bad query string, 404 for a path that names nothing,
+/// 503 when the database cannot be reached. A client generated from the spec then knows them.
+pub fn complete(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/problem+json", Content::new(Some(Ref::from_schema_name("Problem"))))
+                .build(),
+        )
+    };
+    let add = |op: &mut Operation, status: &str, description: &str| {
+        op.responses.responses.entry(status.to_owned()).or_insert_with(|| problem(description));
+    };
+    // The pages (`/e/…`, `/map`) answer in HTML and say so themselves.
+    for (_, item) in spec.paths.paths.iter_mut().filter(|(path, _)| path.starts_with("/api/")) {
+        let ops = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for op in ops.into_iter().flatten() {
+            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let parameters = || op.parameters.iter().flatten();
+            let has = |place: ParameterIn| {
+                parameters().any(|p| matches!(p, RefOr::T(p) if std::mem::discriminant(&p.parameter_in) == std::mem::discriminant(&place)))
+            };
+            let (query, path) = (has(ParameterIn::Query), has(ParameterIn::Path));
+            let json_body = op
+                .request_body
+                .as_ref()
+                .is_some_and(|b| matches!(b, RefOr::T(b) if b.content.contains_key("application/json")));
+            if secured {
+                add(
+                    op,
+                    "401",
+                    "No access token, or one that is expired or forged (`missing_token`, `invalid_token`, `token_expired`)",
+                );
+            }
+            if json_body {
+                add(op, "400", "The body is not JSON (`malformed_json`)");
+                add(op, "413", "The body is larger than the limit (`payload_too_large`)");
+                add(op, "415", "The body is not `application/json` (`unsupported_media_type`)");
+                add(op, "422", "The body does not fit the schema or its rules (`invalid_body`, `validation_failed`)");
+            }
+            if query {
+                add(op, "422", "A query parameter is malformed or out of range (`invalid_query`, `validation_failed`)");
+            }
+            if path {
+                add(op, "404", "Nothing there, or nothing the caller may see (`not_found`)");
+            }
+            add(op, "503", "The database cannot be reached or stays busy (`database_unavailable`); retry later");
+        }
+    }
+}

@@ -254,11 +254,15 @@ pub async fn list_partners(
 #[into_params(parameter_in = Query)]
 pub struct NearbyParams {
     /// In the datum of `coord`.
+    #[param(minimum = -90.0, maximum = 90.0)]
     pub lat: f64,
+    #[param(minimum = -180.0, maximum = 180.0)]
     pub lon: f64,
     /// 1–50000 m, default 1000.
+    #[param(minimum = 1.0, maximum = 50000.0)]
     pub radius_m: Option<f64>,
     /// 1–500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

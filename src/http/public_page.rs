@@ -153,6 +153,8 @@ fn ticket_page(code: &str, ticket: &Ticket, event: Option<&PublicEvent>) -> Stri
     request_body(content = RegistrationForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "HTML ticket page", content_type = "text/html"),
+        (status = 400, description = "HTML page: the form could not be read", content_type = "text/html"),
+        (status = 404, description = "HTML page: no such event", content_type = "text/html"),
         (status = 422, description = "HTML form with the problem", content_type = "text/html"),
         (status = 429, description = "HTML page", content_type = "text/html"),
     ))]

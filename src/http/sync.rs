@@ -85,9 +85,10 @@ pub struct PullResponse {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PullParams {
-    /// The `cursor` of the previous pull; absent for a first, full sync.
+    /// The `cursor` of the previous pull; absent (or empty) for a first, full sync.
     pub cursor: Option<String>,
     /// Changes per page, 1–1000 (default 500).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -104,7 +105,7 @@ pub async fn pull(
     params: web::Query<PullParams>,
     coord: web::Query<CoordParam>,
 ) -> Result<HttpResponse, ApiError> {
-    let after = params.cursor.as_deref().map(|c| decode_cursor(c, &actor)).transpose()?;
+    let after = params.cursor.as_deref().filter(|c| !c.is_empty()).map(|c| decode_cursor(c, &actor)).transpose()?;
     let limit = params.limit.unwrap_or(500);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 1000"));
@@ -127,16 +128,18 @@ pub async fn pull(
 #[serde(deny_unknown_fields)]
 pub struct PushTable {
     /// Records as the REST API returns them, with the client-made `id`.
+    /// A record that is not even a JSON object fails the whole push (422): that is a bug in the
+    /// client, not data; a record that is an object but wrong is rejected alone.
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
-    pub created: Vec<serde_json::Value>,
+    pub created: Vec<serde_json::Map<String, serde_json::Value>>,
     /// Records as the REST API returns them, with the `version` the client last saw.
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
-    pub updated: Vec<serde_json::Value>,
+    pub updated: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// Ids of records deleted on the phone.
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
-    pub deleted: Vec<serde_json::Value>,
+    pub deleted: Vec<String>,
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -398,7 +401,7 @@ pub async fn push(
     coord: web::Query<CoordParam>,
     Json(body): Json<PushRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(cursor) = &body.cursor {
+    if let Some(cursor) = body.cursor.as_deref().filter(|c| !c.is_empty()) {
         decode_cursor(cursor, &actor)?;
     }
     let tables = [
@@ -415,8 +418,14 @@ pub async fn push(
     for (name, table) in tables {
         // Creates first, then updates, then deletes: an offline day's edits of a record made
         // that day then apply in order.
-        for (kind, values) in [("created", &table.created), ("updated", &table.updated), ("deleted", &table.deleted)] {
-            for value in values {
+        let records = |list: &Vec<serde_json::Map<String, serde_json::Value>>| {
+            list.iter().map(|m| serde_json::Value::Object(m.clone())).collect::<Vec<_>>()
+        };
+        let deleted: Vec<serde_json::Value> = table.deleted.iter().cloned().map(serde_json::Value::String).collect();
+        for (kind, values) in
+            [("created", records(&table.created)), ("updated", records(&table.updated)), ("deleted", deleted)]
+        {
+            for value in &values {
                 let id = id_of(value);
                 let outcome = match parse_op(name, kind, value, &coord) {
                     Err(problem) => {
