@@ -42,6 +42,8 @@ pub struct Settings {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub json_body_limit: usize,
+    /// How long a client may take to send a whole request body (JSON or an upload).
+    pub body_timeout: Duration,
     /// Argon2 hashes allowed at once (each holds ~19 MiB and a core).
     pub hash_concurrency: usize,
     /// HTTP worker threads; `None` means one per core.
@@ -148,6 +150,7 @@ impl Settings {
             access_token_ttl: Duration::from_secs(number(source, "OUTREACH_ACCESS_TOKEN_TTL_SECS", 15 * 60)?),
             refresh_token_ttl: Duration::from_secs(number(source, "OUTREACH_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?),
             json_body_limit: number(source, "OUTREACH_JSON_LIMIT_BYTES", 1024 * 1024)?,
+            body_timeout: Duration::from_secs(number(source, "OUTREACH_BODY_TIMEOUT_SECS", 120)?.max(1)),
             hash_concurrency: number(source, "OUTREACH_HASH_CONCURRENCY", cores)?,
             verification,
             photo_limits: crate::media::IntakeLimits {

@@ -15,6 +15,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::{AuthService, HashCost, LoginThrottle, PasswordHasher, TokenKeys};
 use crate::config::Settings;
+use crate::http::deadline::BodyDeadline;
 use crate::http::json::JsonLimit;
 use crate::http::logging::PrivateRootSpan;
 use crate::http::problem::ApiError;
@@ -87,6 +88,7 @@ impl Application {
         warm_map(&state);
         let port = listener.local_addr()?.port();
         let limit = JsonLimit(state.settings.json_body_limit);
+        let deadline = BodyDeadline(state.settings.body_timeout);
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             let origins = &app_state.settings.cors_origins;
@@ -94,10 +96,12 @@ impl Application {
                 .wrap(actix_web::middleware::Condition::new(!origins.is_empty(), crate::http::security::cors(origins)))
                 .wrap(actix_web::middleware::from_fn(crate::http::security::security_headers))
                 .wrap(actix_web::middleware::from_fn(crate::http::tap::tap_responses))
+                .wrap(actix_web::middleware::from_fn(crate::http::deadline::body_deadline))
                 .wrap(actix_web::middleware::from_fn(request_id_header))
                 .wrap(TracingLogger::<PrivateRootSpan>::new())
                 .app_data(web::Data::new(app_state.clone()))
                 .app_data(web::Data::new(limit))
+                .app_data(web::Data::new(deadline))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", err.to_string()).into()
                 }))
@@ -111,6 +115,9 @@ impl Application {
                 .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::not_found("route")) }))
         })
         .listen(listener)?
+        // A client has 5 s to send its request line and headers (slowloris gets 408 and a
+        // closed connection); the body has its own deadline (`OUTREACH_BODY_TIMEOUT_SECS`).
+        .client_request_timeout(Duration::from_secs(5))
         .shutdown_timeout(30);
         if let Some(workers) = workers {
             server = server.workers(workers);

@@ -49,7 +49,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_payload", e.to_string()))?;
+                let chunk = chunk.map_err(|e| super::deadline::unreadable(&e, "bad_payload"))?;
                 if body.len() + chunk.len() > limit {
                     return Err(too_large(limit));
                 }

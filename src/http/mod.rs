@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod checkins;
+pub mod deadline;
 pub mod events;
 pub mod extract;
 pub mod health;

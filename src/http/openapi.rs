@@ -44,8 +44,8 @@ impl Modify for BearerAuth {
 }
 
 /// Adds the answers every route can give, from the layers in front of the handlers, to each
-/// operation that does not name them already: 401 behind a token, 400/413/415/422 for a JSON
-/// body (see [`super::json`]), 422 for a bad query string, 404 for a path that names nothing,
+/// operation that does not name them already: 401 behind a token, 408 for a body too slow,
+/// 400/413/415/422 for a JSON body (see [`super::json`]), 422 for a bad query string, 404 for a path that names nothing,
 /// 503 when the database cannot be reached. A client generated from the spec then knows them.
 pub fn complete(spec: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::{Operation, ParameterIn};
@@ -82,6 +82,9 @@ pub fn complete(spec: &mut utoipa::openapi::OpenApi) {
                     "401",
                     "No access token, or one that is expired or forged (`missing_token`, `invalid_token`, `token_expired`)",
                 );
+            }
+            if op.request_body.is_some() {
+                add(op, "408", "The body did not arrive within the deadline (`request_timeout`)");
             }
             if json_body {
                 add(op, "400", "The body is not JSON (`malformed_json`)");

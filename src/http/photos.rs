@@ -95,6 +95,13 @@ pub struct PhotoList {
     pub items: Vec<PhotoBody>,
 }
 
+fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {
+    match err {
+        actix_multipart::MultipartError::Payload(e) => super::deadline::unreadable(&e, "bad_multipart"),
+        other => ApiError::new(StatusCode::BAD_REQUEST, "bad_multipart", other.to_string()),
+    }
+}
+
 /// Reads the upload: the `file` part of a multipart form, or the raw body. Stops at the limit
 /// without reading the rest, and refuses at once when Content-Length already says too much.
 pub(crate) async fn read_upload(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
@@ -115,13 +122,11 @@ pub(crate) async fn read_upload(req: &HttpRequest, payload: web::Payload, limit:
         let mut form = actix_multipart::Multipart::new(req.headers(), payload);
         let mut skipped = 0usize;
         while let Some(field) = form.next().await {
-            let mut field =
-                field.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_multipart", e.to_string()))?;
+            let mut field = field.map_err(multipart_error)?;
             if field.name() != Some("file") {
                 // Other parts are read and dropped, but count against the limit all the same.
                 while let Some(chunk) = field.next().await {
-                    let chunk =
-                        chunk.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_multipart", e.to_string()))?;
+                    let chunk = chunk.map_err(multipart_error)?;
                     skipped += chunk.len();
                     if skipped > limit {
                         return Err(too_large());
@@ -130,8 +135,7 @@ pub(crate) async fn read_upload(req: &HttpRequest, payload: web::Payload, limit:
                 continue;
             }
             while let Some(chunk) = field.next().await {
-                let chunk =
-                    chunk.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_multipart", e.to_string()))?;
+                let chunk = chunk.map_err(multipart_error)?;
                 if body.len() + chunk.len() > limit {
                     return Err(too_large());
                 }
@@ -143,7 +147,7 @@ pub(crate) async fn read_upload(req: &HttpRequest, payload: web::Payload, limit:
     }
     let mut payload = payload;
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_payload", e.to_string()))?;
+        let chunk = chunk.map_err(|e| super::deadline::unreadable(&e, "bad_payload"))?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }

@@ -13,6 +13,7 @@ mod events;
 mod exposure;
 mod health;
 mod helpers;
+mod hostile;
 mod leads;
 mod map;
 mod mass_assignment;

@@ -73,7 +73,7 @@ pub fn photo(w: u32, h: u32, facts: &Facts) -> Vec<u8> {
 }
 
 /// A PNG whose header claims `w`×`h` pixels, with almost no data: a decompression bomb's shape.
-fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+pub fn png_claiming(w: u32, h: u32) -> Vec<u8> {
     fn crc(bytes: &[u8]) -> u32 {
         let mut c = 0xFFFF_FFFFu32;
         for b in bytes {
