@@ -55,6 +55,36 @@ impl fmt::Debug for Phone {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Whatever is typed into a phone field: a phone or a refusal, never a panic.
+        #[test]
+        fn any_text_is_a_phone_or_refused(text in "\\PC{0,40}") {
+            let _ = Phone::parse(&text);
+            let _ = mask(&text);
+        }
+
+        /// What parses is 11 digits, parses to itself again, and masks.
+        #[test]
+        fn a_parsed_phone_is_normal_and_stable(text in "[ +()0-9-]{0,20}") {
+            if let Ok(phone) = Phone::parse(&text) {
+                proptest::prop_assert_eq!(phone.as_str().len(), 11);
+                proptest::prop_assert_eq!(Phone::parse(phone.as_str()), Ok(phone.clone()));
+                proptest::prop_assert!(phone.masked().contains("****"));
+            }
+        }
+
+        /// Every way people type one number is that number.
+        #[test]
+        fn every_way_of_typing_a_number_is_the_same_phone(
+            digits in "1[3-9][0-9]{9}",
+            prefix in proptest::sample::select(vec!["", "+86", "0086", "86", "+86 "]),
+            sep in proptest::sample::select(vec!["", " ", "-"]),
+        ) {
+            let typed = format!("{prefix}{}{sep}{}{sep}{}", &digits[..3], &digits[3..7], &digits[7..]);
+            proptest::prop_assert_eq!(Phone::parse(&typed).map(|p| p.as_str().to_owned()), Ok(digits));
+        }
+    }
+
     #[test]
     fn normalises_common_spellings() {
         for input in

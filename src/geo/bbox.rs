@@ -89,6 +89,20 @@ mod tests {
     }
 
     proptest! {
+        /// Any query string: a box or a refusal, never a panic; a box is ordered and on Earth.
+        #[test]
+        fn any_text_is_a_box_or_refused(text in "\\PC{0,60}") {
+            if let Ok(b) = BBox::parse(&text) {
+                prop_assert!(b.min.lat <= b.max.lat && b.min.lon <= b.max.lon);
+                prop_assert!(b.min.validated().is_ok() && b.max.validated().is_ok());
+            }
+        }
+
+        #[test]
+        fn any_four_numbers_are_a_box_or_refused(a in any::<f64>(), b in any::<f64>(), c in any::<f64>(), d in any::<f64>()) {
+            let _ = BBox::parse(&format!("{a},{b},{c},{d}"));
+        }
+
         #[test]
         fn the_box_around_a_circle_holds_every_point_of_it(
             lat in -60.0f64..60.0, lon in -170.0f64..170.0, radius in 1.0f64..50_000.0,

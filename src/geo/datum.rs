@@ -164,6 +164,19 @@ mod tests {
     }
 
     proptest! {
+        /// Any coordinate a client may send, in any datum, converts to a valid WGS-84 position
+        /// and back without a panic, a NaN or a point off the Earth.
+        #[test]
+        fn any_valid_position_converts_to_a_valid_one(lat in -90.0f64..=90.0, lon in -180.0f64..=180.0) {
+            let p = ll(lat, lon);
+            for datum in [Datum::Wgs84, Datum::Gcj02, Datum::Bd09] {
+                for q in [datum.to_wgs84(p), datum.from_wgs84(p)] {
+                    prop_assert!(q.lat.is_finite() && q.lon.is_finite(), "{datum:?}: {p:?} → {q:?}");
+                    prop_assert!(q.lat.abs() <= 90.0 + 1e-6 && q.lon.abs() <= 180.0 + 1e-6, "{datum:?}: {p:?} → {q:?}");
+                }
+            }
+        }
+
         #[test]
         fn round_trips_are_exact_inside_china(lat in 18.0f64..53.0, lon in 74.0f64..134.0) {
             let p = ll(lat, lon);

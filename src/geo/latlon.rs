@@ -52,4 +52,14 @@ mod tests {
         assert_eq!(LatLon::new(0.0, f64::INFINITY), Err(LatLonError::Longitude));
         assert!(LatLon::new(-90.0, -180.0).is_ok());
     }
+
+    proptest::proptest! {
+        /// Any pair of floats, NaN and infinities included: a position on Earth or a refusal.
+        #[test]
+        fn any_pair_is_a_position_or_refused(lat in proptest::num::f64::ANY, lon in proptest::num::f64::ANY) {
+            if let Ok(p) = LatLon::new(lat, lon) {
+                proptest::prop_assert!(p.lat.abs() <= 90.0 && p.lon.abs() <= 180.0);
+            }
+        }
+    }
 }

@@ -271,6 +271,30 @@ fn id_of(value: &serde_json::Value) -> Option<Uuid> {
     value.get("id").and_then(|v| v.as_str()).or_else(|| value.as_str()).and_then(|s| s.parse().ok())
 }
 
+/// The push decoder without the database: a request body as the server reads it, then each
+/// record as an operation or its refusal. What the `sync_push` fuzz target drives.
+pub fn decode_push(body: &[u8]) -> Result<Vec<Result<(), ApiError>>, ApiError> {
+    let request: PushRequest = super::json::parse(body)?;
+    let coord = CoordParam { coord: None };
+    let mut decoded = Vec::new();
+    for (name, table) in [
+        ("partners", &request.changes.partners),
+        ("visits", &request.changes.visits),
+        ("visit_photos", &request.changes.visit_photos),
+    ] {
+        let records = table.created.iter().chain(&table.updated).map(|m| serde_json::Value::Object(m.clone()));
+        for (kind, value) in std::iter::repeat_n("created", table.created.len())
+            .chain(std::iter::repeat_n("updated", table.updated.len()))
+            .zip(records)
+            .chain(table.deleted.iter().map(|id| ("deleted", serde_json::Value::String(id.clone()))))
+        {
+            let _ = id_of(&value);
+            decoded.push(parse_op(name, kind, &value, &coord).map(|_| ()));
+        }
+    }
+    Ok(decoded)
+}
+
 /// Turns one pushed record into an operation; a record that does not parse is rejected alone.
 fn parse_op(table: &str, kind: &str, value: &serde_json::Value, coord: &CoordParam) -> Result<Op, ApiError> {
     let location = |l: LatLon| coord.incoming("location", l);
@@ -451,4 +475,68 @@ pub async fn push(
         }
     }
     Ok(HttpResponse::Ok().json(PushResponse { results, cursor: body.cursor }))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+
+    /// Any JSON at all, nested a few levels, with the field names a pushed record uses.
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::String),
+            Just(Value::String(uuid::Uuid::new_v4().to_string())),
+            Just(Value::String("2026-11-29T08:30:00Z".to_owned())),
+        ];
+        let keys = prop_oneof![
+            Just("id"),
+            Just("name"),
+            Just("category"),
+            Just("status"),
+            Just("location"),
+            Just("lat"),
+            Just("lon"),
+            Just("accuracy_m"),
+            Just("visited_at"),
+            Just("partner_id"),
+            Just("purpose"),
+            Just("version"),
+            Just("owner_id"),
+            Just("notes"),
+            Just("audience_size"),
+            Just("geofence_m"),
+            Just("other"),
+        ];
+        leaf.prop_recursive(4, 64, 8, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(keys.clone().prop_map(str::to_owned), inner, 0..8)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The push decoder reads whatever a phone (or anyone with a token) sends: an operation
+        /// or a per-record refusal, never a panic.
+        #[test]
+        fn any_pushed_record_is_an_operation_or_refused(
+            value in json(),
+            table in prop_oneof![Just("partners"), Just("visits"), Just("visit_photos")],
+            kind in prop_oneof![Just("created"), Just("updated"), Just("deleted")],
+            coord in prop_oneof![Just(None), Just(Some(crate::geo::Datum::Gcj02)), Just(Some(crate::geo::Datum::Bd09))],
+        ) {
+            let _ = id_of(&value);
+            let _ = parse_op(table, kind, &value, &CoordParam { coord });
+        }
+    }
 }

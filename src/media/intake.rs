@@ -202,6 +202,44 @@ mod tests {
         out
     }
 
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 7 % 256) as u8, (y % 256) as u8, 9]));
+        let mut out = Cursor::new(Vec::new());
+        let _ = img.write_to(&mut out, image::ImageFormat::Png);
+        out.into_inner()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Any bytes at all: a stored image or a refusal, never a panic.
+        #[test]
+        fn any_bytes_are_an_image_or_refused(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
+            let _ = process(&bytes, &IntakeLimits::default());
+            let _ = exif::read(&bytes);
+        }
+
+        /// Real images with bytes flipped, cut short or spliced: the damage a network or an
+        /// attacker does to a file the decoders must still survive.
+        #[test]
+        fn damaged_images_are_stored_or_refused(
+            which in 0usize..2,
+            flips in proptest::collection::vec((proptest::num::usize::ANY, proptest::num::u8::ANY), 0..16),
+            cut in proptest::num::usize::ANY,
+        ) {
+            let mut bytes = if which == 0 { jpeg(48, 32) } else { png(48, 32) };
+            for (at, value) in flips {
+                let at = at % bytes.len();
+                bytes[at] = value;
+            }
+            bytes.truncate(cut % (bytes.len() + 1));
+            if let Ok(p) = process(&bytes, &IntakeLimits::default()) {
+                proptest::prop_assert!(p.width > 0 && p.height > 0 && p.jpeg.starts_with(&[0xFF, 0xD8]));
+            }
+            let _ = exif::read(&bytes);
+        }
+    }
+
     #[test]
     fn a_large_photo_is_scaled_and_thumbnailed() -> Result<(), MediaError> {
         let p = process(&jpeg(4000, 3000), &IntakeLimits::default())?;
