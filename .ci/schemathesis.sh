@@ -17,7 +17,9 @@ DATA=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE="http://127.0.0.1:$PORT"
 # Rate limits up: the fuzzer logs in and registers far faster than any person.
-env -i PATH="$PATH" OUTREACH_DATA_DIR="$DATA" OUTREACH_BIND="127.0.0.1:$PORT" RUST_LOG=warn \
+# DATABASE_URL, when set, names the database to serve from (PostgreSQL in CI's second run).
+env -i PATH="$PATH" ${DATABASE_URL:+DATABASE_URL="$DATABASE_URL"} \
+  OUTREACH_DATA_DIR="$DATA" OUTREACH_BIND="127.0.0.1:$PORT" RUST_LOG=warn \
   OUTREACH_ACCESS_TOKEN_TTL_SECS=86400 \
   OUTREACH_LOGIN_ACCOUNT_BURST=100000 OUTREACH_LOGIN_ACCOUNT_PER_MINUTE=100000 \
   OUTREACH_LOGIN_IP_BURST=100000 OUTREACH_LOGIN_IP_PER_MINUTE=100000 \
