@@ -55,8 +55,10 @@ fn full_phones(text: &str) -> Vec<&str> {
     let mut i = 0;
     while i + 11 <= bytes.len() {
         let window = &bytes[i..i + 11];
-        let bounded =
-            (i == 0 || !bytes[i - 1].is_ascii_digit()) && bytes.get(i + 11).is_none_or(|b| !b.is_ascii_digit());
+        // A phone stands alone; eleven digits inside an id, a digest or a cursor (`…c14454393580`)
+        // are not one.
+        let apart = |b: &u8| !b.is_ascii_alphanumeric() && !matches!(b, b'-' | b'_' | b'+' | b'/');
+        let bounded = (i == 0 || apart(&bytes[i - 1])) && bytes.get(i + 11).is_none_or(apart);
         if bounded && window[0] == b'1' && (b'3'..=b'9').contains(&window[1]) && window.iter().all(u8::is_ascii_digit) {
             found.push(&text[i..i + 11]);
             i += 11;
@@ -138,4 +140,6 @@ pub fn scan(answer: &Tapped) {
 fn full_phones_are_found_and_masked_ones_are_not() {
     assert_eq!(full_phones("{\"phone\":\"13812345678\"}"), ["13812345678"]);
     assert!(full_phones("138****5678 and 1381234567 and 213812345678 and 12812345678").is_empty());
+    assert!(full_phones("\"01a227ef-6fdc-76a9-95a0-c14454393580\" a13812345678 -13812345678 13812345678f").is_empty());
+    assert_eq!(full_phones("phone: 13812345678."), ["13812345678"]);
 }
