@@ -96,6 +96,7 @@ impl Application {
                 .wrap(actix_web::middleware::Condition::new(!origins.is_empty(), crate::http::security::cors(origins)))
                 .wrap(actix_web::middleware::from_fn(crate::http::security::security_headers))
                 .wrap(actix_web::middleware::from_fn(crate::http::tap::tap_responses))
+                .wrap(actix_web::middleware::from_fn(crate::http::security::refuse_nul))
                 .wrap(actix_web::middleware::from_fn(crate::http::deadline::body_deadline))
                 .wrap(actix_web::middleware::from_fn(request_id_header))
                 .wrap(TracingLogger::<PrivateRootSpan>::new())

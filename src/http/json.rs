@@ -70,6 +70,14 @@ fn too_large(limit: usize) -> ApiError {
 
 /// Parses a body, telling syntax errors (400) from well-formed JSON of the wrong shape (422).
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if escapes_nul(body) {
+        // PostgreSQL cannot store U+0000 in text (SQLite can): refused here, for both.
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "the body does not fit the schema: text must not contain NUL characters (\\u0000)",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(value) => match de.end() {
@@ -102,6 +110,14 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     }
 }
 
+/// Whether a JSON text holds `\u0000` as an escape (not as an escaped backslash followed by
+/// `u0000`). Raw NUL bytes cannot appear in a JSON string, so this is the only way in.
+fn escapes_nul(body: &[u8]) -> bool {
+    body.windows(6).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(b"\\u0000") && body[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0
+    })
+}
+
 /// serde_json appends " at line 1 column 42"; the JSON path says where far better.
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
@@ -128,6 +144,14 @@ mod tests {
     fn reports_the_path_of_a_wrong_type() {
         let err = parse::<Body>(br#"{"name": "a", "count": "many"}"#).err().map(|e| (e.code(), e.to_string()));
         assert_eq!(err.map(|(c, _)| c), Some("invalid_body"));
+    }
+
+    #[test]
+    fn a_nul_escape_is_found_and_an_escaped_backslash_is_not() {
+        assert!(escapes_nul(br#"{"a": "x\u0000y"}"#));
+        assert!(escapes_nul(br#"{"a": "\\\u0000"}"#));
+        assert!(!escapes_nul(br#"{"a": "\\u0000"}"#));
+        assert!(!escapes_nul(br#"{"a": "u0000"}"#));
     }
 
     #[test]

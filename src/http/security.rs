@@ -74,3 +74,26 @@ pub async fn security_headers(
 fn is_problem<B>(res: &ServiceResponse<B>) -> bool {
     res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"))
 }
+
+/// Refuses an API request whose path or query escapes a NUL character (`%00`): PostgreSQL cannot
+/// hold one in text, and no id, code or filter ever contains one. The path is 404 like any name that
+/// names nothing; the query is 422 like any malformed parameter.
+pub async fn refuse_nul(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // The pages check their own codes and answer in HTML; this guards the API.
+    if !req.path().starts_with("/api/") {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let nul = |text: &str| text.as_bytes().windows(3).any(|w| w == b"%00");
+    if nul(req.uri().path()) {
+        return Ok(req.into_response(ApiError::not_found("resource").error_response()));
+    }
+    if req.uri().query().is_some_and(nul) {
+        let problem =
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", "the query must not contain NUL (%00)");
+        return Ok(req.into_response(problem.error_response()));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}

@@ -748,6 +748,9 @@ async fn event_work_counts_for_the_project_and_earns_points() {
 #[tokio::test]
 async fn a_visit_that_turns_unverified_gives_its_points_back_and_earns_them_again_when_cleared() {
     use crate::photos::{Facts, local_time, photo, upload, visit_at_partner};
+    // The visit is stamped ten minutes ago: just after midnight in Beijing that is still yesterday.
+    let visit_day =
+        (chrono::Utc::now() - chrono::Duration::minutes(10) + chrono::Duration::hours(8)).date_naive().to_string();
     let app = spawn_app().await;
     let sm = app.login_as(Role::SubBranchManager).await;
     let am1 = app.login_as(Role::AccountManager).await;
@@ -780,7 +783,7 @@ async fn a_visit_that_turns_unverified_gives_its_points_back_and_earns_them_agai
     assert_eq!(gone.status(), 204);
     assert_eq!(points(&json_ok(app.get(&ledger, Some(&sm.token)).await, 200).await), [10, -10, 10]);
     let board = json_ok(
-        app.get(format!("{}/leaderboard?period=day&date={}", project_path(&project), day(0)), Some(&sm.token)).await,
+        app.get(format!("{}/leaderboard?period=day&date={}", project_path(&project), visit_day), Some(&sm.token)).await,
         200,
     )
     .await;
