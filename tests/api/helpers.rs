@@ -44,7 +44,10 @@ pub fn fresh_database(data_dir: &std::path::Path) -> (String, TestDb) {
                 .unwrap_or_else(|e| panic!("OUTREACH_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}"));
             diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).expect("create test database");
             let base = server_url.rsplit_once('/').map_or(server_url.as_str(), |(base, _)| base);
-            (format!("{base}/{name}"), TestDb::Postgres { server_url, name })
+            // Without TLS: the suite's process exits with pool threads still reconnecting to
+            // databases the tests dropped, and OpenSSL's exit-time cleanup racing them aborted
+            // the run once ("double free") after every test had passed.
+            (format!("{base}/{name}?sslmode=disable"), TestDb::Postgres { server_url, name })
         }
         _ => (data_dir.join("test.db").to_string_lossy().into_owned(), TestDb::Sqlite),
     }
