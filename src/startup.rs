@@ -90,11 +90,16 @@ impl Application {
         let limit = JsonLimit(state.settings.json_body_limit);
         let deadline = BodyDeadline(state.settings.body_timeout);
         let app_state = state.clone();
+        let tls = state.settings.public_url.starts_with("https://");
+        // Built once: every worker serves the same document.
+        let spec = crate::http::openapi();
         let mut server = HttpServer::new(move || {
             let origins = &app_state.settings.cors_origins;
-            let (app, mut spec) = App::new()
+            let (app, _) = App::new()
                 .wrap(actix_web::middleware::Condition::new(!origins.is_empty(), crate::http::security::cors(origins)))
-                .wrap(actix_web::middleware::from_fn(crate::http::security::security_headers))
+                .wrap(actix_web::middleware::from_fn(crate::http::security::cors_refusal_as_problem))
+                // Outside the refusal above, which builds a new response.
+                .wrap(crate::http::security::default_headers(tls))
                 .wrap(actix_web::middleware::from_fn(crate::http::tap::tap_responses))
                 .wrap(actix_web::middleware::from_fn(crate::http::security::refuse_nul))
                 .wrap(actix_web::middleware::from_fn(crate::http::deadline::body_deadline))
@@ -111,8 +116,7 @@ impl Application {
                 .openapi(<crate::http::openapi::ApiDoc as utoipa::OpenApi>::openapi())
                 .configure(crate::http::routes)
                 .split_for_parts();
-            crate::http::openapi::complete(&mut spec);
-            app.service(SwaggerUi::new("/docs/{_:.*}").url("/api-spec/openapi.json", spec))
+            app.service(SwaggerUi::new("/docs/{_:.*}").url("/api-spec/openapi.json", spec.clone()))
                 .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::not_found("route")) }))
         })
         .listen(listener)?

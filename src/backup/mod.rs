@@ -101,11 +101,9 @@ fn backup_database(source: &Path, dir: &Path) -> anyhow::Result<DatabaseCopy> {
 
 /// The copy's newest migration and what `PRAGMA integrity_check` finds wrong (nothing: empty).
 fn check_database(path: &Path) -> anyhow::Result<(Option<String>, Vec<String>)> {
-    let mut conn = DbConn::open(&path.to_string_lossy()).context("opening the copy")?;
+    let mut conn = snapshot::open_read_only(path).context("opening the copy")?;
     let problems: Vec<String> = snapshot::integrity_check(&mut conn)?.into_iter().filter(|l| l != "ok").collect();
     let version = snapshot::schema_version(&mut conn)?;
-    // Opening switched the copy to WAL; fold it back so the copy is one file again.
-    diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA journal_mode = DELETE")?;
     Ok((version, problems))
 }
 

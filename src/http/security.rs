@@ -4,15 +4,14 @@
 //! default no other origin may call it; `OUTREACH_CORS_ORIGINS` names the ones that may.
 
 use actix_cors::Cors;
+use actix_web::ResponseError;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName};
 use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::Next;
-use actix_web::{ResponseError, web};
+use actix_web::middleware::{DefaultHeaders, Next};
 
 use super::problem::ApiError;
-use super::state::AppState;
 
 /// One year, with subdomains: the policy browsers keep once they have seen it over TLS.
 const HSTS: &str = "max-age=31536000; includeSubDomains";
@@ -34,17 +33,29 @@ pub fn cors(origins: &[String]) -> Cors {
     cors
 }
 
-/// Adds the headers below to every response, and turns the CORS layer's plain-text refusal of a
-/// preflight into a problem document like every other error.
-pub async fn security_headers(
+/// The headers every response carries unless it sets its own, fixed at start-up: HSTS only when
+/// the server is reached over TLS (`OUTREACH_PUBLIC_URL=https://…`, e.g. behind a
+/// TLS-terminating proxy), since only then may it ask browsers to insist on it.
+pub fn default_headers(tls: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        // Personal data (names, phones, locations) must not stay in a shared or browser cache;
+        // what may be cached (photos by hash, the map's assets, tickets) says so itself.
+        .add((header::CACHE_CONTROL, "no-store"));
+    if tls { headers.add((header::STRICT_TRANSPORT_SECURITY, HSTS)) } else { headers }
+}
+
+/// Turns the CORS layer's plain-text refusal of a preflight into a problem document like every
+/// other error.
+pub async fn cors_refusal_as_problem(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let tls =
-        req.app_data::<web::Data<AppState>>().is_some_and(|state| state.settings.public_url.starts_with("https://"));
     let preflight = req.method() == Method::OPTIONS && req.headers().contains_key(header::ORIGIN);
     let res = next.call(req).await?;
-    let mut res = if preflight && res.status() == StatusCode::BAD_REQUEST && !is_problem(&res) {
+    Ok(if preflight && res.status() == StatusCode::BAD_REQUEST && !is_problem(&res) {
         let refusal = ApiError::new(
             StatusCode::BAD_REQUEST,
             "cors_not_allowed",
@@ -53,22 +64,7 @@ pub async fn security_headers(
         res.into_response(refusal.error_response())
     } else {
         res.map_into_boxed_body()
-    };
-    let headers = res.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    // Personal data (names, phones, locations) must not stay in a shared or browser cache;
-    // what may be cached (photos by hash, the map's assets, tickets) says so itself.
-    if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    // Only a server reached over TLS may ask browsers to insist on it; behind a TLS-terminating
-    // proxy, OUTREACH_PUBLIC_URL=https://… says so.
-    if tls {
-        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
-    }
-    Ok(res)
+    })
 }
 
 fn is_problem<B>(res: &ServiceResponse<B>) -> bool {

@@ -154,6 +154,33 @@ pub struct PushChanges {
     pub visit_photos: PushTable,
 }
 
+impl PushChanges {
+    fn tables(&self) -> [(&'static str, &PushTable); 3] {
+        [("partners", &self.partners), ("visits", &self.visits), ("visit_photos", &self.visit_photos)]
+    }
+
+    fn len(&self) -> usize {
+        self.tables().iter().map(|(_, t)| t.created.len() + t.updated.len() + t.deleted.len()).sum()
+    }
+
+    /// Every pushed record as (table, kind, value), in the order they apply: table by table,
+    /// creates first, then updates, then deletes, so an offline day's edits of a record made that
+    /// day apply in order.
+    fn records(&self) -> impl Iterator<Item = (&'static str, &'static str, serde_json::Value)> + '_ {
+        use serde_json::{Map, Value};
+        self.tables().into_iter().flat_map(|(name, table)| {
+            let object = move |kind: &'static str| move |m: &Map<String, Value>| (name, kind, Value::Object(m.clone()));
+            let deleted = move |id: &String| (name, "deleted", Value::String(id.clone()));
+            table
+                .created
+                .iter()
+                .map(object("created"))
+                .chain(table.updated.iter().map(object("updated")))
+                .chain(table.deleted.iter().map(deleted))
+        })
+    }
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
@@ -276,22 +303,14 @@ fn id_of(value: &serde_json::Value) -> Option<Uuid> {
 pub fn decode_push(body: &[u8]) -> Result<Vec<Result<(), ApiError>>, ApiError> {
     let request: PushRequest = super::json::parse(body)?;
     let coord = CoordParam { coord: None };
-    let mut decoded = Vec::new();
-    for (name, table) in [
-        ("partners", &request.changes.partners),
-        ("visits", &request.changes.visits),
-        ("visit_photos", &request.changes.visit_photos),
-    ] {
-        let records = table.created.iter().chain(&table.updated).map(|m| serde_json::Value::Object(m.clone()));
-        for (kind, value) in std::iter::repeat_n("created", table.created.len())
-            .chain(std::iter::repeat_n("updated", table.updated.len()))
-            .zip(records)
-            .chain(table.deleted.iter().map(|id| ("deleted", serde_json::Value::String(id.clone()))))
-        {
+    let decoded = request
+        .changes
+        .records()
+        .map(|(table, kind, value)| {
             let _ = id_of(&value);
-            decoded.push(parse_op(name, kind, &value, &coord).map(|_| ()));
-        }
-    }
+            parse_op(table, kind, &value, &coord).map(|_| ())
+        })
+        .collect();
     Ok(decoded)
 }
 
@@ -428,51 +447,31 @@ pub async fn push(
     if let Some(cursor) = body.cursor.as_deref().filter(|c| !c.is_empty()) {
         decode_cursor(cursor, &actor)?;
     }
-    let tables = [
-        ("partners", &body.changes.partners),
-        ("visits", &body.changes.visits),
-        ("visit_photos", &body.changes.visit_photos),
-    ];
-    let count: usize = tables.iter().map(|(_, t)| t.created.len() + t.updated.len() + t.deleted.len()).sum();
+    let count = body.changes.len();
     if count > MAX_PUSH {
         return Err(ApiError::field("changes", format!("at most {MAX_PUSH} records per push; split the batch")));
     }
     let thresholds = state.settings.verification;
     let mut results = Vec::with_capacity(count);
-    for (name, table) in tables {
-        // Creates first, then updates, then deletes: an offline day's edits of a record made
-        // that day then apply in order.
-        let records = |list: &Vec<serde_json::Map<String, serde_json::Value>>| {
-            list.iter().map(|m| serde_json::Value::Object(m.clone())).collect::<Vec<_>>()
-        };
-        let deleted: Vec<serde_json::Value> = table.deleted.iter().cloned().map(serde_json::Value::String).collect();
-        for (kind, values) in
-            [("created", records(&table.created)), ("updated", records(&table.updated)), ("deleted", deleted)]
-        {
-            for value in &values {
-                let id = id_of(value);
-                let outcome = match parse_op(name, kind, value, &coord) {
-                    Err(problem) => {
-                        results.push(PushResult {
-                            table: name.to_owned(),
-                            id,
-                            status: PushStatus::Rejected,
-                            record: None,
-                            problem: Some(problem.problem()),
-                        });
-                        continue;
-                    }
-                    Ok(op) => {
-                        let actor = actor.clone();
-                        state
-                            .db
-                            .run(move |conn| sync::apply(conn, &actor, &thresholds, op).map_err(DomainError::from))
-                            .await?
-                    }
-                };
-                results.push(result(name, id, outcome, &actor, &coord));
+    for (name, kind, value) in body.changes.records() {
+        let id = id_of(&value);
+        let outcome = match parse_op(name, kind, &value, &coord) {
+            Err(problem) => {
+                results.push(PushResult {
+                    table: name.to_owned(),
+                    id,
+                    status: PushStatus::Rejected,
+                    record: None,
+                    problem: Some(problem.problem()),
+                });
+                continue;
             }
-        }
+            Ok(op) => {
+                let actor = actor.clone();
+                state.db.run(move |conn| sync::apply(conn, &actor, &thresholds, op).map_err(DomainError::from)).await?
+            }
+        };
+        results.push(result(name, id, outcome, &actor, &coord));
     }
     Ok(HttpResponse::Ok().json(PushResponse { results, cursor: body.cursor }))
 }

@@ -18,6 +18,8 @@ pub enum StoreError {
     Migration(String),
     #[error("stored value cannot be read back: {0}")]
     Corrupt(String),
+    #[error("not available on this database: {0}")]
+    Unsupported(&'static str),
     #[error("blocking pool is gone")]
     Canceled,
     #[error("every database connection stayed busy for {0:?}")]

@@ -25,11 +25,20 @@ struct Version {
 /// and under WAL it does not stop writers while it runs.
 pub fn snapshot_into(conn: &mut DbConn, target: &Path) -> Result<(), StoreError> {
     let DbConn::Sqlite(c) = conn else {
-        return Err(StoreError::Migration("a snapshot is taken of the embedded SQLite database only".to_owned()));
+        return Err(StoreError::Unsupported("a snapshot is taken of the embedded SQLite database only"));
     };
     let target = target.to_str().ok_or_else(|| StoreError::Corrupt("backup path is not UTF-8".to_owned()))?;
     diesel::sql_query("VACUUM INTO ?").bind::<Text, _>(target).execute(c)?;
     Ok(())
+}
+
+/// Opens a database file to read it and nothing else: a check must leave a backup's copy as
+/// `VACUUM INTO` wrote it (one file, rollback journal), which an ordinary open would switch to WAL.
+pub fn open_read_only(path: &Path) -> Result<DbConn, StoreError> {
+    let path = path.to_str().ok_or(StoreError::Unsupported("a database path must be UTF-8"))?;
+    // A URI filename: the characters URIs reserve must be escaped in the path.
+    let escaped = path.replace('%', "%25").replace('?', "%3f").replace('#', "%23");
+    Ok(DbConn::Sqlite(diesel::SqliteConnection::establish(&format!("file:{escaped}?mode=ro"))?))
 }
 
 /// `PRAGMA integrity_check`: `["ok"]` when the file is sound, otherwise what is wrong with it.
