@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod audit;
+pub mod award_pool;
 pub mod calendar;
 pub mod checkins;
 pub mod daily_report;

@@ -210,7 +210,7 @@ pub fn get(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<Project, Domain
 }
 
 /// Managers with the project in their subtree change everything.
-fn may_manage(actor: &Actor, row: &ProjectRow) -> Result<(), DomainError> {
+pub(crate) fn may_manage(actor: &Actor, row: &ProjectRow) -> Result<(), DomainError> {
     if actor.role.manages_people() && actor.scope().contains(&row.org_path) {
         Ok(())
     } else {

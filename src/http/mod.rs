@@ -1,6 +1,7 @@
 //! The HTTP surface: thin handlers (parse → domain → response), extractors, problem+json.
 
 pub mod audit;
+pub mod award_pool;
 pub mod checkins;
 pub mod deadline;
 pub mod events;
@@ -134,6 +135,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(monitoring::project_progress)
                 .service(monitoring::project_leaderboard)
                 .service(monitoring::project_stars)
+                .service(award_pool::get_pool)
+                .service(award_pool::contribute)
+                .service(award_pool::pay_star)
                 .service(monitoring::project_points)
                 .service(monitoring::project_report_xlsx)
                 .service(monitoring::project_report_csv)

@@ -400,6 +400,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    award_pool_entries (id) {
+        id -> Text,
+        project_id -> Text,
+        position -> BigInt,
+        kind -> Text,
+        amount_fen -> BigInt,
+        balance_fen -> BigInt,
+        user_id -> Text,
+        period -> Nullable<Text>,
+        period_from -> Nullable<Date>,
+        note -> Text,
+        recorded_by -> Text,
+        create_digest -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(partners -> users (owner_id));
@@ -430,5 +448,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     project_points_rules,
     project_milestones,
     points_entries,
+    award_pool_entries,
     project_visit_days,
 );

@@ -327,6 +327,33 @@ fn rows() -> BTreeMap<(&'static str, &'static str), Row> {
             ),
         ),
         (
+            ("get", "/api/v1/projects/{id}/pool"),
+            row(Project, Read, 200, |o| format!("/api/v1/projects/{}/pool", o.id), no_body),
+        ),
+        (
+            ("post", "/api/v1/projects/{id}/pool/contributions"),
+            // The team and its managers pay in; an assigned supervisor only watches.
+            row(
+                Project,
+                NotSupervisor,
+                201,
+                |o| format!("/api/v1/projects/{}/pool/contributions", o.id),
+                |_| Body::Json(json!({"amount": 1})),
+            ),
+        ),
+        (
+            ("post", "/api/v1/projects/{id}/pool/payouts"),
+            // Nobody in this world scored yesterday: a caller who gets past scope and role meets
+            // the business rule (409 no_star), which is what this cell checks.
+            row(
+                Project,
+                Manage,
+                409,
+                |o| format!("/api/v1/projects/{}/pool/payouts", o.id),
+                |_| Body::Json(json!({"period": "day", "date": day(-1), "amount": 1})),
+            ),
+        ),
+        (
             ("get", "/api/v1/projects/{id}/leaderboard"),
             row(Project, Read, 200, |o| format!("/api/v1/projects/{}/leaderboard", o.id), no_body),
         ),

@@ -3,6 +3,7 @@
 
 mod auth;
 mod authz_matrix;
+mod award_pool;
 mod backup;
 mod checkins;
 mod cli;

@@ -58,6 +58,10 @@ const ALLOWED: &[(&str, &str, &[&str])] = &[
     ("put", "/api/v1/projects/{id}/team", &["lead_id", "supervisor_id"]),
     // The team lead enters a member's figure; a member cannot score themselves (403).
     ("post", "/api/v1/projects/{id}/manual-metrics/{mid}/values", &["user_id"]),
+    // Client-made ids make a retried payment idempotent. A payer other than the caller is
+    // recorded by a manager only (403 `not_owner`), and must be on the team (422).
+    ("post", "/api/v1/projects/{id}/pool/contributions", &["id", "user_id"]),
+    ("post", "/api/v1/projects/{id}/pool/payouts", &["id"]),
     // Users are made and changed by managers within their rank (403 `role_escalation`,
     // `self_change_forbidden` otherwise).
     ("post", "/api/v1/users", &["org_unit_id", "role"]),

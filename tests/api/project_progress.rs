@@ -89,12 +89,12 @@ fn entry(list: &Value, user: Uuid) -> Option<&Value> {
 /// - am1: verified visits today (planning the next for tomorrow 10:00), 2 and 5 days ago, an
 ///   unverified one (5 km off) 4 days ago, all linked; two linked leads, one converted (30 000);
 /// - am2: one verified visit two days before the project started.
-struct Fixture {
-    sm: Login,
-    am1: Login,
-    am2: Login,
-    project: Value,
-    path: String,
+pub struct Fixture {
+    pub sm: Login,
+    pub am1: Login,
+    pub am2: Login,
+    pub project: Value,
+    pub path: String,
     /// am1's verified visits: today, today−2, today−5.
     verified: Vec<Value>,
     converted: Value,
@@ -132,7 +132,7 @@ async fn activate(app: &TestApp, token: &str, project: Value) -> Value {
     active
 }
 
-async fn fixture(app: &TestApp) -> Fixture {
+pub async fn fixture(app: &TestApp) -> Fixture {
     let sm = app.login_as(Role::SubBranchManager).await;
     let am1 = app.login_as(Role::AccountManager).await;
     let am2 = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1)).await;
