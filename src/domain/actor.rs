@@ -20,6 +20,12 @@ pub enum Scope {
 }
 
 impl Actor {
+    /// The branch the caller works in (the first segment of their path); `None` for an admin
+    /// without an org unit.
+    pub fn branch_id(&self) -> Option<&str> {
+        self.org_path.split('/').find(|s| !s.is_empty())
+    }
+
     pub fn scope(&self) -> Scope {
         if self.role == Role::Admin { Scope::All } else { Scope::Subtree(self.org_path.clone()) }
     }

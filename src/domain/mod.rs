@@ -5,6 +5,7 @@ pub mod actor;
 pub mod audit;
 pub mod award_pool;
 pub mod calendar;
+pub mod cases;
 pub mod checkins;
 pub mod daily_report;
 pub mod error;

@@ -160,21 +160,25 @@ pub struct EvidenceBody {
     pub thumbnail_url: String,
 }
 
+impl EvidenceBody {
+    /// A stored photo served under `base` (`…/{sha256}` and `…/{sha256}/thumbnail`).
+    pub fn render(e: &event_steps::Evidence, base: &str) -> Self {
+        EvidenceBody {
+            url: format!("{base}/{}", e.sha256),
+            thumbnail_url: format!("{base}/{}/thumbnail", e.sha256),
+            sha256: e.sha256.clone(),
+            width: e.width,
+            height: e.height,
+            uploaded_by: e.uploaded_by,
+            uploaded_at: e.uploaded_at,
+        }
+    }
+}
+
 impl StepBody {
     fn render(s: EventStep, event_id: Uuid) -> Self {
-        let evidence = s
-            .evidence
-            .iter()
-            .map(|e| EvidenceBody {
-                url: format!("/api/v1/events/{event_id}/evidence/{}", e.sha256),
-                thumbnail_url: format!("/api/v1/events/{event_id}/evidence/{}/thumbnail", e.sha256),
-                sha256: e.sha256.clone(),
-                width: e.width,
-                height: e.height,
-                uploaded_by: e.uploaded_by,
-                uploaded_at: e.uploaded_at,
-            })
-            .collect();
+        let base = format!("/api/v1/events/{event_id}/evidence");
+        let evidence = s.evidence.iter().map(|e| EvidenceBody::render(e, &base)).collect();
         StepBody {
             evidence,
             completed: s.completed_at.is_some(),

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod award_pool;
+pub mod cases;
 pub mod checkins;
 pub mod deadline;
 pub mod events;
@@ -138,6 +139,18 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(award_pool::get_pool)
                 .service(award_pool::contribute)
                 .service(award_pool::pay_star)
+                .service(cases::create_case)
+                .service(cases::list_cases)
+                .service(cases::get_case)
+                .service(cases::update_case)
+                .service(cases::delete_case)
+                .service(cases::publish_case)
+                .service(cases::withdraw_case)
+                .service(cases::mark_useful)
+                .service(cases::unmark_useful)
+                .service(cases::add_case_photo)
+                .service(cases::get_case_photo)
+                .service(cases::get_case_photo_thumbnail)
                 .service(monitoring::project_points)
                 .service(monitoring::project_report_xlsx)
                 .service(monitoring::project_report_csv)

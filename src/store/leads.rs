@@ -1,6 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::partners::lower;
 use super::schema::{lead_history, leads, registrations};
 use super::{DbConn, Page, PageRequest, StoreError, sync};
 
@@ -48,11 +49,6 @@ pub struct LeadHistoryRow {
     pub note: Option<String>,
     pub changed_by: String,
     pub changed_at: NaiveDateTime,
-}
-
-diesel::define_sql_function! {
-    /// SQL `lower()`, the same case folding on both backends.
-    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
 #[derive(Debug, Default, Clone)]

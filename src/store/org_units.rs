@@ -36,6 +36,11 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<OrgUnitRow>, StoreErro
     Ok(org_units::table.find(id).select(OrgUnitRow::as_select()).first(conn).optional()?)
 }
 
+/// Names of these units, in one query (absent ids are left out).
+pub fn names(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(org_units::table.filter(org_units::id.eq_any(ids)).select((org_units::id, org_units::name)).load(conn)?)
+}
+
 pub fn list(conn: &mut DbConn, filter: &OrgUnitFilter, page: &PageRequest) -> Result<Page<OrgUnitRow>, StoreError> {
     let mut query = org_units::table.select(OrgUnitRow::as_select()).into_boxed();
     if let Some(prefix) = &filter.path_prefix {

@@ -418,6 +418,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    practice_cases (id) {
+        id -> Text,
+        branch_id -> Text,
+        org_unit_id -> Text,
+        org_path -> Text,
+        author_id -> Text,
+        title -> Text,
+        segment -> Text,
+        partner_category -> Nullable<Text>,
+        what_done -> Text,
+        results -> Text,
+        figures -> Text,
+        project_id -> Nullable<Text>,
+        photos -> Text,
+        status -> Text,
+        published_by -> Nullable<Text>,
+        published_at -> Nullable<Timestamp>,
+        useful_count -> BigInt,
+        create_digest -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    practice_case_votes (case_id, user_id) {
+        case_id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(partners -> users (owner_id));
@@ -449,5 +484,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     project_milestones,
     points_entries,
     award_pool_entries,
+    practice_cases,
+    practice_case_votes,
     project_visit_days,
 );

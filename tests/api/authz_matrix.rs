@@ -55,6 +55,10 @@ enum Kind {
     Project,
     User,
     Unit,
+    /// A best-practice case still in draft, written by the position's account manager.
+    Case,
+    /// The same, published by a manager.
+    PublishedCase,
 }
 
 /// Who sees an object of a kind at a position.
@@ -67,6 +71,10 @@ fn visible(kind: Kind, caller: Role, pos: Pos) -> bool {
             in_subtree(caller, pos) && (caller != Role::AccountManager || pos == Pos::Own)
         }
         Kind::User => in_subtree(caller, pos) || (caller == Role::AccountManager && pos == Pos::Own),
+        // A draft: its author, and the managers and supervisors over it.
+        Kind::Case => in_subtree(caller, pos) && (caller != Role::AccountManager || pos == Pos::Own),
+        // Published: the whole branch.
+        Kind::PublishedCase => caller == Role::Admin || pos != Pos::OtherBranch,
         // Managers: the subtree's; account managers: the ones they lead; a supervisor: the one
         // assigned to them (the same-outlet project).
         Kind::Project => match caller {
@@ -95,6 +103,8 @@ enum Access {
     Manager,
     /// Editing a user: a manager over them, or the user (their own name and password).
     ManagerOrSelf,
+    /// Publishing a case: a manager whose subtree holds it (a published case is read branch-wide).
+    ManagerOver,
 }
 
 fn allowed(access: Access, caller: Role, pos: Pos) -> bool {
@@ -105,6 +115,7 @@ fn allowed(access: Access, caller: Role, pos: Pos) -> bool {
         Access::NotSupervisor => caller != Role::Supervisor,
         Access::Manage | Access::Manager => manager,
         Access::Keep | Access::ManagerOrSelf => manager || (caller == Role::AccountManager && pos == Pos::Own),
+        Access::ManagerOver => manager && in_subtree(caller, pos),
     }
 }
 
@@ -451,6 +462,46 @@ fn rows() -> BTreeMap<(&'static str, &'static str), Row> {
                 )
             },
         ),
+        (("get", "/api/v1/cases/{id}"), row(Case, Read, 200, |o| format!("/api/v1/cases/{}", o.id), no_body)),
+        (
+            ("patch", "/api/v1/cases/{id}"),
+            row(
+                Case,
+                OwnerWrite,
+                200,
+                |o| format!("/api/v1/cases/{}", o.id),
+                |_| Body::Json(json!({"results": "补充"})),
+            ),
+        ),
+        (("delete", "/api/v1/cases/{id}"), consuming(Case, OwnerWrite, 204, |o| format!("/api/v1/cases/{}", o.id))),
+        (
+            ("post", "/api/v1/cases/{id}/publish"),
+            consuming(Case, ManagerOver, 200, |o| format!("/api/v1/cases/{}/publish", o.id)),
+        ),
+        (
+            ("post", "/api/v1/cases/{id}/withdraw"),
+            consuming(PublishedCase, ManagerOver, 200, |o| format!("/api/v1/cases/{}/withdraw", o.id)),
+        ),
+        (
+            ("post", "/api/v1/cases/{id}/useful"),
+            row(PublishedCase, Read, 200, |o| format!("/api/v1/cases/{}/useful", o.id), no_body),
+        ),
+        (
+            ("delete", "/api/v1/cases/{id}/useful"),
+            row(PublishedCase, Read, 200, |o| format!("/api/v1/cases/{}/useful", o.id), no_body),
+        ),
+        (
+            ("post", "/api/v1/cases/{id}/photos"),
+            row(Case, OwnerWrite, 201, |o| format!("/api/v1/cases/{}/photos", o.id), jpeg),
+        ),
+        (
+            ("get", "/api/v1/cases/{id}/photos/{sha256}"),
+            row(Case, Read, 200, |o| format!("/api/v1/cases/{}/photos/{}", o.id, o.second), no_body),
+        ),
+        (
+            ("get", "/api/v1/cases/{id}/photos/{sha256}/thumbnail"),
+            row(Case, Read, 200, |o| format!("/api/v1/cases/{}/photos/{}/thumbnail", o.id, o.second), no_body),
+        ),
         (("get", "/api/v1/users/{id}"), row(User, Read, 200, |o| format!("/api/v1/users/{}", o.id), no_body)),
         (
             ("patch", "/api/v1/users/{id}"),
@@ -479,6 +530,9 @@ fn rows() -> BTreeMap<(&'static str, &'static str), Row> {
 /// Operations that name no object of a position; each is checked by a scope test below.
 const COLLECTIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/audit"),
+    // The library's scope (drafts, branch-wide publication, filters) is checked in `cases`.
+    ("get", "/api/v1/cases"),
+    ("post", "/api/v1/cases"),
     ("get", "/api/v1/events"),
     ("post", "/api/v1/events"),
     ("get", "/api/v1/leads"),
@@ -585,6 +639,18 @@ impl World {
                 let body = json!({"kind": "person", "name": "李先生", "phone": unique_phone(), "source": "walk_in"});
                 let lead = expect(app, Method::POST, "/api/v1/leads", token, Body::Json(body), 201).await;
                 Obj { id: lead["id"].as_str().unwrap().to_owned(), ..Obj::default() }
+            }
+            Kind::Case | Kind::PublishedCase => {
+                let body = json!({"title": "社区亲子课", "segment": "outreach", "what_done": "办了三场", "results": "新增客户"});
+                let case = expect(app, Method::POST, "/api/v1/cases", token, Body::Json(body), 201).await;
+                let id = case["id"].as_str().unwrap().to_owned();
+                let path = format!("/api/v1/cases/{id}/photos");
+                let with_photo = expect(app, Method::POST, &path, token, jpeg(&Obj::default()), 201).await;
+                if kind == Kind::PublishedCase {
+                    let path = format!("/api/v1/cases/{id}/publish");
+                    expect(app, Method::POST, &path, &self.admin.token.clone(), Body::None, 200).await;
+                }
+                Obj { id, second: with_photo["photos"][0]["sha256"].as_str().unwrap().to_owned(), ..Obj::default() }
             }
             Kind::Project => {
                 let supervisor = (pos == Pos::SameOutlet).then(|| self.callers[&Role::Supervisor].id);
@@ -745,9 +811,18 @@ impl World {
     /// One object of each kind at each position.
     async fn populate(&mut self, app: &TestApp) -> BTreeMap<(Kind, Pos), Obj> {
         let mut shared = BTreeMap::new();
-        for kind in
-            [Kind::Partner, Kind::Visit, Kind::Photo, Kind::Event, Kind::Lead, Kind::Project, Kind::User, Kind::Unit]
-        {
+        for kind in [
+            Kind::Partner,
+            Kind::Visit,
+            Kind::Photo,
+            Kind::Event,
+            Kind::Lead,
+            Kind::Project,
+            Kind::User,
+            Kind::Unit,
+            Kind::Case,
+            Kind::PublishedCase,
+        ] {
             for pos in POSITIONS {
                 if kind == Kind::Unit && pos == Pos::Own {
                     continue;

@@ -5,6 +5,7 @@ mod auth;
 mod authz_matrix;
 mod award_pool;
 mod backup;
+mod cases;
 mod checkins;
 mod cli;
 mod contract;

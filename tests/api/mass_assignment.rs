@@ -43,6 +43,8 @@ const ALLOWED: &[(&str, &str, &[&str])] = &[
     ("post", "/api/v1/events", &["id"]),
     ("post", "/api/v1/org-units", &["id"]),
     ("post", "/api/v1/visits", &["id"]),
+    ("post", "/api/v1/cases", &["id"]),
+    ("patch", "/api/v1/cases/{id}", &["version"]),
     // Managers assign owners inside their subtree; an account manager gets 403 `cannot_assign`.
     ("post", "/api/v1/leads", &["id", "owner_id"]),
     ("patch", "/api/v1/leads/{id}", &["owner_id", "status", "version"]),

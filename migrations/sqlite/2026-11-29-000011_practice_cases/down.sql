@@ -1,0 +1,2 @@
+DROP TABLE practice_case_votes;
+DROP TABLE practice_cases;
