@@ -61,6 +61,9 @@ pub struct Settings {
     /// Browser origins allowed to call the API cross-origin (`OUTREACH_CORS_ORIGINS`, comma
     /// separated). None by default: the phone app is not a browser and the map page is same-origin.
     pub cors_origins: Vec<String>,
+    /// The font the showcase card is drawn with (`OUTREACH_SHOWCASE_FONT`: a TTF, OTF or TTC
+    /// with CJK glyphs); none: the WenQuanYi Micro Hei built into the binary.
+    pub showcase_font: Option<PathBuf>,
 }
 
 /// A source of configuration values; the process environment in production, a map in tests.
@@ -187,6 +190,7 @@ impl Settings {
                 .map(|raw| cors_origins(&raw))
                 .transpose()?
                 .unwrap_or_default(),
+            showcase_font: source.get("OUTREACH_SHOWCASE_FONT").map(|p| PathBuf::from(p.trim())),
         })
     }
 }

@@ -114,6 +114,9 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
     let (visits, photos) = crate::demo_visits::seed(state, &portfolios, VISIT_DAYS).await?;
     let (events, attendees) = crate::demo_events::seed(state, &portfolios, &membership).await?;
     let leads = crate::demo_projects::leads(state, &projects, &portfolios).await?;
+    let pool_entries = crate::demo_sharing::pools(state, &branch_manager, &projects).await?;
+    let writers = team(&["13800000005", "13800000004", "13800000006", "13800000007", "13800000008", "13800000009"]);
+    let cases = crate::demo_sharing::cases(state, &branch_manager, &writers).await?;
     tracing::info!(
         projects = projects.len(),
         leads,
@@ -122,6 +125,8 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
         photos,
         events,
         attendees,
+        pool_entries,
+        cases,
         "demo seeded"
     );
     Ok(true)

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod demo_events;
 pub mod demo_partners;
 pub mod demo_projects;
+pub mod demo_sharing;
 pub mod demo_visits;
 pub mod domain;
 pub mod geo;

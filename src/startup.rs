@@ -20,6 +20,7 @@ use crate::http::json::JsonLimit;
 use crate::http::logging::PrivateRootSpan;
 use crate::http::problem::ApiError;
 use crate::http::state::AppState;
+use crate::media::card::CardFont;
 use crate::store::{Backend, Db, PoolOptions, refresh_tokens};
 
 pub struct Application {
@@ -59,7 +60,22 @@ async fn open_state_with(settings: Settings, min_idle: u32) -> anyhow::Result<Ap
     let media = crate::media::Pipeline::new(Arc::new(blobs), settings.photo_limits, settings.hash_concurrency)
         .context("photo intake threads")?;
     let public_throttle = LoginThrottle::new(settings.registration_limits);
-    Ok(AppState { db, auth, settings: Arc::new(settings), media, public_throttle, map: Arc::default() })
+    let card_font = showcase_font(settings.showcase_font.as_deref())?;
+    Ok(AppState { db, auth, settings: Arc::new(settings), media, public_throttle, map: Arc::default(), card_font })
+}
+
+/// The showcase card's font: the configured file, refused at start-up unless it draws Chinese
+/// (a Latin-only font would put empty boxes on every card), or the one built into the binary.
+fn showcase_font(path: Option<&std::path::Path>) -> anyhow::Result<CardFont> {
+    let Some(path) = path else { return CardFont::embedded().context("the built-in showcase font") };
+    let bytes = std::fs::read(path).with_context(|| format!("OUTREACH_SHOWCASE_FONT: reading {}", path.display()))?;
+    let font = CardFont::from_bytes(bytes).with_context(|| format!("OUTREACH_SHOWCASE_FONT: {}", path.display()))?;
+    anyhow::ensure!(
+        font.covers("今日业绩晒单进度明星榜排行日周月之星分"),
+        "OUTREACH_SHOWCASE_FONT: {} has no Chinese glyphs; name a CJK font such as wqy-microhei.ttc",
+        path.display()
+    );
+    Ok(font)
 }
 
 /// Builds the map's index in the background, so the first map request need not wait for it.

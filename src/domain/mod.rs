@@ -29,6 +29,7 @@ pub mod project_report;
 pub mod projects;
 pub mod registrations;
 pub mod role;
+pub mod showcase;
 pub mod sync;
 pub mod territories;
 pub mod text;

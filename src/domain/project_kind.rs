@@ -64,4 +64,17 @@ impl Metric {
             Metric::NewLeads => "新增线索",
         }
     }
+
+    /// What it counts, as a Chinese measure word for figures on cards ("32 户").
+    pub fn unit(self) -> &'static str {
+        match self {
+            Metric::NewCustomers => "户",
+            Metric::Conversions => "笔",
+            Metric::ConvertedAmount => "元",
+            Metric::Visits | Metric::VerifiedVisits => "次",
+            Metric::EventsHeld => "场",
+            Metric::Registrations | Metric::Checkins => "人",
+            Metric::NewLeads => "条",
+        }
+    }
 }

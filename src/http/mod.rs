@@ -24,6 +24,7 @@ pub mod public;
 pub mod public_page;
 pub mod security;
 pub mod sessions;
+pub mod showcase;
 pub mod state;
 pub mod sync;
 pub mod tap;
@@ -136,6 +137,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(monitoring::project_progress)
                 .service(monitoring::project_leaderboard)
                 .service(monitoring::project_stars)
+                .service(showcase::project_showcase)
                 .service(award_pool::get_pool)
                 .service(award_pool::contribute)
                 .service(award_pool::pay_star)

@@ -136,7 +136,7 @@ pub async fn project_progress(
     Ok(HttpResponse::Ok().json(ProgressBody::from(p)))
 }
 
-fn check_date(date: Option<NaiveDate>) -> Result<Option<NaiveDate>, ApiError> {
+pub(super) fn check_date(date: Option<NaiveDate>) -> Result<Option<NaiveDate>, ApiError> {
     use chrono::Datelike;
     match date {
         Some(d) if !(2000..=2100).contains(&d.year()) => {

@@ -15,4 +15,6 @@ pub struct AppState {
     pub public_throttle: crate::auth::LoginThrottle,
     /// The outreach map's in-memory index (see `domain::map`).
     pub map: Arc<crate::domain::map::MapIndex>,
+    /// The font of the showcase card, parsed once.
+    pub card_font: crate::media::card::CardFont,
 }

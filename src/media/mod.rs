@@ -2,6 +2,7 @@
 //! and a content-addressed store. No HTTP, no SQL.
 
 pub mod blobs;
+pub mod card;
 pub mod exif;
 pub mod intake;
 pub mod pipeline;

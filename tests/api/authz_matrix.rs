@@ -338,6 +338,10 @@ fn rows() -> BTreeMap<(&'static str, &'static str), Row> {
             ),
         ),
         (
+            ("get", "/api/v1/projects/{id}/showcase.png"),
+            row(Project, Read, 200, |o| format!("/api/v1/projects/{}/showcase.png", o.id), no_body),
+        ),
+        (
             ("get", "/api/v1/projects/{id}/pool"),
             row(Project, Read, 200, |o| format!("/api/v1/projects/{}/pool", o.id), no_body),
         ),

@@ -29,6 +29,7 @@ mod public_page;
 mod query_plans;
 mod registrations;
 mod security_headers;
+mod showcase;
 mod sync;
 mod users;
 mod visits;

@@ -1,0 +1,152 @@
+//! Demo sharing: the projects' award pools with payments in and prizes paid to past stars, and a
+//! small library of best-practice cases, most published and marked useful.
+
+use chrono::Duration;
+
+use crate::bootstrap::describe;
+use crate::demo_projects::DemoProject;
+use crate::domain::Actor;
+use crate::domain::DomainError;
+use crate::domain::award_pool::{self, NewContribution, NewPayout};
+use crate::domain::calendar::Clock;
+use crate::domain::cases::{self, Figure, NewCase};
+use crate::domain::lead_kind::Segment;
+use crate::domain::org_units::Created;
+use crate::domain::partner_kind::PartnerCategory;
+use crate::domain::project_kind::Period;
+use crate::domain::users::User;
+use crate::http::state::AppState;
+
+/// Payments in from each member and the manager, then prizes to the stars of the last few days
+/// and of last week. Returns the entries made.
+pub async fn pools(state: &AppState, manager: &User, projects: &[DemoProject]) -> anyhow::Result<usize> {
+    let today = Clock::new(crate::domain::calendar::DEFAULT_TIME_ZONE).today();
+    let mut made = 0;
+    for project in projects {
+        let mut payments: Vec<(Actor, f64, &str)> =
+            project.members.iter().map(|m| (m.as_actor(), 100.0, "本月众筹")).collect();
+        payments.push((manager.as_actor(), 500.0, "行领导加码"));
+        for (actor, amount, note) in payments {
+            let input = NewContribution { id: None, amount, user_id: None, note: Some(note.to_owned()) };
+            let id = project.id;
+            state.db.run(move |conn| award_pool::contribute(conn, &actor, id, input)).await.map_err(describe)?;
+            made += 1;
+        }
+        let prizes = [(Period::Day, 1, 50.0), (Period::Day, 2, 50.0), (Period::Day, 3, 50.0), (Period::Week, 7, 200.0)];
+        for (period, days_ago, amount) in prizes {
+            let note = if period == Period::Week { "周之星奖金" } else { "日之星奖金" };
+            let input = NewPayout {
+                id: None,
+                period,
+                date: today - Duration::days(days_ago),
+                amount,
+                note: Some(note.to_owned()),
+            };
+            let (actor, id) = (manager.as_actor(), project.id);
+            // A day nobody scored has no star to pay: skipped, as a manager would.
+            match state.db.run(move |conn| award_pool::pay_star(conn, &actor, id, input)).await {
+                Ok(_) => made += 1,
+                Err(DomainError::Conflict { .. }) => {}
+                Err(other) => return Err(describe(other)),
+            }
+        }
+    }
+    Ok(made)
+}
+
+struct DemoCase {
+    author: usize,
+    title: &'static str,
+    segment: Segment,
+    category: Option<PartnerCategory>,
+    what_done: &'static str,
+    results: &'static str,
+    figures: &'static [(&'static str, f64, &'static str)],
+    published: bool,
+    useful: usize,
+}
+
+const CASES: [DemoCase; 4] = [
+    DemoCase {
+        author: 0,
+        title: "海鲜批发市场：早市收款码批量开通",
+        segment: Segment::Outreach,
+        category: Some(PartnerCategory::SeafoodWholesale),
+        what_done: "联合市场管理处，凌晨四点到早市摊位现场开通收款码；每开一户送防水码牌，当天教会摊主对账；一周后回访，把日结现金流引导到结算账户。",
+        results: "三周覆盖市场七成摊位，摊主资金开始留存，两户申请了经营贷。",
+        figures: &[("新开商户", 46.0, "户"), ("日均沉淀", 38.5, "万元"), ("经营贷意向", 2.0, "户")],
+        published: true,
+        useful: 4,
+    },
+    DemoCase {
+        author: 1,
+        title: "社区亲子财商课带动宝妈开户",
+        segment: Segment::Outreach,
+        category: Some(PartnerCategory::Community),
+        what_done: "和物业在周六上午办亲子财商课，孩子做存钱罐、家长听教育金规划；现场扫码报名，课后三天内电话回访。",
+        results: "两场课签到 58 人，转化开户和定投。",
+        figures: &[("签到", 58.0, "人"), ("新开户", 17.0, "户"), ("定投", 9.0, "笔")],
+        published: true,
+        useful: 3,
+    },
+    DemoCase {
+        author: 2,
+        title: "小微贷款客户贷后回访做财务健康诊断",
+        segment: Segment::Existing,
+        category: None,
+        what_done: "贷后回访不只催收提醒，带一份财务健康诊断表，帮老板梳理流水；顺势推荐代发工资和结算账户。",
+        results: "回访客户的资金归行明显提升。",
+        figures: &[("回访客户", 64.0, "户"), ("代发签约", 6.0, "户"), ("AUM增量", 210.0, "万元")],
+        published: true,
+        useful: 2,
+    },
+    DemoCase {
+        author: 3,
+        title: "超市收银台旁的反诈宣传角（草稿）",
+        segment: Segment::Traffic,
+        category: Some(PartnerCategory::Supermarket),
+        what_done: "周末在联盟超市收银台旁摆反诈宣传角，顾客答题送鸡蛋。",
+        results: "还在统计。",
+        figures: &[],
+        published: false,
+        useful: 0,
+    },
+];
+
+/// The demo library: cases by account managers, published by the branch manager, marked useful
+/// by colleagues. Returns the cases made.
+pub async fn cases(state: &AppState, manager: &User, writers: &[User]) -> anyhow::Result<usize> {
+    let mut made = 0;
+    for demo in &CASES {
+        let Some(author) = writers.get(demo.author % writers.len().max(1)) else { continue };
+        let input = NewCase {
+            id: None,
+            title: demo.title.to_owned(),
+            segment: demo.segment,
+            partner_category: demo.category,
+            what_done: demo.what_done.to_owned(),
+            results: demo.results.to_owned(),
+            figures: demo
+                .figures
+                .iter()
+                .map(|(l, v, u)| Figure { label: (*l).to_owned(), value: *v, unit: (*u).to_owned() })
+                .collect(),
+            project_id: None,
+        };
+        let actor = author.as_actor();
+        let case = match state.db.run(move |conn| cases::create(conn, &actor, input)).await.map_err(describe)? {
+            Created::New(c) | Created::Existing(c) => c,
+        };
+        made += 1;
+        if !demo.published {
+            continue;
+        }
+        let (actor, id) = (manager.as_actor(), case.id);
+        state.db.run(move |conn| cases::publish(conn, &actor, id)).await.map_err(describe)?;
+        for reader in writers.iter().filter(|w| w.id != author.id).take(demo.useful) {
+            let (actor, id) = (reader.as_actor(), case.id);
+            state.db.run(move |conn| cases::mark_useful(conn, &actor, id, true)).await.map_err(describe)?;
+        }
+    }
+    Ok(made)
+}
