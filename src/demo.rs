@@ -117,6 +117,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
     let pool_entries = crate::demo_sharing::pools(state, &branch_manager, &projects).await?;
     let writers = team(&["13800000005", "13800000004", "13800000006", "13800000007", "13800000008", "13800000009"]);
     let cases = crate::demo_sharing::cases(state, &branch_manager, &writers).await?;
+    let coaching_reviews = crate::demo_sharing::coaching(state, &branch_manager, &supervisor).await?;
     tracing::info!(
         projects = projects.len(),
         leads,
@@ -127,6 +128,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
         attendees,
         pool_entries,
         cases,
+        coaching_reviews,
         "demo seeded"
     );
     Ok(true)

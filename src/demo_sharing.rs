@@ -150,3 +150,70 @@ pub async fn cases(state: &AppState, manager: &User, writers: &[User]) -> anyhow
     }
     Ok(made)
 }
+
+/// The supervision team's trainee: the demo supervisor, coached by an external coach, through
+/// observation (three weekly reviews) and six days into practice, with a daily review each day
+/// but today's. Returns the reviews written.
+pub async fn coaching(state: &AppState, manager: &User, trainee: &User) -> anyhow::Result<usize> {
+    use crate::domain::coaching::{self, NewPlan, NewReview};
+    use crate::store::coaching as plan_store;
+
+    let today = Clock::new(crate::domain::calendar::DEFAULT_TIME_ZONE).today();
+    let input = NewPlan {
+        id: None,
+        trainee_id: trainee.id,
+        coach_id: None,
+        coach_name: Some("外部教练 周老师".to_owned()),
+        started_on: Some(today - Duration::days(27)),
+        notes: Some("第一期督导员培养：先跟岗观察，再带教实践，最后独立负责城区网点".to_owned()),
+    };
+    let actor = manager.as_actor();
+    let plan = match state.db.run(move |conn| coaching::create(conn, &actor, input)).await.map_err(describe)? {
+        Created::New(p) | Created::Existing(p) => p,
+    };
+    let notes = [
+        ("跟教练走访外海网点，看晨会和摊位摸排", "教练示范了如何用客群地图找空白摊位", "记录还不够细，要按客群分层记"),
+        ("观察礼乐网点的社区活动筹备", "活动六步法的节奏清楚了", "邀约环节的话术要自己练"),
+        ("第三周跟岗复盘", "能独立看懂进度表和落后项", "准备进入带教实践"),
+        ("带教第一天：我主持晨会", "节奏把控可以", "点评要更具体"),
+        ("走访会城网点，检查客群项目落地", "发现两项问题并当场反馈", "整改要约定日期"),
+        ("带领网点做活动复盘", "大家愿意讲问题", "数据准备要提前"),
+        ("检查批发市场项目的摊主名单", "名单分层清楚", "回访记录不全"),
+        ("陪同客户经理走访海鲜市场", "现场示范收款码开通", "时间安排太紧"),
+        ("周复盘：一周督导小结", "问题清单有跟进", "下周重点是存量客户"),
+    ];
+    let mut written = 0;
+    let mut write = |plan_id, day: i64, (summary, well, improve): (&str, &str, &str)| {
+        let input = NewReview {
+            id: None,
+            reviewed_on: Some(today + Duration::days(day)),
+            summary: summary.to_owned(),
+            went_well: Some(well.to_owned()),
+            to_improve: Some(improve.to_owned()),
+        };
+        let actor = manager.as_actor();
+        written += 1;
+        async move { state.db.run(move |conn| coaching::add_review(conn, &actor, plan_id, input)).await.map_err(describe) }
+    };
+    for (day, note) in [-26, -19, -12].into_iter().zip(notes) {
+        write(plan.id, day, note).await?;
+    }
+    // Observation ended six days ago: the plan moved to practice then (the seed sets the date the
+    // manager would have moved it on).
+    let id = plan.id.to_string();
+    state
+        .db
+        .run(move |conn| {
+            let Some(mut row) = plan_store::find(conn, &id)? else { return Ok(()) };
+            let version = row.version;
+            row.phase = crate::domain::coaching_phase::Phase::Practice.as_str().to_owned();
+            row.practice_started_on = Some(today - Duration::days(6));
+            row.version += 1;
+            plan_store::replace(conn, &row, version).map(|_| ())
+        })
+        .await?;
+    for (day, note) in (-6..0).zip(notes.into_iter().skip(3)) {
+        write(plan.id, day, note).await?;
+    }
+    Ok(written)
+}

@@ -7,6 +7,8 @@ pub mod award_pool;
 pub mod calendar;
 pub mod cases;
 pub mod checkins;
+pub mod coaching;
+pub mod coaching_phase;
 pub mod daily_report;
 pub mod error;
 pub mod event_steps;

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod award_pool;
 pub mod cases;
 pub mod checkins;
+pub mod coaching;
 pub mod deadline;
 pub mod events;
 pub mod extract;
@@ -141,6 +142,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(award_pool::get_pool)
                 .service(award_pool::contribute)
                 .service(award_pool::pay_star)
+                .service(coaching::create_plan)
+                .service(coaching::list_plans)
+                .service(coaching::plans_overview)
+                .service(coaching::get_plan)
+                .service(coaching::add_review)
+                .service(coaching::advance_plan)
                 .service(cases::create_case)
                 .service(cases::list_cases)
                 .service(cases::get_case)

@@ -19,6 +19,7 @@ macro_rules! on_backend {
 pub mod audit;
 pub mod award_pool;
 pub mod cases;
+pub mod coaching;
 pub mod daily_report;
 pub mod events;
 pub mod leads;

@@ -453,6 +453,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    coaching_plans (id) {
+        id -> Text,
+        branch_id -> Text,
+        org_unit_id -> Text,
+        org_path -> Text,
+        trainee_id -> Text,
+        coach_id -> Nullable<Text>,
+        coach_name -> Text,
+        phase -> Text,
+        observe_started_on -> Date,
+        practice_started_on -> Nullable<Date>,
+        lead_started_on -> Nullable<Date>,
+        completed_on -> Nullable<Date>,
+        notes -> Text,
+        created_by -> Text,
+        create_digest -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    coaching_reviews (id) {
+        id -> Text,
+        plan_id -> Text,
+        phase -> Text,
+        reviewed_on -> Date,
+        author_id -> Text,
+        summary -> Text,
+        went_well -> Text,
+        to_improve -> Text,
+        create_digest -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(partners -> users (owner_id));
@@ -486,5 +524,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     award_pool_entries,
     practice_cases,
     practice_case_votes,
+    coaching_plans,
+    coaching_reviews,
     project_visit_days,
 );

@@ -59,6 +59,8 @@ enum Kind {
     Case,
     /// The same, published by a manager.
     PublishedCase,
+    /// A coaching plan whose trainee is the position's account manager.
+    Plan,
 }
 
 /// Who sees an object of a kind at a position.
@@ -72,7 +74,7 @@ fn visible(kind: Kind, caller: Role, pos: Pos) -> bool {
         }
         Kind::User => in_subtree(caller, pos) || (caller == Role::AccountManager && pos == Pos::Own),
         // A draft: its author, and the managers and supervisors over it.
-        Kind::Case => in_subtree(caller, pos) && (caller != Role::AccountManager || pos == Pos::Own),
+        Kind::Case | Kind::Plan => in_subtree(caller, pos) && (caller != Role::AccountManager || pos == Pos::Own),
         // Published: the whole branch.
         Kind::PublishedCase => caller == Role::Admin || pos != Pos::OtherBranch,
         // Managers: the subtree's; account managers: the ones they lead; a supervisor: the one
@@ -466,6 +468,33 @@ fn rows() -> BTreeMap<(&'static str, &'static str), Row> {
                 )
             },
         ),
+        (
+            ("get", "/api/v1/coaching-plans/{id}"),
+            row(Plan, Read, 200, |o| format!("/api/v1/coaching-plans/{}", o.id), no_body),
+        ),
+        (
+            ("post", "/api/v1/coaching-plans/{id}/reviews"),
+            // The trainee, the coach (none here) and the managers over the plan.
+            row(
+                Plan,
+                OwnerWrite,
+                201,
+                |o| format!("/api/v1/coaching-plans/{}/reviews", o.id),
+                |_| Body::Json(json!({"summary": "跟岗复盘"})),
+            ),
+        ),
+        (
+            ("post", "/api/v1/coaching-plans/{id}/advance"),
+            // Observation began today: a caller who gets past scope and role meets the 21-day
+            // rule (409 phase_not_finished), which is what this cell checks.
+            row(
+                Plan,
+                ManagerOver,
+                409,
+                |o| format!("/api/v1/coaching-plans/{}/advance", o.id),
+                |_| Body::Json(json!({})),
+            ),
+        ),
         (("get", "/api/v1/cases/{id}"), row(Case, Read, 200, |o| format!("/api/v1/cases/{}", o.id), no_body)),
         (
             ("patch", "/api/v1/cases/{id}"),
@@ -537,6 +566,10 @@ const COLLECTIONS: &[(&str, &str)] = &[
     // The library's scope (drafts, branch-wide publication, filters) is checked in `cases`.
     ("get", "/api/v1/cases"),
     ("post", "/api/v1/cases"),
+    // Plans in scope and the managers' view are checked in `coaching`.
+    ("get", "/api/v1/coaching-plans"),
+    ("post", "/api/v1/coaching-plans"),
+    ("get", "/api/v1/coaching-plans/overview"),
     ("get", "/api/v1/events"),
     ("post", "/api/v1/events"),
     ("get", "/api/v1/leads"),
@@ -643,6 +676,12 @@ impl World {
                 let body = json!({"kind": "person", "name": "李先生", "phone": unique_phone(), "source": "walk_in"});
                 let lead = expect(app, Method::POST, "/api/v1/leads", token, Body::Json(body), 201).await;
                 Obj { id: lead["id"].as_str().unwrap().to_owned(), ..Obj::default() }
+            }
+            Kind::Plan => {
+                let body = json!({"trainee_id": owner.id, "coach_name": "外部教练"});
+                let admin = self.admin.token.clone();
+                let plan = expect(app, Method::POST, "/api/v1/coaching-plans", &admin, Body::Json(body), 201).await;
+                Obj { id: plan["id"].as_str().unwrap().to_owned(), ..Obj::default() }
             }
             Kind::Case | Kind::PublishedCase => {
                 let body = json!({"title": "社区亲子课", "segment": "outreach", "what_done": "办了三场", "results": "新增客户"});
@@ -826,6 +865,7 @@ impl World {
             Kind::Unit,
             Kind::Case,
             Kind::PublishedCase,
+            Kind::Plan,
         ] {
             for pos in POSITIONS {
                 if kind == Kind::Unit && pos == Pos::Own {

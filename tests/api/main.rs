@@ -8,6 +8,7 @@ mod backup;
 mod cases;
 mod checkins;
 mod cli;
+mod coaching;
 mod contract;
 mod conventions;
 mod durability;

@@ -45,6 +45,10 @@ const ALLOWED: &[(&str, &str, &[&str])] = &[
     ("post", "/api/v1/visits", &["id"]),
     ("post", "/api/v1/cases", &["id"]),
     ("patch", "/api/v1/cases/{id}", &["version"]),
+    ("post", "/api/v1/coaching-plans/{id}/reviews", &["id"]),
+    ("post", "/api/v1/coaching-plans/{id}/advance", &["version"]),
+    // Plans are started by managers only (403), for a trainee in their scope (422).
+    ("post", "/api/v1/coaching-plans", &["id"]),
     // Managers assign owners inside their subtree; an account manager gets 403 `cannot_assign`.
     ("post", "/api/v1/leads", &["id", "owner_id"]),
     ("patch", "/api/v1/leads/{id}", &["owner_id", "status", "version"]),

@@ -1,0 +1,2 @@
+DROP TABLE coaching_reviews;
+DROP TABLE coaching_plans;
