@@ -59,6 +59,7 @@ fn nearby_100k(c: &mut Criterion) {
             kind: OrgUnitKind::Branch,
             parent_id: None,
             territory: None,
+            location: None,
         };
         let branch = match state.db.run(move |c| org_units::create(c, &Actor::system(), input)).await.unwrap() {
             Created::New(u) | Created::Existing(u) => u,

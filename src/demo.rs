@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::bootstrap::{create_user, describe};
 use crate::domain::org_units::{self, Created, NewOrgUnit, OrgUnit, OrgUnitKind};
 use crate::domain::{Actor, Role};
-use crate::geo::Territory;
+use crate::geo::{LatLon, Territory};
 use crate::http::state::AppState;
 use crate::store;
 
@@ -60,12 +60,17 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
     }
     let mut units: Vec<OrgUnit> = Vec::new();
     let branch =
-        unit(state, "江门分行", OrgUnitKind::Branch, None, Some(rectangle([112.95, 22.40, 113.25, 22.70]))).await?;
+        unit(state, "江门分行", OrgUnitKind::Branch, None, Some(rectangle([112.95, 22.40, 113.25, 22.70])), None)
+            .await?;
     units.push(branch.clone());
     for (name, bbox, outlets) in SUB_BRANCHES {
-        let sub = unit(state, name, OrgUnitKind::SubBranch, Some(branch.id), Some(rectangle(bbox))).await?;
-        for outlet in outlets {
-            units.push(unit(state, outlet, OrgUnitKind::Outlet, Some(sub.id), None).await?);
+        let sub = unit(state, name, OrgUnitKind::SubBranch, Some(branch.id), Some(rectangle(bbox)), None).await?;
+        for (i, outlet) in outlets.iter().enumerate() {
+            // Outlets stand a third and two thirds of the way across their sub-branch's area.
+            let share = (i as f64 + 1.0) / 3.0;
+            let door =
+                LatLon { lat: bbox[1] + (bbox[3] - bbox[1]) * share, lon: bbox[0] + (bbox[2] - bbox[0]) * share };
+            units.push(unit(state, outlet, OrgUnitKind::Outlet, Some(sub.id), None, Some(door)).await?);
         }
         units.push(sub);
     }
@@ -118,6 +123,12 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
     let writers = team(&["13800000005", "13800000004", "13800000006", "13800000007", "13800000008", "13800000009"]);
     let cases = crate::demo_sharing::cases(state, &branch_manager, &writers).await?;
     let coaching_reviews = crate::demo_sharing::coaching(state, &branch_manager, &supervisor).await?;
+    let staff: Vec<(crate::domain::users::User, String)> = LOGINS
+        .iter()
+        .filter(|l| l.role == Role::AccountManager)
+        .filter_map(|l| user(l.phone).map(|u| (u, l.unit.to_owned())))
+        .collect();
+    let supervisions = crate::demo_sharing::supervisions(state, &supervisor, &staff).await?;
     tracing::info!(
         projects = projects.len(),
         leads,
@@ -129,6 +140,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
         pool_entries,
         cases,
         coaching_reviews,
+        supervisions,
         "demo seeded"
     );
     Ok(true)
@@ -140,8 +152,9 @@ async fn unit(
     kind: OrgUnitKind,
     parent_id: Option<Uuid>,
     territory: Option<Territory>,
+    location: Option<LatLon>,
 ) -> anyhow::Result<OrgUnit> {
-    let input = NewOrgUnit { id: None, name: name.to_owned(), kind, parent_id, territory };
+    let input = NewOrgUnit { id: None, name: name.to_owned(), kind, parent_id, territory, location };
     match state.db.run(move |conn| org_units::create(conn, &Actor::system(), input)).await.map_err(describe)? {
         Created::New(u) | Created::Existing(u) => Ok(u),
     }

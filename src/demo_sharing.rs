@@ -1,5 +1,6 @@
-//! Demo sharing: the projects' award pools with payments in and prizes paid to past stars, and a
-//! small library of best-practice cases, most published and marked useful.
+//! Demo supervision and sharing: the projects' award pools with payments in and prizes paid to past
+//! stars, a small library of best-practice cases, a supervisor's coaching plan in its second phase,
+//! and the supervisor's visits to outlets with their findings.
 
 use chrono::Duration;
 
@@ -216,4 +217,116 @@ pub async fn coaching(state: &AppState, manager: &User, trainee: &User) -> anyho
         write(plan.id, day, note).await?;
     }
     Ok(written)
+}
+
+/// The supervision team at work: the demo supervisor's visits to three outlets over the last
+/// days, each at the outlet's door and scored on the whole checklist with a review, and their
+/// findings for the outlets' account managers — one overdue (it shows in that outlet's morning
+/// report), one done, one still due. Returns the supervisions made.
+pub async fn supervisions(state: &AppState, supervisor: &User, staff: &[(User, String)]) -> anyhow::Result<usize> {
+    use crate::domain::supervisions::{
+        self as supervision, ChecklistInput, ChecklistItem, FindingPatch, FindingStatus, NewFinding, NewSupervision,
+    };
+    use crate::store::org_units as unit_store;
+
+    let today = Clock::new(crate::domain::calendar::DEFAULT_TIME_ZONE).today();
+    let visits = [
+        (
+            "外海网点",
+            5,
+            [3, 2, 4, 3],
+            "网点厅堂零售氛围好，但客群地图两周没更新",
+            "下次先看客群地图数据再进网点",
+            ("客群地图两周未更新", "补录市场摊主名单并标注已开户", -2),
+        ),
+        (
+            "礼乐网点",
+            3,
+            [4, 4, 3, 4],
+            "社区活动六步执行到位，复盘有数据",
+            "活动后的线索跟进要落到人",
+            ("活动线索未分配", "把上周亲子课的 21 条线索分配到客户经理", 2),
+        ),
+        (
+            "会城网点",
+            1,
+            [2, 3, 2, 2],
+            "重点客群管理制度还停留在纸面",
+            "制度要和晨会结合，天天过",
+            ("重点客群管理制度未上墙", "把小微客户分层维护制度贴到晨会室，晨会逐条过", 4),
+        ),
+    ];
+    let notes = [
+        "厅堂动线清晰，理财经理在岗，存量客户到访登记齐全",
+        "客群地图已建，标注了联盟商户和空白区域",
+        "两个客群项目在跑，进度表每日更新",
+        "重点客群分层维护，有责任人",
+    ];
+    let mut made = 0;
+    let thresholds = crate::domain::verification::Thresholds::default();
+    for (outlet_name, days_ago, scores, worked, change, (title, detail, due)) in visits {
+        let Some((owner, unit_id)) =
+            staff.iter().find(|(_, unit)| unit == outlet_name).map(|(u, _)| (u.clone(), u.org_unit_id))
+        else {
+            continue;
+        };
+        let Some(unit_id) = unit_id else { continue };
+        let door = state
+            .db
+            .run(move |conn| unit_store::find(conn, &unit_id.to_string()))
+            .await?
+            .and_then(|u| u.lat.zip(u.lon))
+            .map(|(lat, lon)| crate::geo::LatLon { lat, lon });
+        let Some(door) = door else { continue };
+        let visited_at = (today - Duration::days(days_ago))
+            .and_hms_opt(2, 30, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or_else(chrono::Utc::now);
+        let checklist = ChecklistItem::ALL
+            .iter()
+            .zip(scores)
+            .zip(notes)
+            .map(|((item, score), note)| ChecklistInput { item: *item, score, notes: Some(note.to_owned()) })
+            .collect();
+        let input = NewSupervision {
+            id: None,
+            org_unit_id: unit_id,
+            project_id: None,
+            location: crate::geo::LatLon { lat: door.lat + 0.0002, lon: door.lon + 0.0001 },
+            accuracy_m: 15.0,
+            visited_at,
+            mock_location: Some(false),
+            location_age_s: Some(8.0),
+            checklist,
+            review_worked: Some(worked.to_owned()),
+            review_change: Some(change.to_owned()),
+        };
+        let actor = supervisor.as_actor();
+        let created =
+            state.db.run(move |conn| supervision::create(conn, &actor, &thresholds, input)).await.map_err(describe)?;
+        let (Created::New(s) | Created::Existing(s)) = created;
+        made += 1;
+        let finding = NewFinding {
+            id: None,
+            title: title.to_owned(),
+            detail: Some(detail.to_owned()),
+            owner_id: owner.id,
+            due_on: today + Duration::days(due),
+        };
+        let (actor, id) = (supervisor.as_actor(), s.id);
+        let (created, _) =
+            state.db.run(move |conn| supervision::add_finding(conn, &actor, id, finding)).await.map_err(describe)?;
+        let (Created::New(f) | Created::Existing(f)) = created;
+        if outlet_name == "礼乐网点" {
+            // Done already: the owner assigned the leads the next morning.
+            let patch = FindingPatch {
+                status: Some(FindingStatus::Done),
+                done_note: Some("21 条线索已分配，本周内首访".to_owned()),
+                ..FindingPatch::default()
+            };
+            let actor = owner.as_actor();
+            state.db.run(move |conn| supervision::update_finding(conn, &actor, f.id, patch)).await.map_err(describe)?;
+        }
+    }
+    Ok(made)
 }

@@ -39,6 +39,9 @@ pub struct DailyReport {
     pub reported_day: NaiveDate,
     pub org_unit_id: Option<Uuid>,
     pub members: Vec<MemberDay>,
+    /// Supervision findings of the unit still open past their due day (an account manager: their
+    /// own), the oldest due first.
+    pub overdue_findings: Vec<super::supervisions::Finding>,
 }
 
 fn count(rows: &[(String, i64)], user: &str) -> i64 {
@@ -111,5 +114,9 @@ pub fn daily(
             })
         })
         .collect::<Result<_, _>>()?;
-    Ok(DailyReport { date, reported_day, org_unit_id: unit.map(|u| u.id), members })
+    let mut overdue_findings = super::supervisions::overdue_under(conn, &path, date)?;
+    if actor.role == Role::AccountManager {
+        overdue_findings.retain(|f| f.owner_id == actor.user_id);
+    }
+    Ok(DailyReport { date, reported_day, org_unit_id: unit.map(|u| u.id), members, overdue_findings })
 }

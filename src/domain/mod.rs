@@ -32,6 +32,7 @@ pub mod projects;
 pub mod registrations;
 pub mod role;
 pub mod showcase;
+pub mod supervisions;
 pub mod sync;
 pub mod territories;
 pub mod text;

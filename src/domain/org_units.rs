@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::error::Validator;
 use super::{Actor, DomainError, Role};
-use crate::geo::Territory;
+use crate::geo::{LatLon, Territory};
 use crate::store::org_units::{self as store, OrgUnitFilter, OrgUnitRow};
 use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, now_utc, uuid_col};
 
@@ -66,6 +66,8 @@ pub struct OrgUnit {
     pub kind: OrgUnitKind,
     pub name: String,
     pub territory: Option<Territory>,
+    /// Where the unit is (an outlet's door), WGS-84.
+    pub location: Option<LatLon>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -88,6 +90,7 @@ impl TryFrom<OrgUnitRow> for OrgUnit {
             kind: enum_col(&row.kind)?,
             name: row.name,
             territory,
+            location: row.lat.zip(row.lon).map(|(lat, lon)| LatLon { lat, lon }),
             version: row.version,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
@@ -103,6 +106,7 @@ pub struct NewOrgUnit {
     pub kind: OrgUnitKind,
     pub parent_id: Option<Uuid>,
     pub territory: Option<Territory>,
+    pub location: Option<LatLon>,
 }
 
 /// A create either made the record or found the identical one made before with the same id.
@@ -123,6 +127,9 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewOrgUnit) -> Result<Cre
     let name = v.check("name", super::text::name(&input.name, 100));
     if let Some(territory) = &input.territory {
         v.check("territory", territory.validate());
+    }
+    if let Some(location) = input.location {
+        v.check("location", location.validated());
     }
     match (input.kind.parent_kind(), input.parent_id) {
         (None, Some(_)) => v.add("parent_id", "a branch is a root and has no parent"),
@@ -180,6 +187,8 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewOrgUnit) -> Result<Cre
             version: 1,
             created_at: now,
             updated_at: now,
+            lat: input.location.map(|l| l.lat),
+            lon: input.location.map(|l| l.lon),
         };
         store::insert(conn, &row)?;
         let unit = OrgUnit::try_from(row)?;
@@ -226,6 +235,8 @@ pub struct OrgUnitPatch {
     pub name: Option<String>,
     /// `Some(None)` removes the territory.
     pub territory: Option<Option<Territory>>,
+    /// `Some(None)` removes the location.
+    pub location: Option<Option<LatLon>>,
     pub version: Option<i64>,
 }
 
@@ -236,6 +247,9 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: OrgUnitPatch) -
     let name = patch.name.as_deref().and_then(|n| v.check("name", super::text::name(n, 100)));
     if let Some(Some(territory)) = &patch.territory {
         v.check("territory", territory.validate());
+    }
+    if let Some(Some(location)) = patch.location {
+        v.check("location", location.validated());
     }
     v.finish()?;
     conn.write_tx(|conn| {
@@ -256,6 +270,9 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: OrgUnitPatch) -
         if let Some(territory) = patch.territory.clone() {
             next.territory = territory;
         }
+        if let Some(location) = patch.location {
+            next.location = location;
+        }
         if next == current {
             return Ok(current);
         }
@@ -266,7 +283,9 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: OrgUnitPatch) -
             .transpose()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = now_utc();
-        if !store::update(conn, &id.to_string(), current.version, &next.name, territory_json.as_deref(), now)? {
+        let location = next.location.map(|l| (l.lat, l.lon));
+        if !store::update(conn, &id.to_string(), current.version, &next.name, territory_json.as_deref(), location, now)?
+        {
             return Err(DomainError::conflict("version_conflict", "the org unit changed since you read it"));
         }
         if next.territory != current.territory {
@@ -275,6 +294,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: OrgUnitPatch) -
         let changes = serde_json::json!({
             "name": {"from": current.name, "to": next.name},
             "territory_changed": next.territory != current.territory,
+            "location_changed": next.location != current.location,
         });
         super::audit::record(conn, actor, "org_unit", id, &current.path, super::audit::Action::Update, changes)?;
         get(conn, actor, id)

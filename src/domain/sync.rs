@@ -6,11 +6,13 @@ use uuid::Uuid;
 use super::org_units::Created;
 use super::partners::{self, NewPartner, Partner, PartnerPatch};
 use super::photos::{self, Photo};
+use super::supervisions::{self, Finding, Supervision};
 use super::verification::Thresholds;
 use super::visits::{self, NewVisit, Visit, VisitPatch};
 use super::{Actor, DomainError, Role};
 use crate::store::{
-    DbConn, StoreError, partners as partner_store, photos as photo_store, sync, uuid_col, visits as visit_store,
+    DbConn, StoreError, partners as partner_store, photos as photo_store, supervisions as supervision_store, sync,
+    uuid_col, visits as visit_store,
 };
 
 pub const MAX_PULL: usize = 1000;
@@ -34,6 +36,10 @@ pub struct Pulled {
     pub partners: TableChanges<Partner>,
     pub visits: TableChanges<Visit>,
     pub visit_photos: TableChanges<Photo>,
+    pub supervisions: TableChanges<Supervision>,
+    pub supervision_findings: TableChanges<Finding>,
+    /// The caller's day (their branch's time zone), which says which findings are overdue.
+    pub today: chrono::NaiveDate,
     pub cursor: i64,
     pub has_more: bool,
 }
@@ -42,6 +48,8 @@ enum Item {
     Partner(Partner),
     Visit(Visit),
     Photo(Photo),
+    Supervision(Box<Supervision>),
+    Finding(Box<Finding>),
     Gone(String, Uuid),
 }
 
@@ -76,6 +84,10 @@ pub fn pull(conn: &mut DbConn, actor: &Actor, after: Option<i64>, limit: usize) 
     complete_to(visit_rows.len(), visit_rows.last().map(|r| r.seq));
     let photo_rows = photo_store::changed_since(conn, scope.as_deref(), own.as_deref(), after, horizon, fetch_sql)?;
     complete_to(photo_rows.len(), photo_rows.last().map(|r| r.seq));
+    let supervision_rows = supervision_store::changed_since(conn, scope.as_deref(), after, horizon, fetch_sql)?;
+    complete_to(supervision_rows.len(), supervision_rows.last().map(|r| r.seq));
+    let finding_rows = supervision_store::findings_changed_since(conn, scope.as_deref(), after, horizon, fetch_sql)?;
+    complete_to(finding_rows.len(), finding_rows.last().map(|r| r.seq));
     // A first sync has nothing to delete.
     let tombstones = if full_sync {
         Vec::new()
@@ -97,6 +109,14 @@ pub fn pull(conn: &mut DbConn, actor: &Actor, after: Option<i64>, limit: usize) 
         let p = Photo::try_from(row)?;
         items.push((p.seq, p.created_seq > after, Item::Photo(p)));
     }
+    for row in supervision_rows.into_iter().filter(|r| r.seq <= bound) {
+        let s = Supervision::try_from(row)?;
+        items.push((s.seq, s.created_seq > after, Item::Supervision(Box::new(s))));
+    }
+    for row in finding_rows.into_iter().filter(|r| r.seq <= bound) {
+        let f = Finding::try_from(row)?;
+        items.push((f.seq, f.created_seq > after, Item::Finding(Box::new(f))));
+    }
     for t in tombstones.into_iter().filter(|t| t.seq <= bound) {
         let id = uuid_col(&t.record_id)?;
         // A record that left one subtree for another the caller also sees is an update, not a delete.
@@ -116,7 +136,12 @@ pub fn pull(conn: &mut DbConn, actor: &Actor, after: Option<i64>, limit: usize) 
     }
     let (cursor, has_more) = if cut < total { (items[cut - 1].0, true) } else { (bound.max(after), bound < horizon) };
     items.truncate(cut);
-    let mut pulled = Pulled { cursor, has_more, ..Pulled::default() };
+    let zone = match actor.branch_id() {
+        Some(branch) => crate::store::projects::branch_time_zone(conn, branch)?,
+        None => super::calendar::DEFAULT_TIME_ZONE.to_owned(),
+    };
+    let today = super::calendar::Clock::new(&zone).today();
+    let mut pulled = Pulled { cursor, has_more, today, ..Pulled::default() };
     for (_, created, item) in items {
         match item {
             Item::Partner(p) => {
@@ -140,9 +165,25 @@ pub fn pull(conn: &mut DbConn, actor: &Actor, after: Option<i64>, limit: usize) 
                     pulled.visit_photos.updated.push(p)
                 }
             }
+            Item::Supervision(s) => {
+                if created {
+                    pulled.supervisions.created.push(*s)
+                } else {
+                    pulled.supervisions.updated.push(*s)
+                }
+            }
+            Item::Finding(f) => {
+                if created {
+                    pulled.supervision_findings.created.push(*f)
+                } else {
+                    pulled.supervision_findings.updated.push(*f)
+                }
+            }
             Item::Gone(entity, id) => match entity.as_str() {
                 "partners" => pulled.partners.deleted.push(id),
                 "visits" => pulled.visits.deleted.push(id),
+                "supervisions" => pulled.supervisions.deleted.push(id),
+                "supervision_findings" => pulled.supervision_findings.deleted.push(id),
                 _ => pulled.visit_photos.deleted.push(id),
             },
         }
@@ -154,6 +195,8 @@ fn still_visible(conn: &mut DbConn, actor: &Actor, entity: &str, id: Uuid) -> Re
     let result = match entity {
         "partners" => partners::get(conn, actor, id).map(|_| ()),
         "visits" => visits::get(conn, actor, id).map(|_| ()),
+        "supervisions" => supervisions::get(conn, actor, id).map(|_| ()),
+        "supervision_findings" => supervisions::get_finding(conn, actor, id).map(|_| ()),
         _ => photos::get(conn, actor, id).map(|_| ()),
     };
     match result {

@@ -27,6 +27,7 @@ pub mod security;
 pub mod sessions;
 pub mod showcase;
 pub mod state;
+pub mod supervisions;
 pub mod sync;
 pub mod tap;
 pub mod users;
@@ -142,6 +143,18 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(award_pool::get_pool)
                 .service(award_pool::contribute)
                 .service(award_pool::pay_star)
+                .service(supervisions::create_supervision)
+                .service(supervisions::list_supervisions)
+                .service(supervisions::get_supervision)
+                .service(supervisions::update_supervision)
+                .service(supervisions::delete_supervision)
+                .service(supervisions::add_supervision_photo)
+                .service(supervisions::get_supervision_photo)
+                .service(supervisions::get_supervision_photo_thumbnail)
+                .service(supervisions::add_finding)
+                .service(supervisions::list_findings)
+                .service(supervisions::get_finding)
+                .service(supervisions::update_finding)
                 .service(coaching::create_plan)
                 .service(coaching::list_plans)
                 .service(coaching::plans_overview)

@@ -446,11 +446,20 @@ pub struct DailyReportBody {
     pub reported_day: NaiveDate,
     pub org_unit_id: Option<Uuid>,
     pub members: Vec<MemberDayBody>,
+    /// Supervision findings of the unit still open past their due day, the oldest due first
+    /// (an account manager: their own).
+    pub overdue_findings: Vec<super::supervisions::FindingBody>,
 }
 
 impl From<DailyReport> for DailyReportBody {
     fn from(r: DailyReport) -> Self {
+        let date = r.date;
         DailyReportBody {
+            overdue_findings: r
+                .overdue_findings
+                .into_iter()
+                .map(|f| super::supervisions::FindingBody::render(f, date))
+                .collect(),
             date: r.date,
             reported_day: r.reported_day,
             org_unit_id: r.org_unit_id,

@@ -23,6 +23,7 @@ use super::problem::Problem;
         (name = "events", description = "Non-financial community events and their six steps"),
         (name = "leads", description = "Leads (线索): status moves, dedupe by phone within a branch, masking, assignment (see docs/PROJECTS.md)"),
         (name = "projects", description = "Segment projects: team, targets split per member, progress and pace, points ledger, leaderboard and stars, the award pool, the monitoring workbook and the daily showcase card"),
+        (name = "supervision", description = "Supervision (督导): supervisors' geotagged visits to outlets on the method's checklist, their findings (owner, due day, open → done) and review (复盘)"),
         (name = "coaching", description = "Coaching plans of supervisors-in-training (督导员培养): observe → practice → lead, each phase moving on only with its reviews"),
         (name = "cases", description = "Best-practice cases (优秀案例): written by anyone, published to the branch by a manager, searchable, marked useful"),
         (name = "map", description = "The outreach map (客群地图): clustered GeoJSON of partners, visits, events and leads; coverage and visit heat. Coordinates follow `?coord=`."),

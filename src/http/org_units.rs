@@ -10,7 +10,7 @@ use super::json::Json;
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::domain::org_units::{self, Created, NewOrgUnit, OrgUnit, OrgUnitKind, OrgUnitQuery};
-use crate::geo::Territory;
+use crate::geo::{LatLon, Territory};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct OrgUnitBody {
@@ -21,6 +21,9 @@ pub struct OrgUnitBody {
     /// The branch at the root of this unit's tree.
     pub branch_id: Uuid,
     pub territory: Option<Territory>,
+    /// Where the unit is (an outlet's door), WGS-84: supervisions of an outlet are verified
+    /// against it.
+    pub location: Option<LatLon>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -35,6 +38,7 @@ impl From<OrgUnit> for OrgUnitBody {
             parent_id: u.parent_id,
             branch_id: u.branch_id,
             territory: u.territory,
+            location: u.location,
             version: u.version,
             created_at: u.created_at,
             updated_at: u.updated_at,
@@ -55,6 +59,8 @@ pub struct CreateOrgUnit {
     pub parent_id: Option<Uuid>,
     /// GeoJSON Polygon or MultiPolygon in WGS-84.
     pub territory: Option<Territory>,
+    /// Where the unit is, WGS-84 (an outlet's door).
+    pub location: Option<LatLon>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -91,6 +97,7 @@ pub async fn create_org_unit(
         kind: body.kind,
         parent_id: body.parent_id,
         territory: body.territory,
+        location: body.location,
     };
     let created = state.db.run(move |conn| org_units::create(conn, &actor, input)).await?;
     Ok(match created {
@@ -156,6 +163,10 @@ pub struct UpdateOrgUnit {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(nullable)]
     pub territory: Option<Option<Territory>>,
+    /// A new location (WGS-84), or `null` to remove it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(nullable)]
+    pub location: Option<Option<LatLon>>,
     /// The version you last read; a stale one answers 409.
     pub version: Option<i64>,
 }
@@ -176,7 +187,12 @@ pub async fn update_org_unit(
     Json(body): Json<UpdateOrgUnit>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let patch = org_units::OrgUnitPatch { name: body.name, territory: body.territory, version: body.version };
+    let patch = org_units::OrgUnitPatch {
+        name: body.name,
+        territory: body.territory,
+        location: body.location,
+        version: body.version,
+    };
     let unit = state.db.run(move |conn| org_units::update(conn, &actor, id, patch)).await?;
     Ok(HttpResponse::Ok().json(OrgUnitBody::from(unit)))
 }

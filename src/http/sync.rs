@@ -15,6 +15,7 @@ use super::partners::PartnerBody;
 use super::photos::PhotoBody;
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
+use super::supervisions::{FindingBody, SupervisionBody};
 use super::visits::{VisitBody, VisitLocation};
 use crate::domain::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
 use crate::domain::partners::{NewPartner, PartnerPatch};
@@ -71,6 +72,10 @@ pub struct PullChanges {
     pub partners: TableBody<PartnerBody>,
     pub visits: TableBody<VisitBody>,
     pub visit_photos: TableBody<PhotoBody>,
+    /// Supervisions of outlets in your subtree (pull only: supervisors record them online).
+    pub supervisions: TableBody<SupervisionBody>,
+    /// Findings in your subtree (pull only).
+    pub supervision_findings: TableBody<FindingBody>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -118,6 +123,8 @@ pub async fn pull(
             partners: table(pulled.partners, |p| PartnerBody::render(p, &viewer, &coord)),
             visits: table(pulled.visits, |v| VisitBody::render(v, &coord)),
             visit_photos: table(pulled.visit_photos, |p| PhotoBody::render(p, &coord)),
+            supervisions: table(pulled.supervisions, |s| SupervisionBody::render(s, None, &coord)),
+            supervision_findings: table(pulled.supervision_findings, |f| FindingBody::render(f, pulled.today)),
         },
         cursor: encode_cursor(pulled.cursor, &viewer),
         has_more: pulled.has_more,

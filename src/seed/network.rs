@@ -56,7 +56,7 @@ fn unit(
     parent: Option<Uuid>,
 ) -> Result<OrgUnit, DomainError> {
     let id = Some(uuid::Builder::from_random_bytes(rng.random()).into_uuid());
-    let input = NewOrgUnit { id, name, kind, parent_id: parent, territory: None };
+    let input = NewOrgUnit { id, name, kind, parent_id: parent, territory: None, location: None };
     match org_units::create(conn, &Actor::system(), input)? {
         Created::New(u) | Created::Existing(u) => Ok(u),
     }

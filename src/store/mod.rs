@@ -34,6 +34,7 @@ pub mod refresh_tokens;
 pub mod registrations;
 pub mod schema;
 pub mod snapshot;
+pub mod supervisions;
 pub mod sync;
 pub mod users;
 pub mod visits;

@@ -17,6 +17,9 @@ pub struct OrgUnitRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Where the unit is (WGS-84); outlets have one, to verify supervisions against.
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -79,6 +82,7 @@ pub fn update(
     expected_version: i64,
     name: &str,
     territory: Option<&str>,
+    location: Option<(f64, f64)>,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
     let n =
@@ -86,6 +90,8 @@ pub fn update(
             .set((
                 org_units::name.eq(name),
                 org_units::territory.eq(territory),
+                org_units::lat.eq(location.map(|l| l.0)),
+                org_units::lon.eq(location.map(|l| l.1)),
                 org_units::version.eq(expected_version + 1),
                 org_units::updated_at.eq(now),
             ))

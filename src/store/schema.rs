@@ -13,6 +13,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         time_zone -> Text,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
     }
 }
 
@@ -491,6 +493,62 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    supervisions (id) {
+        id -> Text,
+        branch_id -> Text,
+        org_unit_id -> Text,
+        org_path -> Text,
+        supervisor_id -> Text,
+        project_id -> Nullable<Text>,
+        visited_at -> Timestamp,
+        lat -> Double,
+        lon -> Double,
+        accuracy_m -> Double,
+        mock_location -> Nullable<Bool>,
+        location_age_s -> Nullable<Double>,
+        verified -> Bool,
+        distance_m -> Nullable<Double>,
+        reasons -> Text,
+        checklist -> Text,
+        review_worked -> Text,
+        review_change -> Text,
+        create_digest -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+        seq -> BigInt,
+        created_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    supervision_findings (id) {
+        id -> Text,
+        supervision_id -> Text,
+        branch_id -> Text,
+        org_unit_id -> Text,
+        org_path -> Text,
+        owner_id -> Text,
+        title -> Text,
+        detail -> Text,
+        due_on -> Date,
+        status -> Text,
+        done_at -> Nullable<Timestamp>,
+        done_by -> Nullable<Text>,
+        done_note -> Nullable<Text>,
+        created_by -> Text,
+        create_digest -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+        seq -> BigInt,
+        created_seq -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(partners -> users (owner_id));
@@ -526,5 +584,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     practice_case_votes,
     coaching_plans,
     coaching_reviews,
+    supervisions,
+    supervision_findings,
     project_visit_days,
 );

@@ -33,7 +33,7 @@ pub fn insert_tombstone(conn: &mut DbConn, row: &TombstoneRow) -> Result<(), Sto
 }
 
 /// The tables the phone syncs; tombstones of others (leads) serve only the map's index.
-const SYNCED: [&str; 3] = ["partners", "visits", "visit_photos"];
+const SYNCED: [&str; 5] = ["partners", "visits", "visit_photos", "supervisions", "supervision_findings"];
 
 /// Tombstones in `(after, upto]`, in a subtree (and for one author's records, if given).
 pub fn tombstones_since(

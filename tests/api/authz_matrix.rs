@@ -61,6 +61,10 @@ enum Kind {
     PublishedCase,
     /// A coaching plan whose trainee is the position's account manager.
     Plan,
+    /// A supervision of the position's outlet (by an admin), with an evidence photo.
+    Supervision,
+    /// A finding of such a supervision, owned by the position's account manager.
+    Finding,
 }
 
 /// Who sees an object of a kind at a position.
@@ -68,6 +72,8 @@ fn visible(kind: Kind, caller: Role, pos: Pos) -> bool {
     match kind {
         // Shared within the outlet: an account manager sees the partners and events of colleagues.
         Kind::Partner | Kind::Event | Kind::Unit => in_subtree(caller, pos),
+        // The outlet's own staff read its supervisions and findings: the feedback is for them.
+        Kind::Supervision | Kind::Finding => in_subtree(caller, pos),
         // One's own, for an account manager; the subtree's, for everyone else.
         Kind::Visit | Kind::Photo | Kind::Lead => {
             in_subtree(caller, pos) && (caller != Role::AccountManager || pos == Pos::Own)
@@ -495,6 +501,71 @@ fn rows() -> BTreeMap<(&'static str, &'static str), Row> {
                 |_| Body::Json(json!({})),
             ),
         ),
+        (
+            ("get", "/api/v1/supervisions/{id}"),
+            row(Supervision, Read, 200, |o| format!("/api/v1/supervisions/{}", o.id), no_body),
+        ),
+        (
+            ("patch", "/api/v1/supervisions/{id}"),
+            // Its supervisor (an admin here) or a manager over the outlet.
+            row(
+                Supervision,
+                Manage,
+                200,
+                |o| format!("/api/v1/supervisions/{}", o.id),
+                |_| Body::Json(json!({"review_change": "先看数据"})),
+            ),
+        ),
+        (
+            ("delete", "/api/v1/supervisions/{id}"),
+            consuming(Supervision, Manage, 204, |o| format!("/api/v1/supervisions/{}", o.id)),
+        ),
+        (
+            ("post", "/api/v1/supervisions/{id}/photos"),
+            row(
+                Supervision,
+                Manage,
+                201,
+                |o| format!("/api/v1/supervisions/{}/photos?item=retail_situation", o.id),
+                jpeg,
+            ),
+        ),
+        (
+            ("get", "/api/v1/supervisions/{id}/photos/{sha256}"),
+            row(Supervision, Read, 200, |o| format!("/api/v1/supervisions/{}/photos/{}", o.id, o.second), no_body),
+        ),
+        (
+            ("get", "/api/v1/supervisions/{id}/photos/{sha256}/thumbnail"),
+            row(
+                Supervision,
+                Read,
+                200,
+                |o| format!("/api/v1/supervisions/{}/photos/{}/thumbnail", o.id, o.second),
+                no_body,
+            ),
+        ),
+        (
+            ("post", "/api/v1/supervisions/{id}/findings"),
+            row(
+                Supervision,
+                Manage,
+                201,
+                |o| format!("/api/v1/supervisions/{}/findings", o.id),
+                |o| Body::Json(json!({"title": "客群地图未更新", "owner_id": o.fourth, "due_on": day(3)})),
+            ),
+        ),
+        (("get", "/api/v1/findings/{id}"), row(Finding, Read, 200, |o| format!("/api/v1/findings/{}", o.id), no_body)),
+        (
+            ("patch", "/api/v1/findings/{id}"),
+            // Its owner (the position's account manager), its supervisor or a manager over it.
+            row(
+                Finding,
+                OwnerWrite,
+                200,
+                |o| format!("/api/v1/findings/{}", o.id),
+                |_| Body::Json(json!({"done_note": "处理中"})),
+            ),
+        ),
         (("get", "/api/v1/cases/{id}"), row(Case, Read, 200, |o| format!("/api/v1/cases/{}", o.id), no_body)),
         (
             ("patch", "/api/v1/cases/{id}"),
@@ -566,6 +637,10 @@ const COLLECTIONS: &[(&str, &str)] = &[
     // The library's scope (drafts, branch-wide publication, filters) is checked in `cases`.
     ("get", "/api/v1/cases"),
     ("post", "/api/v1/cases"),
+    // The subtree's supervisions and findings, and the owner's view, are checked in `supervisions`.
+    ("get", "/api/v1/supervisions"),
+    ("post", "/api/v1/supervisions"),
+    ("get", "/api/v1/findings"),
     // Plans in scope and the managers' view are checked in `coaching`.
     ("get", "/api/v1/coaching-plans"),
     ("post", "/api/v1/coaching-plans"),
@@ -676,6 +751,31 @@ impl World {
                 let body = json!({"kind": "person", "name": "李先生", "phone": unique_phone(), "source": "walk_in"});
                 let lead = expect(app, Method::POST, "/api/v1/leads", token, Body::Json(body), 201).await;
                 Obj { id: lead["id"].as_str().unwrap().to_owned(), ..Obj::default() }
+            }
+            Kind::Supervision | Kind::Finding => {
+                let admin = self.admin.token.clone();
+                let at = (Utc::now() - Duration::minutes(30)).to_rfc3339_opts(SecondsFormat::Secs, true);
+                let body = json!({
+                    "org_unit_id": self.units[&pos], "visited_at": at,
+                    "location": {"lat": CENTRE.0, "lon": CENTRE.1, "accuracy_m": 10},
+                    "checklist": [{"item": "retail_situation", "score": 3}]
+                });
+                let made = expect(app, Method::POST, "/api/v1/supervisions", &admin, Body::Json(body), 201).await;
+                let id = made["id"].as_str().unwrap().to_owned();
+                let path = format!("/api/v1/supervisions/{id}/photos?item=retail_situation");
+                let with_photo = expect(app, Method::POST, &path, &admin, jpeg(&Obj::default()), 201).await;
+                let sha = with_photo["checklist"][0]["photos"][0]["sha256"].as_str().unwrap().to_owned();
+                let finding = json!({"title": "晨会流程", "owner_id": owner.id, "due_on": day(2)});
+                let path = format!("/api/v1/supervisions/{id}/findings");
+                let finding = expect(app, Method::POST, &path, &admin, Body::Json(finding), 201).await;
+                let finding = finding["id"].as_str().unwrap().to_owned();
+                if kind == Kind::Finding {
+                    self.made.push((Kind::Supervision, pos, id.clone()));
+                    Obj { id: finding, second: sha, third: id, fourth: owner.id.to_string() }
+                } else {
+                    self.made.push((Kind::Finding, pos, finding.clone()));
+                    Obj { id, second: sha, third: finding, fourth: owner.id.to_string() }
+                }
             }
             Kind::Plan => {
                 let body = json!({"trainee_id": owner.id, "coach_name": "外部教练"});
@@ -866,6 +966,8 @@ impl World {
             Kind::Case,
             Kind::PublishedCase,
             Kind::Plan,
+            Kind::Supervision,
+            Kind::Finding,
         ] {
             for pos in POSITIONS {
                 if kind == Kind::Unit && pos == Pos::Own {

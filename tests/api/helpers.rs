@@ -125,7 +125,8 @@ impl Drop for TestApp {
 }
 
 async fn unit(state: &AppState, name: &str, kind: OrgUnitKind, parent: Option<Uuid>) -> Uuid {
-    let input = NewOrgUnit { id: None, name: name.to_owned(), kind, parent_id: parent, territory: None };
+    let input =
+        NewOrgUnit { id: None, name: name.to_owned(), kind, parent_id: parent, territory: None, location: None };
     match state.db.run(move |c| org_units::create(c, &Actor::system(), input)).await.expect("create unit") {
         Created::New(u) | Created::Existing(u) => u.id,
     }

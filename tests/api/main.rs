@@ -31,6 +31,7 @@ mod query_plans;
 mod registrations;
 mod security_headers;
 mod showcase;
+mod supervisions;
 mod sync;
 mod users;
 mod visits;

@@ -49,6 +49,13 @@ const ALLOWED: &[(&str, &str, &[&str])] = &[
     ("post", "/api/v1/coaching-plans/{id}/advance", &["version"]),
     // Plans are started by managers only (403), for a trainee in their scope (422).
     ("post", "/api/v1/coaching-plans", &["id"]),
+    // A supervision is recorded by supervisors and managers (403 otherwise) at an outlet in
+    // their scope (404); a finding's owner must be in the recorder's scope (422); only the
+    // supervisor or a manager re-assigns it (403).
+    ("post", "/api/v1/supervisions", &["id", "org_unit_id"]),
+    ("patch", "/api/v1/supervisions/{id}", &["version"]),
+    ("post", "/api/v1/supervisions/{id}/findings", &["id", "owner_id"]),
+    ("patch", "/api/v1/findings/{id}", &["owner_id", "status", "version"]),
     // Managers assign owners inside their subtree; an account manager gets 403 `cannot_assign`.
     ("post", "/api/v1/leads", &["id", "owner_id"]),
     ("patch", "/api/v1/leads/{id}", &["owner_id", "status", "version"]),

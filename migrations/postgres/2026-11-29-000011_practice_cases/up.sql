@@ -28,7 +28,7 @@ CREATE TABLE practice_cases (
 );
 -- The library as readers browse it: a branch's published cases by segment, newest first.
 CREATE INDEX practice_cases_library ON practice_cases (branch_id, status, segment, id);
-CREATE INDEX practice_cases_path ON practice_cases (org_path);
+CREATE INDEX practice_cases_path ON practice_cases (org_path text_pattern_ops);
 
 -- One "useful" per reader and case.
 CREATE TABLE practice_case_votes (

@@ -23,7 +23,7 @@ CREATE TABLE coaching_plans (
     created_at           TIMESTAMP NOT NULL,
     updated_at           TIMESTAMP NOT NULL
 );
-CREATE INDEX coaching_plans_path ON coaching_plans (org_path);
+CREATE INDEX coaching_plans_path ON coaching_plans (org_path text_pattern_ops);
 CREATE INDEX coaching_plans_trainee ON coaching_plans (trainee_id);
 
 CREATE TABLE coaching_reviews (
