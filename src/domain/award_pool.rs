@@ -209,9 +209,9 @@ struct Draft {
 /// How often an append is retried after losing a race for its place in the chain.
 const APPEND_ATTEMPTS: usize = 8;
 
-/// Appends the entry `decide` makes at the end of the project's chain; idempotent by id. Two
-/// appends racing for one place (PostgreSQL, read committed) collide on the unique position, and
-/// the loser starts over from the new end.
+/// Appends the entry `decide` makes at the end of the project's chain; idempotent by id. Appends
+/// queue on the project's row; should two still race for one place, they collide on the unique
+/// position and the loser starts over from the new end.
 fn append(
     conn: &mut DbConn,
     actor: &Actor,
@@ -225,6 +225,8 @@ fn append(
     loop {
         attempt += 1;
         let result = conn.write_tx(|conn| {
+            // First: the checks below then see the pool as the append will find it.
+            store::lock_project(conn, &project_id.to_string())?;
             if let Some(existing) = store::find(conn, &id.to_string())? {
                 return if existing.create_digest == digest && existing.project_id == project_id.to_string() {
                     projects::get_row(conn, actor, project_id)?;

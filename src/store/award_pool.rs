@@ -34,6 +34,17 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<PoolEntryRow>, StoreEr
     Ok(entries::table.find(id).select(PoolEntryRow::as_select()).first(conn).optional()?)
 }
 
+/// Holds the project's row until the transaction ends, so the pool's appends queue one behind
+/// the other on PostgreSQL (under read committed they would otherwise race for the same place
+/// and retry); SQLite's single writer queues them already.
+pub fn lock_project(conn: &mut DbConn, project_id: &str) -> Result<(), StoreError> {
+    use super::schema::projects;
+    if let DbConn::Postgres(c) = conn {
+        projects::table.find(project_id).select(projects::id).for_update().first::<String>(c).optional()?;
+    }
+    Ok(())
+}
+
 /// The newest entry of the project's chain: its position and balance.
 pub fn last(conn: &mut DbConn, project_id: &str) -> Result<Option<PoolEntryRow>, StoreError> {
     Ok(entries::table
