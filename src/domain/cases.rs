@@ -15,7 +15,8 @@ use super::text::{bounded_text, name};
 use super::{Actor, DomainError, Role};
 use crate::store::cases::{self as store, CaseFilter, CaseRow};
 use crate::store::{
-    DbConn, Page, PageRequest, StoreError, enum_col, now_utc, org_units as unit_store, users as user_store, uuid_col,
+    DbConn, Page, PageRequest, StoreError, enum_col, json_col, now_utc, org_units as unit_store, users as user_store,
+    uuid_col,
 };
 
 text_enum!(CaseStatus {
@@ -68,10 +69,6 @@ pub struct Case {
     pub updated_at: DateTime<Utc>,
     create_digest: String,
     deleted_at: Option<DateTime<Utc>>,
-}
-
-fn json_col<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
 impl TryFrom<CaseRow> for Case {
@@ -238,18 +235,6 @@ fn checked_figures(v: &mut Validator, figures: &[Figure]) -> Vec<Figure> {
         .collect()
 }
 
-/// The project a case's figures come from: one the author may see, in the case's branch.
-fn check_project(conn: &mut DbConn, actor: &Actor, project: Uuid, branch_id: &str) -> Result<(), DomainError> {
-    let row = super::projects::get_row(conn, actor, project).map_err(|e| match e {
-        DomainError::NotFound(_) => DomainError::invalid("project_id", "no such project in your scope"),
-        other => other,
-    })?;
-    if row.branch_id != branch_id {
-        return Err(DomainError::invalid("project_id", "must be a project of the case's branch"));
-    }
-    Ok(())
-}
-
 pub fn create(conn: &mut DbConn, actor: &Actor, input: NewCase) -> Result<Created<Case>, DomainError> {
     let mut v = Validator::default();
     let title = v.check("title", name(&input.title, 100)).unwrap_or_default();
@@ -273,7 +258,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewCase) -> Result<Create
             }
             let unit = super::org_units::get(conn, actor, unit_id)?;
             if let Some(project) = input.project_id {
-                check_project(conn, actor, project, &unit.branch_id.to_string())?;
+                super::projects::check_reference(conn, actor, project, &unit.branch_id.to_string())?;
             }
             let now = now_utc().and_utc().trunc_subsecs(6);
             let case = Case {
@@ -414,7 +399,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: CasePatch) -> R
     change(conn, actor, id, patch.version, |conn, current, next| {
         may_edit(actor, current)?;
         if let Some(project) = patch.project_id.filter(|p| Some(*p) != current.project_id) {
-            check_project(conn, actor, project, &current.branch_id)?;
+            super::projects::check_reference(conn, actor, project, &current.branch_id)?;
             next.project_id = Some(project);
         }
         next.title = title.unwrap_or_else(|| next.title.clone());

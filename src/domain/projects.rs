@@ -876,6 +876,19 @@ pub fn check_link(conn: &mut DbConn, actor: &Actor, project_id: Uuid, branch_id:
     Ok(())
 }
 
+/// A project a record names for reference (a case's figures, a supervision's subject): one the
+/// caller sees, of the record's branch, in any status. A field error otherwise.
+pub fn check_reference(conn: &mut DbConn, actor: &Actor, project_id: Uuid, branch_id: &str) -> Result<(), DomainError> {
+    let row = get_row(conn, actor, project_id).map_err(|e| match e {
+        DomainError::NotFound(_) => DomainError::invalid("project_id", "no such project in your scope"),
+        other => other,
+    })?;
+    if row.branch_id != branch_id {
+        return Err(DomainError::invalid("project_id", "must be a project of the same branch"));
+    }
+    Ok(())
+}
+
 /// The project a visit counts for: the one named (the visitor must be on its running team), or,
 /// when none is named, the single running project of the visitor on that day.
 pub fn project_for_visit(

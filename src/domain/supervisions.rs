@@ -18,8 +18,8 @@ use super::{Actor, DomainError, Role};
 use crate::geo::LatLon;
 use crate::store::supervisions::{self as store, FindingFilter, FindingRow, SupervisionFilter, SupervisionRow};
 use crate::store::{
-    DbConn, Page, PageRequest, StoreError, enum_col, now_utc, projects as project_store, sync, users as user_store,
-    uuid_col,
+    DbConn, Page, PageRequest, StoreError, enum_col, json_col, now_utc, projects as project_store, sync,
+    users as user_store, uuid_col,
 };
 
 text_enum!(ChecklistItem {
@@ -96,10 +96,6 @@ pub struct Supervision {
     pub seq: i64,
     pub created_seq: i64,
     create_digest: String,
-}
-
-fn json_col<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
 impl TryFrom<SupervisionRow> for Supervision {
@@ -339,17 +335,6 @@ pub struct SupervisionPatch {
     pub version: Option<i64>,
 }
 
-fn check_project(conn: &mut DbConn, actor: &Actor, project: Uuid, branch_id: &str) -> Result<(), DomainError> {
-    let row = super::projects::get_row(conn, actor, project).map_err(|e| match e {
-        DomainError::NotFound(_) => DomainError::invalid("project_id", "no such project in your scope"),
-        other => other,
-    })?;
-    if row.branch_id != branch_id {
-        return Err(DomainError::invalid("project_id", "must be a project of the outlet's branch"));
-    }
-    Ok(())
-}
-
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -358,13 +343,7 @@ pub fn create(
 ) -> Result<Created<Supervision>, DomainError> {
     may_supervise(actor)?;
     let mut v = Validator::default();
-    let location = v.check("location", input.location.validated()).unwrap_or(input.location);
-    if !(input.accuracy_m.is_finite() && (0.0..=100_000.0).contains(&input.accuracy_m)) {
-        v.add("location.accuracy_m", "must be between 0 and 100000 metres");
-    }
-    if input.location_age_s.is_some_and(|a| !(a.is_finite() && a >= 0.0)) {
-        v.add("location_age_s", "must be zero or more seconds");
-    }
+    let location = super::visits::checked_fix(&mut v, input.location, input.accuracy_m, input.location_age_s);
     v.check("visited_at", super::text::sane_time(input.visited_at));
     let items = checklist(&mut v, &input.checklist, &[]);
     let review_worked = bounded_text(&mut v, "review_worked", input.review_worked.as_deref().unwrap_or_default(), 4000);
@@ -388,7 +367,7 @@ pub fn create(
                 return Err(DomainError::invalid("org_unit_id", "must be an outlet"));
             }
             if let Some(project) = input.project_id {
-                check_project(conn, actor, project, &outlet.branch_id.to_string())?;
+                super::projects::check_reference(conn, actor, project, &outlet.branch_id.to_string())?;
             }
             let now = now_utc().and_utc();
             let signals = Signals {
@@ -511,7 +490,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: SupervisionPatc
             v.finish()?;
         }
         if let Some(project) = patch.project_id.filter(|p| Some(*p) != current.project_id) {
-            check_project(conn, actor, project, &current.branch_id)?;
+            super::projects::check_reference(conn, actor, project, &current.branch_id)?;
             next.project_id = Some(project);
         }
         next.review_worked = review_worked.clone().unwrap_or(next.review_worked);

@@ -264,6 +264,18 @@ fn signals(conn: &mut DbConn, visit: &Visit, photos: Vec<PhotoSignal>) -> Result
     })
 }
 
+/// A phone's position fix as reported: the point, its accuracy radius, its age.
+pub(crate) fn checked_fix(v: &mut Validator, location: LatLon, accuracy_m: f64, location_age_s: Option<f64>) -> LatLon {
+    let location = v.check("location", location.validated()).unwrap_or(location);
+    if !(accuracy_m.is_finite() && (0.0..=100_000.0).contains(&accuracy_m)) {
+        v.add("location.accuracy_m", "must be between 0 and 100000 metres");
+    }
+    if location_age_s.is_some_and(|a| !(a.is_finite() && a >= 0.0)) {
+        v.add("location_age_s", "must be zero or more seconds");
+    }
+    location
+}
+
 fn optional_text(v: &mut Validator, field: &str, text: Option<&str>, max: usize) -> Option<String> {
     let text = text.map(str::trim).filter(|t| !t.is_empty())?;
     if text.chars().count() > max {
@@ -282,13 +294,7 @@ pub fn create(
         return Err(DomainError::forbidden("role_not_allowed", "supervisors do not record partner visits"));
     }
     let mut v = Validator::default();
-    let location = v.check("location", input.location.validated()).unwrap_or(input.location);
-    if !(input.accuracy_m.is_finite() && (0.0..=100_000.0).contains(&input.accuracy_m)) {
-        v.add("location.accuracy_m", "must be between 0 and 100000 metres");
-    }
-    if input.location_age_s.is_some_and(|a| !(a.is_finite() && a >= 0.0)) {
-        v.add("location_age_s", "must be zero or more seconds");
-    }
+    let location = checked_fix(&mut v, input.location, input.accuracy_m, input.location_age_s);
     v.check("visited_at", super::text::sane_time(input.visited_at));
     if let Some(next) = input.next_visit_at {
         v.check("next_visit_at", super::text::sane_time(next));

@@ -10,7 +10,6 @@ use super::json::Json;
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::domain::cases::{self, Case, CasePatch, CaseQuery, CaseStatus, Figure, NewCase};
-use crate::domain::event_steps::Evidence;
 use crate::domain::lead_kind::Segment;
 use crate::domain::org_units::Created;
 use crate::domain::partner_kind::PartnerCategory;
@@ -364,16 +363,7 @@ pub async fn add_case_photo(
     let id = id.into_inner();
     let checker = actor.clone();
     state.db.run(move |conn| cases::check_can_attach(conn, &checker, id)).await?;
-    let bytes = super::photos::read_upload(&req, payload, state.media.limits.max_bytes).await?;
-    let stored = state.media.ingest(bytes).await?;
-    let photo = Evidence {
-        sha256: stored.sha256,
-        thumb_sha256: stored.thumb_sha256,
-        width: stored.width,
-        height: stored.height,
-        uploaded_by: actor.user_id,
-        uploaded_at: crate::store::now_utc().and_utc(),
-    };
+    let photo = super::photos::ingest_evidence(&req, payload, &state, actor.user_id).await?;
     let case = state.db.run(move |conn| cases::attach_photo(conn, &actor, id, photo)).await?;
     Ok(HttpResponse::Created().json(CaseBody::from(case)))
 }

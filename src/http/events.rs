@@ -413,16 +413,7 @@ pub async fn add_evidence(
         .db
         .run(move |conn| events::get(conn, &checker, id).and_then(|e| events::may_write(&checker, e.owner_id)))
         .await?;
-    let bytes = super::photos::read_upload(&req, payload, state.media.limits.max_bytes).await?;
-    let stored = state.media.ingest(bytes).await?;
-    let evidence = event_steps::Evidence {
-        sha256: stored.sha256,
-        thumb_sha256: stored.thumb_sha256,
-        width: stored.width,
-        height: stored.height,
-        uploaded_by: actor.user_id,
-        uploaded_at: crate::store::now_utc().and_utc(),
-    };
+    let evidence = super::photos::ingest_evidence(&req, payload, &state, actor.user_id).await?;
     let step = state.db.run(move |conn| event_steps::add_evidence(conn, &actor, id, step, evidence)).await?;
     Ok(HttpResponse::Ok().json(StepBody::render(step, id)))
 }

@@ -433,16 +433,7 @@ pub async fn add_supervision_photo(
     let (id, item) = (id.into_inner(), item.item);
     let checker = actor.clone();
     state.db.run(move |conn| supervisions::check_can_attach(conn, &checker, id, item)).await?;
-    let bytes = super::photos::read_upload(&req, payload, state.media.limits.max_bytes).await?;
-    let stored = state.media.ingest(bytes).await?;
-    let photo = Evidence {
-        sha256: stored.sha256,
-        thumb_sha256: stored.thumb_sha256,
-        width: stored.width,
-        height: stored.height,
-        uploaded_by: actor.user_id,
-        uploaded_at: crate::store::now_utc().and_utc(),
-    };
+    let photo = super::photos::ingest_evidence(&req, payload, &state, actor.user_id).await?;
     let s = state.db.run(move |conn| supervisions::attach_photo(conn, &actor, id, item, photo)).await?;
     Ok(HttpResponse::Created().json(SupervisionBody::render(s, None, &coord)))
 }

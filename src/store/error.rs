@@ -26,6 +26,11 @@ pub enum StoreError {
     Saturated(std::time::Duration),
 }
 
+/// A JSON column read back into its type; a column that does not parse is corrupt.
+pub fn json_col<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
 impl From<DieselError> for StoreError {
     fn from(err: DieselError) -> Self {
         match err {

@@ -47,7 +47,7 @@ mod pool;
 mod time;
 
 pub use connection::{Backend, DbConn};
-pub use error::{StoreError, enum_col, uuid_col};
+pub use error::{StoreError, enum_col, json_col, uuid_col};
 pub use pagination::{Page, PageRequest};
 pub use pool::{ConnectionManager, Db, PoolOptions, PooledConn};
 pub use time::now_utc;
