@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::org_units::Created;
 use super::partners::{self, NewPartner, Partner, PartnerPatch};
 use super::photos::{self, Photo};
-use super::supervisions::{self, Finding, Supervision};
+use super::supervisions::{self, Finding, FindingPatch, NewFinding, NewSupervision, Supervision, SupervisionPatch};
 use super::verification::Thresholds;
 use super::visits::{self, NewVisit, Visit, VisitPatch};
 use super::{Actor, DomainError, Role};
@@ -215,11 +215,20 @@ pub enum Op {
     UpdateVisit(Uuid, VisitPatch),
     DeleteVisit(Uuid),
     DeletePhoto(Uuid),
+    CreateSupervision(Box<NewSupervision>),
+    UpdateSupervision(Uuid, SupervisionPatch),
+    DeleteSupervision(Uuid),
+    /// A finding of the supervision named.
+    CreateFinding(Uuid, Box<NewFinding>),
+    UpdateFinding(Uuid, FindingPatch),
 }
 
 pub enum Record {
     Partner(Box<Partner>),
     Visit(Box<Visit>),
+    Supervision(Box<Supervision>),
+    /// With the branch's day, which says whether it is overdue.
+    Finding(Box<Finding>, chrono::NaiveDate),
 }
 
 pub enum Outcome {
@@ -259,6 +268,29 @@ fn partner_patch_is_applied(p: &Partner, patch: &PartnerPatch) -> bool {
         && patch.agreed_benefits.as_ref().is_none_or(|l| {
             l.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).eq(p.agreed_benefits.iter().map(String::as_str))
         })
+}
+
+fn supervision_patch_is_applied(s: &Supervision, patch: &SupervisionPatch) -> bool {
+    patch.review_worked.as_deref().is_none_or(|t| t.trim() == s.review_worked)
+        && patch.review_change.as_deref().is_none_or(|t| t.trim() == s.review_change)
+        && patch.project_id.is_none_or(|p| Some(p) == s.project_id)
+        && patch.checklist.as_ref().is_none_or(|items| {
+            items.len() == s.checklist.len()
+                && items.iter().zip(&s.checklist).all(|(i, e)| {
+                    i.item == e.item
+                        && i.score == i64::from(e.score)
+                        && i.notes.as_deref().unwrap_or_default().trim() == e.notes
+                })
+        })
+}
+
+fn finding_patch_is_applied(f: &Finding, patch: &FindingPatch) -> bool {
+    patch.status.is_none_or(|s| s == f.status)
+        && patch.done_note.as_deref().is_none_or(|n| Some(n.trim()) == f.done_note.as_deref())
+        && patch.title.as_deref().is_none_or(|t| t.trim() == f.title)
+        && patch.detail.as_deref().is_none_or(|t| t.trim() == f.detail)
+        && patch.owner_id.is_none_or(|o| o == f.owner_id)
+        && patch.due_on.is_none_or(|d| d == f.due_on)
 }
 
 fn visit_patch_is_applied(v: &Visit, patch: &VisitPatch) -> bool {
@@ -338,6 +370,65 @@ fn apply_op(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, op: Op) -
             Err(e) => Outcome::Rejected(e),
         },
         Op::DeleteVisit(id) => deleted(visits::delete(conn, actor, id), || tombstoned(conn, actor, "visits", id))?,
+        Op::CreateSupervision(input) => {
+            let id = input.id;
+            match supervisions::create(conn, actor, thresholds, *input) {
+                Ok(Created::New(s)) => Outcome::Created(Record::Supervision(Box::new(s))),
+                Ok(Created::Existing(s)) => Outcome::Unchanged(Some(Record::Supervision(Box::new(s)))),
+                Err(DomainError::Conflict { code: "id_conflict", .. }) if id.is_some() => {
+                    match id.map(|id| supervisions::get(conn, actor, id)) {
+                        Some(Ok(s)) => Outcome::Conflict(Record::Supervision(Box::new(s))),
+                        _ => {
+                            Outcome::Rejected(DomainError::conflict("id_conflict", "this id belongs to another record"))
+                        }
+                    }
+                }
+                Err(e) => Outcome::Rejected(e),
+            }
+        }
+        Op::UpdateSupervision(id, patch) => match supervisions::update(conn, actor, id, patch.clone()) {
+            Ok(s) => Outcome::Updated(Record::Supervision(Box::new(s))),
+            Err(DomainError::Conflict { code: "version_conflict", .. }) => match supervisions::get(conn, actor, id) {
+                Ok(s) if supervision_patch_is_applied(&s, &patch) => {
+                    Outcome::Unchanged(Some(Record::Supervision(Box::new(s))))
+                }
+                Ok(s) => Outcome::Conflict(Record::Supervision(Box::new(s))),
+                Err(e) => Outcome::Rejected(e),
+            },
+            Err(e) => Outcome::Rejected(e),
+        },
+        Op::DeleteSupervision(id) => {
+            deleted(supervisions::delete(conn, actor, id), || tombstoned(conn, actor, "supervisions", id))?
+        }
+        Op::CreateFinding(supervision_id, input) => {
+            let id = input.id;
+            match supervisions::add_finding(conn, actor, supervision_id, *input) {
+                Ok((Created::New(f), today)) => Outcome::Created(Record::Finding(Box::new(f), today)),
+                Ok((Created::Existing(f), today)) => Outcome::Unchanged(Some(Record::Finding(Box::new(f), today))),
+                Err(DomainError::Conflict { code: "id_conflict", .. }) if id.is_some() => {
+                    match id.map(|id| supervisions::get_finding(conn, actor, id)) {
+                        Some(Ok((f, today))) => Outcome::Conflict(Record::Finding(Box::new(f), today)),
+                        _ => {
+                            Outcome::Rejected(DomainError::conflict("id_conflict", "this id belongs to another record"))
+                        }
+                    }
+                }
+                Err(e) => Outcome::Rejected(e),
+            }
+        }
+        Op::UpdateFinding(id, patch) => match supervisions::update_finding(conn, actor, id, patch.clone()) {
+            Ok((f, today)) => Outcome::Updated(Record::Finding(Box::new(f), today)),
+            Err(DomainError::Conflict { code: "version_conflict", .. }) => {
+                match supervisions::get_finding(conn, actor, id) {
+                    Ok((f, today)) if finding_patch_is_applied(&f, &patch) => {
+                        Outcome::Unchanged(Some(Record::Finding(Box::new(f), today)))
+                    }
+                    Ok((f, today)) => Outcome::Conflict(Record::Finding(Box::new(f), today)),
+                    Err(e) => Outcome::Rejected(e),
+                }
+            }
+            Err(e) => Outcome::Rejected(e),
+        },
         Op::DeletePhoto(id) => {
             deleted(photos::delete(conn, actor, thresholds, id), || tombstoned(conn, actor, "visit_photos", id))?
         }
@@ -374,6 +465,9 @@ fn tombstoned(conn: &mut DbConn, actor: &Actor, entity: &str, id: Uuid) -> Resul
         "partners" => partner_store::find(conn, &key)?.is_some_and(|r| gone(r.deleted_at.is_some(), &r.org_path)),
         "visits" => visit_store::find(conn, &key)?
             .is_some_and(|r| gone(r.deleted_at.is_some(), &r.org_path) && (!own_only || r.user_id == me)),
+        "supervisions" => {
+            supervision_store::find(conn, &key)?.is_some_and(|r| gone(r.deleted_at.is_some(), &r.org_path))
+        }
         _ => match photo_store::find(conn, &key)? {
             Some(r) if gone(r.deleted_at.is_some(), &r.org_path) => {
                 !own_only || visit_store::find(conn, &r.visit_id)?.is_some_and(|v| v.user_id == me)

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, post, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -19,6 +19,9 @@ use super::supervisions::{FindingBody, SupervisionBody};
 use super::visits::{VisitBody, VisitLocation};
 use crate::domain::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
 use crate::domain::partners::{NewPartner, PartnerPatch};
+use crate::domain::supervisions::{
+    ChecklistInput, ChecklistItem, FindingPatch, FindingStatus, NewFinding, NewSupervision, SupervisionPatch,
+};
 use crate::domain::sync::{self, MAX_PUSH, Op, Outcome, Record, TableChanges};
 use crate::domain::visits::{NewVisit, VisitOutcome, VisitPatch, VisitPurpose};
 use crate::domain::{Actor, DomainError};
@@ -72,9 +75,9 @@ pub struct PullChanges {
     pub partners: TableBody<PartnerBody>,
     pub visits: TableBody<VisitBody>,
     pub visit_photos: TableBody<PhotoBody>,
-    /// Supervisions of outlets in your subtree (pull only: supervisors record them online).
+    /// Supervisions of outlets in your subtree: an outlet's staff get their outlet's.
     pub supervisions: TableBody<SupervisionBody>,
-    /// Findings in your subtree (pull only).
+    /// Findings in your subtree: an account manager gets their outlet's, their own among them.
     pub supervision_findings: TableBody<FindingBody>,
 }
 
@@ -159,11 +162,24 @@ pub struct PushChanges {
     /// Deletions only: photos are uploaded with `POST /visits/{id}/photos`.
     #[serde(default)]
     pub visit_photos: PushTable,
+    /// Supervisions recorded on the phone (supervisors and managers), rescored, deleted.
+    #[serde(default)]
+    pub supervisions: PushTable,
+    /// Findings left on the phone (each names its `supervision_id`), and closed by their owner;
+    /// findings are closed, not deleted.
+    #[serde(default)]
+    pub supervision_findings: PushTable,
 }
 
 impl PushChanges {
-    fn tables(&self) -> [(&'static str, &PushTable); 3] {
-        [("partners", &self.partners), ("visits", &self.visits), ("visit_photos", &self.visit_photos)]
+    fn tables(&self) -> [(&'static str, &PushTable); 5] {
+        [
+            ("partners", &self.partners),
+            ("visits", &self.visits),
+            ("visit_photos", &self.visit_photos),
+            ("supervisions", &self.supervisions),
+            ("supervision_findings", &self.supervision_findings),
+        ]
     }
 
     fn len(&self) -> usize {
@@ -297,6 +313,65 @@ struct PushedVisitUpdate {
     project_id: Option<Uuid>,
 }
 
+/// A checklist item as the API returns it (its label and photos are read past).
+#[derive(Deserialize)]
+struct PushedItem {
+    item: ChecklistItem,
+    score: i64,
+    notes: Option<String>,
+}
+
+fn pushed_items(list: Vec<PushedItem>) -> Vec<ChecklistInput> {
+    list.into_iter().map(|i| ChecklistInput { item: i.item, score: i.score, notes: i.notes }).collect()
+}
+
+#[derive(Deserialize)]
+struct PushedSupervision {
+    id: Uuid,
+    org_unit_id: Uuid,
+    project_id: Option<Uuid>,
+    location: VisitLocation,
+    visited_at: DateTime<Utc>,
+    mock_location: Option<bool>,
+    location_age_s: Option<f64>,
+    #[serde(default)]
+    checklist: Vec<PushedItem>,
+    review_worked: Option<String>,
+    review_change: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PushedSupervisionUpdate {
+    id: Uuid,
+    version: i64,
+    checklist: Option<Vec<PushedItem>>,
+    review_worked: Option<String>,
+    review_change: Option<String>,
+    project_id: Option<Uuid>,
+}
+
+#[derive(Deserialize)]
+struct PushedFinding {
+    id: Uuid,
+    supervision_id: Uuid,
+    title: String,
+    detail: Option<String>,
+    owner_id: Uuid,
+    due_on: NaiveDate,
+}
+
+#[derive(Deserialize)]
+struct PushedFindingUpdate {
+    id: Uuid,
+    version: i64,
+    status: Option<FindingStatus>,
+    done_note: Option<String>,
+    title: Option<String>,
+    detail: Option<String>,
+    owner_id: Option<Uuid>,
+    due_on: Option<NaiveDate>,
+}
+
 fn read<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ApiError> {
     super::json::parse(value.to_string().as_bytes())
 }
@@ -404,11 +479,72 @@ fn parse_op(table: &str, kind: &str, value: &serde_json::Value, coord: &CoordPar
                 },
             )
         }
+        ("supervisions", "created") => {
+            let s: PushedSupervision = read(value)?;
+            Op::CreateSupervision(Box::new(NewSupervision {
+                id: Some(s.id),
+                org_unit_id: s.org_unit_id,
+                project_id: s.project_id,
+                location: location(LatLon { lat: s.location.lat, lon: s.location.lon })?,
+                accuracy_m: s.location.accuracy_m,
+                visited_at: s.visited_at,
+                mock_location: s.mock_location,
+                location_age_s: s.location_age_s,
+                checklist: pushed_items(s.checklist),
+                review_worked: s.review_worked,
+                review_change: s.review_change,
+            }))
+        }
+        ("supervisions", "updated") => {
+            let s: PushedSupervisionUpdate = read(value)?;
+            Op::UpdateSupervision(
+                s.id,
+                SupervisionPatch {
+                    checklist: s.checklist.map(pushed_items),
+                    review_worked: s.review_worked,
+                    review_change: s.review_change,
+                    project_id: s.project_id,
+                    version: Some(s.version),
+                },
+            )
+        }
+        ("supervision_findings", "created") => {
+            let f: PushedFinding = read(value)?;
+            Op::CreateFinding(
+                f.supervision_id,
+                Box::new(NewFinding {
+                    id: Some(f.id),
+                    title: f.title,
+                    detail: f.detail,
+                    owner_id: f.owner_id,
+                    due_on: f.due_on,
+                }),
+            )
+        }
+        ("supervision_findings", "updated") => {
+            let f: PushedFindingUpdate = read(value)?;
+            Op::UpdateFinding(
+                f.id,
+                FindingPatch {
+                    status: f.status,
+                    done_note: f.done_note,
+                    title: f.title,
+                    detail: f.detail,
+                    owner_id: f.owner_id,
+                    due_on: f.due_on,
+                    version: Some(f.version),
+                },
+            )
+        }
+        ("supervision_findings", "deleted") => {
+            return Err(ApiError::field("supervision_findings", "a finding is closed (status done), not deleted"));
+        }
         (table, "deleted") => {
             let id = id_of(value).ok_or_else(|| ApiError::field("id", "a deleted entry is the record's id"))?;
             match table {
                 "partners" => Op::DeletePartner(id),
                 "visits" => Op::DeleteVisit(id),
+                "supervisions" => Op::DeleteSupervision(id),
                 _ => Op::DeletePhoto(id),
             }
         }
@@ -423,6 +559,8 @@ fn render(record: Record, viewer: &Actor, coord: &CoordParam) -> Option<serde_js
     match record {
         Record::Partner(p) => serde_json::to_value(PartnerBody::render(*p, viewer, coord)).ok(),
         Record::Visit(v) => serde_json::to_value(VisitBody::render(*v, coord)).ok(),
+        Record::Supervision(s) => serde_json::to_value(SupervisionBody::render(*s, None, coord)).ok(),
+        Record::Finding(f, today) => serde_json::to_value(FindingBody::render(*f, today)).ok(),
     }
 }
 

@@ -311,3 +311,71 @@ async fn the_phone_pulls_its_outlets_supervisions_and_findings() {
     assert_eq!(gone["changes"]["supervisions"]["deleted"], json!([s["id"]]));
     assert_eq!(gone["changes"]["supervision_findings"]["deleted"], json!([f["id"]]));
 }
+
+async fn push(app: &TestApp, who: &Login, changes: Value) -> Vec<Value> {
+    let body = json!({"changes": changes});
+    let answer = json_ok(app.post_json("/api/v1/sync/push", Some(&who.token), &body).await, 200).await;
+    answer["results"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn supervisions_and_findings_recorded_offline_are_pushed_like_visits() {
+    let app = spawn_app().await;
+    place_outlet(&app).await;
+    let supervisor = app.login_as(Role::Supervisor).await;
+    let am = app.login_as(Role::AccountManager).await;
+    // A day without signal: a supervision and its finding, made on the phone with its own ids.
+    let (sid, fid) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut record = supervision_body(&app, CENTRE.0);
+    record["id"] = json!(sid);
+    let finding =
+        json!({"id": fid, "supervision_id": sid, "title": "客群地图未更新", "owner_id": am.id, "due_on": day(2)});
+    let results = push(
+        &app,
+        &supervisor,
+        json!({"supervisions": {"created": [record]}, "supervision_findings": {"created": [finding]}}),
+    )
+    .await;
+    let statuses: Vec<&str> = results.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["created", "created"], "{results:?}");
+    assert_eq!(results[0]["record"]["verification"]["verified"], true);
+    assert_eq!(results[1]["record"]["overdue"], false);
+    // The same push again changes nothing.
+    let again = push(
+        &app,
+        &supervisor,
+        json!({"supervisions": {"created": [record]}, "supervision_findings": {"created": [finding]}}),
+    )
+    .await;
+    assert!(again.iter().all(|r| r["status"] == "unchanged"), "{again:?}");
+
+    // The owner closes the finding offline; the supervisor writes the review offline.
+    let closed = push(&app, &am, json!({"supervision_findings": {"updated": [{"id": fid, "version": 1, "status": "done", "done_note": "已补录"}]}})).await;
+    assert_eq!((closed[0]["status"].as_str(), closed[0]["record"]["status"].as_str()), (Some("updated"), Some("done")));
+    let review = json!({"id": sid, "version": 1, "review_worked": "现场辅导有效"});
+    assert_eq!(push(&app, &supervisor, json!({"supervisions": {"updated": [review]}})).await[0]["status"], "updated");
+    // Another edit made against the old version is a conflict carrying the server's copy.
+    let stale = json!({"id": sid, "version": 1, "review_worked": "别的说法"});
+    let conflict = push(&app, &supervisor, json!({"supervisions": {"updated": [stale]}})).await;
+    assert_eq!(
+        (conflict[0]["status"].as_str(), conflict[0]["record"]["review_worked"].as_str()),
+        (Some("conflict"), Some("现场辅导有效"))
+    );
+
+    // An account manager does not record supervisions; findings are closed, not deleted.
+    let mut theirs = supervision_body(&app, CENTRE.0);
+    theirs["id"] = json!(Uuid::now_v7());
+    let refused =
+        push(&app, &am, json!({"supervisions": {"created": [theirs]}, "supervision_findings": {"deleted": [fid]}}))
+            .await;
+    assert_eq!(
+        (refused[0]["status"].as_str(), refused[0]["problem"]["code"].as_str()),
+        (Some("rejected"), Some("role_not_allowed"))
+    );
+    assert_eq!(refused[1]["status"], "rejected");
+
+    // Deleted on the phone: gone, and deleting again is no news.
+    assert_eq!(push(&app, &supervisor, json!({"supervisions": {"deleted": [sid]}})).await[0]["status"], "deleted");
+    assert_eq!(push(&app, &supervisor, json!({"supervisions": {"deleted": [sid]}})).await[0]["status"], "unchanged");
+    assert_eq!(app.get(format!("/api/v1/findings/{fid}"), Some(&am.token)).await.status(), 404);
+}
