@@ -225,7 +225,7 @@ pub async fn coaching(state: &AppState, manager: &User, trainee: &User) -> anyho
 /// report), one done, one still due. Returns the supervisions made.
 pub async fn supervisions(state: &AppState, supervisor: &User, staff: &[(User, String)]) -> anyhow::Result<usize> {
     use crate::domain::supervisions::{
-        self as supervision, ChecklistInput, ChecklistItem, FindingPatch, FindingStatus, NewFinding, NewSupervision,
+        self as supervision, ChecklistInput, FindingPatch, FindingStatus, NewFinding, NewSupervision, SupervisionItem,
     };
     use crate::store::org_units as unit_store;
 
@@ -282,7 +282,7 @@ pub async fn supervisions(state: &AppState, supervisor: &User, staff: &[(User, S
             .and_hms_opt(2, 30, 0)
             .map(|t| t.and_utc())
             .unwrap_or_else(chrono::Utc::now);
-        let checklist = ChecklistItem::ALL
+        let checklist = SupervisionItem::ALL
             .iter()
             .zip(scores)
             .zip(notes)

@@ -8,7 +8,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::calendar::Clock;
-use super::coaching_phase::{self, Blocker, Phase, Standing};
+use super::coaching_phase::{self, Blocker, Phase, PhaseStanding};
 use super::error::Validator;
 use super::org_units::Created;
 use super::text::{bounded_text, name};
@@ -70,7 +70,7 @@ pub struct Plan {
     pub updated_at: DateTime<Utc>,
     pub reviews: Vec<Review>,
     /// Where the running phase stands today; `None` once completed.
-    pub standing: Option<Standing>,
+    pub standing: Option<PhaseStanding>,
     create_digest: String,
 }
 

@@ -44,7 +44,7 @@ pub enum Blocker {
 
 /// Where a running phase stands on a day.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Standing {
+pub struct PhaseStanding {
     pub phase: Phase,
     pub started_on: NaiveDate,
     /// 1 on the phase's first day.
@@ -61,7 +61,7 @@ pub struct Standing {
     pub blocker: Option<Blocker>,
 }
 
-impl Standing {
+impl PhaseStanding {
     pub fn ready(&self) -> bool {
         self.blocker.is_none()
     }
@@ -83,7 +83,7 @@ fn stretches(phase: Phase, started_on: NaiveDate, today: NaiveDate) -> Vec<(Naiv
 }
 
 /// Where a phase that began on `started_on` stands on `today`, given the days of its reviews.
-pub fn standing(phase: Phase, started_on: NaiveDate, today: NaiveDate, review_days: &[NaiveDate]) -> Standing {
+pub fn standing(phase: Phase, started_on: NaiveDate, today: NaiveDate, review_days: &[NaiveDate]) -> PhaseStanding {
     let due_on = started_on + Duration::days(PHASE_DAYS);
     let required = stretches(phase, started_on, today);
     let missing: Vec<(NaiveDate, NaiveDate)> =
@@ -95,7 +95,7 @@ pub fn standing(phase: Phase, started_on: NaiveDate, today: NaiveDate, review_da
     } else {
         None
     };
-    Standing {
+    PhaseStanding {
         phase,
         started_on,
         day: (today - started_on).num_days() + 1,

@@ -22,21 +22,21 @@ use crate::store::{
     users as user_store, uuid_col,
 };
 
-text_enum!(ChecklistItem {
+text_enum!(SupervisionItem {
     RetailSituation => "retail_situation",
     SegmentMap => "segment_map",
     SegmentProjects => "segment_projects",
     KeySegmentRules => "key_segment_rules",
 });
 
-impl ChecklistItem {
+impl SupervisionItem {
     /// The method's wording, for reports.
     pub fn label(self) -> &'static str {
         match self {
-            ChecklistItem::RetailSituation => "网点零售现状与问题",
-            ChecklistItem::SegmentMap => "客群地图与存量客户画像",
-            ChecklistItem::SegmentProjects => "客群项目运行情况",
-            ChecklistItem::KeySegmentRules => "重点客群管理制度",
+            SupervisionItem::RetailSituation => "网点零售现状与问题",
+            SupervisionItem::SegmentMap => "客群地图与存量客户画像",
+            SupervisionItem::SegmentProjects => "客群项目运行情况",
+            SupervisionItem::KeySegmentRules => "重点客群管理制度",
         }
     }
 }
@@ -54,7 +54,7 @@ pub const MAX_ITEM_PHOTOS: usize = 9;
 /// One item of the checklist as scored on the visit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChecklistEntry {
-    pub item: ChecklistItem,
+    pub item: SupervisionItem,
     /// 1 (poor) to 5 (exemplary).
     pub score: u8,
     pub notes: String,
@@ -65,7 +65,7 @@ pub struct ChecklistEntry {
 /// An item as a client sends it (photos are uploaded apart).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChecklistInput {
-    pub item: ChecklistItem,
+    pub item: SupervisionItem,
     pub score: i64,
     pub notes: Option<String>,
 }
@@ -527,7 +527,7 @@ pub fn delete(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<(), DomainEr
 }
 
 /// Checks the caller may add a photo to an item, before the upload is read.
-pub fn check_can_attach(conn: &mut DbConn, actor: &Actor, id: Uuid, item: ChecklistItem) -> Result<(), DomainError> {
+pub fn check_can_attach(conn: &mut DbConn, actor: &Actor, id: Uuid, item: SupervisionItem) -> Result<(), DomainError> {
     let supervision = get(conn, actor, id)?;
     may_keep(actor, &supervision)?;
     if !supervision.checklist.iter().any(|e| e.item == item) {
@@ -540,7 +540,7 @@ pub fn attach_photo(
     conn: &mut DbConn,
     actor: &Actor,
     id: Uuid,
-    item: ChecklistItem,
+    item: SupervisionItem,
     photo: Evidence,
 ) -> Result<Supervision, DomainError> {
     conn.write_tx(|conn| {

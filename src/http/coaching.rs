@@ -10,7 +10,7 @@ use super::json::Json;
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use crate::domain::coaching::{self, NewPlan, NewReview, Plan, PlanQuery, Review};
-use crate::domain::coaching_phase::{Blocker, Phase, Standing};
+use crate::domain::coaching_phase::{Blocker, Phase, PhaseStanding};
 use crate::domain::org_units::Created;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -49,7 +49,7 @@ pub struct MissingReview {
 
 /// Where the running phase stands today.
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct StandingBody {
+pub struct PhaseStandingBody {
     pub started_on: NaiveDate,
     /// 1 on the phase's first day.
     pub day: i64,
@@ -70,15 +70,15 @@ pub struct StandingBody {
     pub ready: bool,
 }
 
-impl From<Standing> for StandingBody {
-    fn from(s: Standing) -> Self {
+impl From<PhaseStanding> for PhaseStandingBody {
+    fn from(s: PhaseStanding) -> Self {
         let ready = s.ready();
         let (missing, earliest) = match s.blocker {
             Some(Blocker::ReviewsMissing(list)) => (list, None),
             Some(Blocker::NotFinished { from }) => (Vec::new(), Some(from)),
             None => (Vec::new(), None),
         };
-        StandingBody {
+        PhaseStandingBody {
             started_on: s.started_on,
             day: s.day,
             due_on: s.due_on,
@@ -108,7 +108,7 @@ pub struct PlanBody {
     pub lead_started_on: Option<NaiveDate>,
     pub completed_on: Option<NaiveDate>,
     /// The running phase today; `null` once completed.
-    pub standing: Option<StandingBody>,
+    pub standing: Option<PhaseStandingBody>,
     pub notes: String,
     /// Every review, by day.
     pub reviews: Vec<ReviewBody>,
@@ -132,7 +132,7 @@ impl From<Plan> for PlanBody {
             practice_started_on: p.practice_started_on,
             lead_started_on: p.lead_started_on,
             completed_on: p.completed_on,
-            standing: p.standing.map(StandingBody::from),
+            standing: p.standing.map(PhaseStandingBody::from),
             notes: p.notes,
             reviews: p.reviews.into_iter().map(ReviewBody::from).collect(),
             created_by: p.created_by,

@@ -14,8 +14,8 @@ use super::visits::{VerificationBody, VisitLocation};
 use crate::domain::event_steps::Evidence;
 use crate::domain::org_units::Created;
 use crate::domain::supervisions::{
-    self, ChecklistInput, ChecklistItem, Finding, FindingPatch, FindingQuery, FindingStatus, NewFinding,
-    NewSupervision, Supervision, SupervisionPatch, SupervisionQuery,
+    self, ChecklistInput, Finding, FindingPatch, FindingQuery, FindingStatus, NewFinding, NewSupervision, Supervision,
+    SupervisionItem, SupervisionPatch, SupervisionQuery,
 };
 use crate::geo::LatLon;
 
@@ -32,7 +32,7 @@ pub struct ItemPhotoBody {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ChecklistEntryBody {
-    pub item: ChecklistItem,
+    pub item: SupervisionItem,
     /// The method's wording of the item.
     pub label: String,
     /// 1 (poor) to 5 (exemplary).
@@ -160,7 +160,7 @@ impl SupervisionBody {
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChecklistEntryInput {
-    pub item: ChecklistItem,
+    pub item: SupervisionItem,
     /// 1 (poor) to 5 (exemplary).
     pub score: i64,
     pub notes: Option<String>,
@@ -226,7 +226,7 @@ pub struct SupervisionFilters {
 #[into_params(parameter_in = Query)]
 pub struct ItemParam {
     /// The checklist item the photo is evidence for (scored already).
-    pub item: ChecklistItem,
+    pub item: SupervisionItem,
 }
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]

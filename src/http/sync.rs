@@ -20,7 +20,7 @@ use super::visits::{VisitBody, VisitLocation};
 use crate::domain::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
 use crate::domain::partners::{NewPartner, PartnerPatch};
 use crate::domain::supervisions::{
-    ChecklistInput, ChecklistItem, FindingPatch, FindingStatus, NewFinding, NewSupervision, SupervisionPatch,
+    ChecklistInput, FindingPatch, FindingStatus, NewFinding, NewSupervision, SupervisionItem, SupervisionPatch,
 };
 use crate::domain::sync::{self, MAX_PUSH, Op, Outcome, Record, TableChanges};
 use crate::domain::visits::{NewVisit, VisitOutcome, VisitPatch, VisitPurpose};
@@ -316,7 +316,7 @@ struct PushedVisitUpdate {
 /// A checklist item as the API returns it (its label and photos are read past).
 #[derive(Deserialize)]
 struct PushedItem {
-    item: ChecklistItem,
+    item: SupervisionItem,
     score: i64,
     notes: Option<String>,
 }

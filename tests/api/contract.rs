@@ -25,6 +25,55 @@ fn the_committed_spec_matches_the_code() {
     );
 }
 
+/// Every type that becomes a schema of the spec, by the name it gets there: the types deriving
+/// `ToSchema` and the closed vocabularies of `text_enum!`.
+fn schema_types() -> Vec<(String, String)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let file = path.display().to_string();
+            let mut derives_schema = false;
+            for line in text.lines().map(str::trim) {
+                if line.starts_with("#[derive(") {
+                    derives_schema = line.contains("ToSchema");
+                } else if let Some(rest) = line.strip_prefix("text_enum!(") {
+                    out.push((rest.split([' ', '{']).next().unwrap_or_default().to_owned(), file.clone()));
+                } else if derives_schema
+                    && let Some(rest) = line.strip_prefix("pub struct ").or(line.strip_prefix("pub enum "))
+                {
+                    out.push((rest.split([' ', '{', '<', '(']).next().unwrap_or_default().to_owned(), file.clone()));
+                    derives_schema = false;
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut out);
+    out
+}
+
+/// The spec names a schema after its type, and a second type of the same name silently takes
+/// the first one's place: the supervision checklist's items once replaced the event steps'
+/// checklist, and responses broke their schema (Schemathesis found it).
+#[test]
+fn no_two_schema_types_share_a_name() {
+    let types = schema_types();
+    assert!(types.len() > 100, "found only {} schema types: the scan is broken", types.len());
+    let mut seen: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    let mut clashes = Vec::new();
+    for (name, file) in &types {
+        if let Some(first) = seen.insert(name, file) {
+            clashes.push(format!("{name}: {first} and {file}"));
+        }
+    }
+    assert!(clashes.is_empty(), "schema names used twice:\n{}", clashes.join("\n"));
+}
+
 fn operations(spec: &Value) -> Vec<(String, String, Value)> {
     let mut ops = Vec::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
