@@ -50,6 +50,10 @@ pub struct Evidence {
     pub height: u32,
     pub uploaded_by: Uuid,
     pub uploaded_at: DateTime<Utc>,
+    /// What the photo's EXIF said before the intake stripped it: where and when it was taken,
+    /// for judging a supervision like a visit. Never shown; absent in records stored before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exif: Option<super::verification::PhotoSignal>,
 }
 
 /// At most this many photos per step.

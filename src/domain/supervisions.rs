@@ -370,20 +370,8 @@ pub fn create(
                 super::projects::check_reference(conn, actor, project, &outlet.branch_id.to_string())?;
             }
             let now = now_utc().and_utc();
-            let signals = Signals {
-                location,
-                accuracy_m: input.accuracy_m,
-                visited_at: input.visited_at,
-                recorded_at: now,
-                partner: outlet.location.map(|door| (door, OUTLET_GEOFENCE_M)),
-                mock_location: input.mock_location,
-                location_age_s: input.location_age_s,
-                neighbour: None,
-                photos: Vec::new(),
-            };
-            let verdict = verification::verify(&signals, thresholds);
             let seq = sync::next_seq(conn)?;
-            let supervision = Supervision {
+            let mut supervision = Supervision {
                 id,
                 branch_id: outlet.branch_id.to_string(),
                 org_unit_id: outlet.id,
@@ -395,9 +383,9 @@ pub fn create(
                 accuracy_m: input.accuracy_m,
                 mock_location: input.mock_location,
                 location_age_s: input.location_age_s,
-                verified: verdict.verified,
-                distance_m: verdict.distance_m,
-                reasons: verdict.reasons,
+                verified: false,
+                distance_m: None,
+                reasons: Vec::new(),
                 checklist: items.clone(),
                 review_worked: review_worked.clone(),
                 review_change: review_change.clone(),
@@ -409,6 +397,7 @@ pub fn create(
                 created_seq: seq,
                 create_digest: digest.clone(),
             };
+            judge(conn, &mut supervision, thresholds)?;
             store::insert(conn, &supervision.to_row())?;
             Ok(Created::New(supervision))
         })
@@ -472,7 +461,13 @@ fn save(conn: &mut DbConn, current: &Supervision, next: &mut Supervision) -> Res
     Ok(())
 }
 
-pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: SupervisionPatch) -> Result<Supervision, DomainError> {
+pub fn update(
+    conn: &mut DbConn,
+    actor: &Actor,
+    thresholds: &Thresholds,
+    id: Uuid,
+    patch: SupervisionPatch,
+) -> Result<Supervision, DomainError> {
     let mut v = Validator::default();
     let review_worked = patch.review_worked.as_deref().map(|t| bounded_text(&mut v, "review_worked", t, 4000));
     let review_change = patch.review_change.as_deref().map(|t| bounded_text(&mut v, "review_change", t, 4000));
@@ -488,6 +483,8 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: SupervisionPatc
             let mut v = Validator::default();
             next.checklist = checklist(&mut v, items, &current.checklist);
             v.finish()?;
+            // An item left out takes its photos along: judge again on the photos that remain.
+            judge(conn, &mut next, thresholds)?;
         }
         if let Some(project) = patch.project_id.filter(|p| Some(*p) != current.project_id) {
             super::projects::check_reference(conn, actor, project, &current.branch_id)?;
@@ -536,9 +533,36 @@ pub fn check_can_attach(conn: &mut DbConn, actor: &Actor, id: Uuid, item: Superv
     Ok(())
 }
 
+/// Judges a supervision like a visit: the fix, its accuracy and age, the distance to the outlet's
+/// door, and what its evidence photos' EXIF says of where and when they were taken.
+fn judge(conn: &mut DbConn, s: &mut Supervision, thresholds: &Thresholds) -> Result<(), StoreError> {
+    let door = crate::store::org_units::find(conn, &s.org_unit_id.to_string())?
+        .and_then(|u| u.lat.zip(u.lon))
+        .map(|(lat, lon)| LatLon { lat, lon });
+    let photos = s.checklist.iter().flat_map(|e| &e.photos).filter_map(|p| p.exif).collect();
+    let signals = Signals {
+        location: s.location,
+        accuracy_m: s.accuracy_m,
+        visited_at: s.visited_at,
+        recorded_at: s.created_at,
+        partner: door.map(|d| (d, OUTLET_GEOFENCE_M)),
+        mock_location: s.mock_location,
+        location_age_s: s.location_age_s,
+        neighbour: None,
+        photos,
+    };
+    let verdict = verification::verify(&signals, thresholds);
+    s.verified = verdict.verified;
+    s.distance_m = verdict.distance_m;
+    s.reasons = verdict.reasons;
+    Ok(())
+}
+
+/// Adds an evidence photo to a scored item, and judges the supervision again with its EXIF.
 pub fn attach_photo(
     conn: &mut DbConn,
     actor: &Actor,
+    thresholds: &Thresholds,
     id: Uuid,
     item: SupervisionItem,
     photo: Evidence,
@@ -560,6 +584,7 @@ pub fn attach_photo(
             ));
         }
         entry.photos.push(photo.clone());
+        judge(conn, &mut next, thresholds)?;
         save(conn, &current, &mut next)?;
         Ok(next)
     })

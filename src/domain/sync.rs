@@ -386,7 +386,7 @@ fn apply_op(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, op: Op) -
                 Err(e) => Outcome::Rejected(e),
             }
         }
-        Op::UpdateSupervision(id, patch) => match supervisions::update(conn, actor, id, patch.clone()) {
+        Op::UpdateSupervision(id, patch) => match supervisions::update(conn, actor, thresholds, id, patch.clone()) {
             Ok(s) => Outcome::Updated(Record::Supervision(Box::new(s))),
             Err(DomainError::Conflict { code: "version_conflict", .. }) => match supervisions::get(conn, actor, id) {
                 Ok(s) if supervision_patch_is_applied(&s, &patch) => {

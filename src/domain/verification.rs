@@ -50,7 +50,7 @@ impl Default for Thresholds {
 }
 
 /// What a photo's EXIF says, if anything.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PhotoSignal {
     pub position: Option<LatLon>,
     /// EXIF `DateTimeOriginal`, local time without zone; with `offset` when the camera wrote one.

@@ -119,6 +119,12 @@ pub(crate) async fn ingest_evidence(
         height: stored.height,
         uploaded_by: uploader,
         uploaded_at: crate::store::now_utc().and_utc(),
+        exif: Some(crate::domain::verification::PhotoSignal {
+            position: stored.exif.position,
+            taken_at: stored.exif.taken_at,
+            offset_minutes: stored.exif.offset_minutes,
+        })
+        .filter(|s| s.position.is_some() || s.taken_at.is_some()),
     })
 }
 

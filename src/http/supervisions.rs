@@ -387,7 +387,8 @@ pub async fn update_supervision(
         project_id: body.project_id,
         version: body.version,
     };
-    let s = state.db.run(move |conn| supervisions::update(conn, &actor, id, patch)).await?;
+    let thresholds = state.settings.verification;
+    let s = state.db.run(move |conn| supervisions::update(conn, &actor, &thresholds, id, patch)).await?;
     Ok(HttpResponse::Ok().json(SupervisionBody::render(s, None, &coord)))
 }
 
@@ -434,7 +435,8 @@ pub async fn add_supervision_photo(
     let checker = actor.clone();
     state.db.run(move |conn| supervisions::check_can_attach(conn, &checker, id, item)).await?;
     let photo = super::photos::ingest_evidence(&req, payload, &state, actor.user_id).await?;
-    let s = state.db.run(move |conn| supervisions::attach_photo(conn, &actor, id, item, photo)).await?;
+    let thresholds = state.settings.verification;
+    let s = state.db.run(move |conn| supervisions::attach_photo(conn, &actor, &thresholds, id, item, photo)).await?;
     Ok(HttpResponse::Created().json(SupervisionBody::render(s, None, &coord)))
 }
 

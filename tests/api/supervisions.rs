@@ -379,3 +379,26 @@ async fn supervisions_and_findings_recorded_offline_are_pushed_like_visits() {
     assert_eq!(push(&app, &supervisor, json!({"supervisions": {"deleted": [sid]}})).await[0]["status"], "unchanged");
     assert_eq!(app.get(format!("/api/v1/findings/{fid}"), Some(&am.token)).await.status(), 404);
 }
+
+#[tokio::test]
+async fn an_evidence_photo_taken_elsewhere_unverifies_a_supervision_like_a_visit() {
+    let app = spawn_app().await;
+    place_outlet(&app).await;
+    let supervisor = app.login_as(Role::Supervisor).await;
+    let s = supervise(&app, &supervisor).await;
+    assert_eq!(s["verification"]["verified"], true);
+    // Its EXIF says it was taken five kilometres north of the outlet.
+    let facts = crate::photos::Facts { gps: Some((CENTRE.0 + 0.045, CENTRE.1)), ..Default::default() };
+    let far = crate::photos::photo(640, 480, &facts);
+    let url = format!("{}/photos?item=retail_situation", path(&s));
+    let judged = json_ok(app.post_raw(&url, Some(&supervisor.token), "image/jpeg", far).await, 201).await;
+    assert_eq!(judged["verification"]["verified"], false, "{judged}");
+    assert_eq!(judged["verification"]["reasons"], json!(["photo_far_from_visit"]));
+    // The photo is evidence of an item: dropping the item drops the photo, and the doubt with it.
+    let patch = json!({"checklist": [{"item": "segment_map", "score": 2}]});
+    let cleared = json_ok(app.patch_json(&path(&s), Some(&supervisor.token), &patch).await, 200).await;
+    assert_eq!(
+        (cleared["verification"]["verified"].as_bool(), cleared["checklist"].as_array().unwrap().len()),
+        (Some(true), 1)
+    );
+}
