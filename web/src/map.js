@@ -498,6 +498,9 @@
   async function loadFeatures() {
     if (!map || !session) return;
     if (featureAbort) featureAbort.abort();
+    // What this load shows, published when it lands: a test (or a curious user) can tell a
+    // load that began before a filter changed from the one that applies it.
+    const shown = [...state.categories].sort().join(',');
     const layers = activeLayers();
     if (layers.length === 0 || state.categories.size === 0) {
       featureAbort = null;
@@ -505,7 +508,7 @@
       const zero = Object.fromEntries(layers.map((l) => [l, 0]));
       showCounts(zero);
       $('truncated').hidden = true;
-      finishLoad();
+      finishLoad(shown);
       return;
     }
     map.getContainer().classList.toggle('single-layer', layers.length === 1);
@@ -524,7 +527,7 @@
       showCounts(body.totals);
       $('truncated').hidden = !body.truncated;
       setStatus('已更新 ' + clock.format(new Date()));
-      finishLoad();
+      finishLoad(shown);
     } catch (e) {
       if (featureAbort === abort) {
         document.body.dataset.state = 'error';
@@ -535,9 +538,10 @@
     }
   }
 
-  function finishLoad() {
+  function finishLoad(categories) {
     loads += 1;
     document.body.dataset.loads = String(loads);
+    document.body.dataset.categories = categories;
     document.body.dataset.state = 'idle';
   }
 

@@ -158,9 +158,11 @@ try {
   const countBefore = await count();
   const partnersBefore = await count('count-partners');
   const box = page.locator('#category-list label', { hasText: category }).locator('input');
+  const categoryId = await box.getAttribute('data-category');
   let before = await loads();
   await box.uncheck();
-  await waitForLoad(before);
+  // Not any load: one began before the click (the popup panned the map) may land after it.
+  await waitForLoad(before, { category: categoryId, shown: false });
   const countAfter = await count();
   const partnersAfter = await count('count-partners');
   step(`untick ${category}: ${countBefore} → ${countAfter} points in view (partners ${partnersBefore} → ${partnersAfter})`);
@@ -169,7 +171,7 @@ try {
   await page.screenshot({ path: path.join(SHOTS, 'map-filtered.png') });
   before = await loads();
   await box.check();
-  await waitForLoad(before);
+  await waitForLoad(before, { category: categoryId, shown: true });
   assert.equal(await count(), countBefore, 'ticking it again restores the count');
 
   // A layer too: visits are off at first.
@@ -297,8 +299,17 @@ async function loads() {
   return page.evaluate(() => Number(document.body.dataset.loads || 0));
 }
 
-async function waitForLoad(before) {
-  await page.waitForFunction((n) => Number(document.body.dataset.loads || 0) > n && document.body.dataset.state === 'idle', before);
+// Waits for a load after `before` to land and, when `filter` is given, for one that did (or did
+// not) show `filter.category`, as the page records on each landed load.
+async function waitForLoad(before, filter) {
+  await page.waitForFunction(
+    ([n, f]) => {
+      const body = document.body.dataset;
+      const landed = Number(body.loads || 0) > n && body.state === 'idle';
+      return landed && (!f || (body.categories || '').split(',').includes(f.category) === f.shown);
+    },
+    [before, filter || null],
+  );
 }
 
 async function count(testid = 'visible-count') {
