@@ -251,7 +251,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewCase) -> Result<Create
             let id = input.id.unwrap_or_else(Uuid::now_v7);
             if let Some(existing) = store::find(conn, &id.to_string())? {
                 return if existing.create_digest == digest && visible(actor, &existing) {
-                    Ok(Created::Existing(with_vote(conn, actor, Case::try_from(existing)?)?))
+                    Ok(Created::Existing(for_one_reader(conn, actor, Case::try_from(existing)?)?))
                 } else {
                     Err(DomainError::conflict("id_conflict", "another case already has this id"))
                 };
@@ -290,7 +290,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewCase) -> Result<Create
                 deleted_at: None,
             };
             store::insert(conn, &case.to_row())?;
-            Ok(Created::New(with_vote(conn, actor, case)?))
+            Ok(Created::New(for_one_reader(conn, actor, case)?))
         })
     })
 }
@@ -315,7 +315,7 @@ fn for_reader(conn: &mut DbConn, actor: &Actor, mut cases: Vec<Case>) -> Result<
     Ok(cases)
 }
 
-fn with_vote(conn: &mut DbConn, actor: &Actor, case: Case) -> Result<Case, StoreError> {
+fn for_one_reader(conn: &mut DbConn, actor: &Actor, case: Case) -> Result<Case, StoreError> {
     let mut one = for_reader(conn, actor, vec![case])?;
     one.pop().ok_or_else(|| StoreError::Corrupt("a case went missing while read".to_owned()))
 }
@@ -327,7 +327,7 @@ fn get_visible(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<Case, Domai
 
 pub fn get(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<Case, DomainError> {
     let case = get_visible(conn, actor, id)?;
-    Ok(with_vote(conn, actor, case)?)
+    Ok(for_one_reader(conn, actor, case)?)
 }
 
 #[derive(Debug, Default, Clone)]
@@ -379,13 +379,13 @@ fn change(
         let mut next = current.clone();
         edit(conn, &current, &mut next)?;
         if next == current {
-            return Ok(with_vote(conn, actor, current)?);
+            return Ok(for_one_reader(conn, actor, current)?);
         }
         next.bump();
         if !store::replace(conn, &next.to_row(), current.version)? {
             return Err(DomainError::conflict("version_conflict", "the case changed since you read it"));
         }
-        Ok(with_vote(conn, actor, next)?)
+        Ok(for_one_reader(conn, actor, next)?)
     })
 }
 

@@ -114,9 +114,18 @@ fn assemble(conn: &mut DbConn, rows: Vec<PlanRow>) -> Result<Vec<Plan>, StoreErr
     let mut reviews = store::reviews_of_many(conn, &ids)?;
     let trainees: Vec<String> = rows.iter().map(|r| r.trainee_id.clone()).collect();
     let names = user_store::names(conn, &trainees)?;
+    // A page's plans share a branch or two: one time-zone read per branch, not per plan.
+    let mut days: Vec<(String, NaiveDate)> = Vec::new();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let today = Clock::new(&project_store::branch_time_zone(conn, &r.branch_id)?).today();
+        let today = match days.iter().find(|(b, _)| *b == r.branch_id) {
+            Some((_, day)) => *day,
+            None => {
+                let day = Clock::new(&project_store::branch_time_zone(conn, &r.branch_id)?).today();
+                days.push((r.branch_id.clone(), day));
+                day
+            }
+        };
         let (mine, rest): (Vec<ReviewRow>, Vec<ReviewRow>) = reviews.into_iter().partition(|v| v.plan_id == r.id);
         reviews = rest;
         let mut plan = Plan {
@@ -232,12 +241,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPlan) -> Result<Create
                 }
                 None => None,
             };
-            let open = store::list(
-                conn,
-                &PlanFilter { all: true, trainee_id: Some(trainee.id.clone()), ..PlanFilter::default() },
-                &PageRequest { limit: 100, after: None },
-            )?;
-            if open.items.iter().any(|p| p.phase != Phase::Completed.as_str()) {
+            if store::has_running_plan(conn, &trainee.id)? {
                 return Err(DomainError::conflict("plan_exists", "this trainee already has a coaching plan running"));
             }
             let today = Clock::new(&project_store::branch_time_zone(conn, &unit.branch_id.to_string())?).today();

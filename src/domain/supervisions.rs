@@ -525,8 +525,11 @@ pub fn delete(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<(), DomainEr
 
 /// Checks the caller may add a photo to an item, before the upload is read.
 pub fn check_can_attach(conn: &mut DbConn, actor: &Actor, id: Uuid, item: SupervisionItem) -> Result<(), DomainError> {
-    let supervision = get(conn, actor, id)?;
-    may_keep(actor, &supervision)?;
+    attachable(actor, &get(conn, actor, id)?, item)
+}
+
+fn attachable(actor: &Actor, supervision: &Supervision, item: SupervisionItem) -> Result<(), DomainError> {
+    may_keep(actor, supervision)?;
     if !supervision.checklist.iter().any(|e| e.item == item) {
         return Err(DomainError::invalid("item", "score the item on the checklist before adding its photos"));
     }
@@ -568,8 +571,8 @@ pub fn attach_photo(
     photo: Evidence,
 ) -> Result<Supervision, DomainError> {
     conn.write_tx(|conn| {
-        check_can_attach(conn, actor, id, item)?;
         let current = get(conn, actor, id)?;
+        attachable(actor, &current, item)?;
         let mut next = current.clone();
         let Some(entry) = next.checklist.iter_mut().find(|e| e.item == item) else {
             return Err(DomainError::invalid("item", "not on the checklist"));

@@ -106,6 +106,16 @@ pub fn list(conn: &mut DbConn, filter: &PlanFilter, page: &PageRequest) -> Resul
     Ok(page.page(rows, |r| &r.id))
 }
 
+/// Whether the trainee has a plan not yet completed.
+pub fn has_running_plan(conn: &mut DbConn, trainee_id: &str) -> Result<bool, StoreError> {
+    let running: i64 = plans::table
+        .filter(plans::trainee_id.eq(trainee_id))
+        .filter(plans::phase.ne("completed"))
+        .count()
+        .get_result(conn)?;
+    Ok(running > 0)
+}
+
 pub fn insert_review(conn: &mut DbConn, row: &ReviewRow) -> Result<(), StoreError> {
     on_backend!(conn, |c| diesel::insert_into(reviews::table).values(row).execute(c))?;
     Ok(())
