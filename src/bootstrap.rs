@@ -8,12 +8,34 @@ use crate::domain::{Actor, DomainError, Role};
 use crate::http::state::AppState;
 use crate::store;
 
-/// Creates a user as the system operator (full scope), hashing on the blocking pool.
+/// Creates a user as the system operator (full scope), hashing on the hashing threads.
 pub async fn create_user(
     state: &AppState,
     phone: &str,
     name: &str,
     password: SecretString,
+    role: Role,
+    org_unit_id: Option<Uuid>,
+) -> anyhow::Result<User> {
+    create_user_hashed(state, phone, name, password, PasswordHash::Make, role, org_unit_id).await
+}
+
+/// Where the stored hash of a new user's password comes from.
+pub enum PasswordHash {
+    /// Hashed now at the server's cost.
+    Make,
+    /// Already hashed (PHC string): fixtures hash one password once per process at a test cost
+    /// (`auth::password::hash_at_cost`) instead of paying the server's cost for every user.
+    Given(String),
+}
+
+/// [`create_user`] with the stored hash's origin named; the password is still checked as for any user.
+pub async fn create_user_hashed(
+    state: &AppState,
+    phone: &str,
+    name: &str,
+    password: SecretString,
+    hash: PasswordHash,
     role: Role,
     org_unit_id: Option<Uuid>,
 ) -> anyhow::Result<User> {
@@ -26,7 +48,10 @@ pub async fn create_user(
         org_unit_id,
     };
     let checked = users::check_new(&actor, input).map_err(describe)?;
-    let hash = state.auth.hasher.hash(password).await?;
+    let hash = match hash {
+        PasswordHash::Make => state.auth.hasher.hash(password).await?,
+        PasswordHash::Given(hash) => hash,
+    };
     let user = state.db.run(move |conn| users::create(conn, &actor, &checked, hash)).await.map_err(describe)?;
     Ok(user)
 }

@@ -26,7 +26,7 @@ if [ ! -f web/node_modules/playwright-core/package.json ] || ! cmp -s web/packag
 fi
 
 # The debug binary the suite uses (after `cargo test` this is a no-op); OUTREACH_BIN overrides.
-bin=${OUTREACH_BIN:-target/debug/outreach}
+bin=${OUTREACH_BIN:-${CARGO_TARGET_DIR:-target}/debug/outreach}
 if [ -z "${OUTREACH_BIN:-}" ]; then
   cargo build --locked --quiet --bin outreach
 fi
@@ -34,6 +34,9 @@ fi
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()' 2>/dev/null ||
   node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
 data=$(mktemp -d)
+# OUTREACH_DEMO_DIR: a data directory already seeded with the demo (CI seeds one for every step
+# that needs it); `serve --demo` then finds it seeded and starts at once.
+if [ -n "${OUTREACH_DEMO_DIR:-}" ]; then cp -a "$OUTREACH_DEMO_DIR/." "$data/"; fi
 mkdir -p target/browser
 log=target/browser/server.log
 server=""

@@ -24,6 +24,12 @@ impl Default for HashCost {
     }
 }
 
+impl HashCost {
+    fn params(self) -> Result<Params, AuthError> {
+        Params::new(self.m_cost_kib, self.t_cost, self.p_cost, None).map_err(|e| AuthError::Internal(e.to_string()))
+    }
+}
+
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
@@ -35,8 +41,7 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(cost: HashCost, max_concurrent: usize) -> Result<PasswordHasher, AuthError> {
-        let params = Params::new(cost.m_cost_kib, cost.t_cost, cost.p_cost, None)
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let params = cost.params()?;
         let decoy_password = uuid::Uuid::new_v4().to_string();
         let decoy = hash_blocking(&params, &decoy_password)?;
         Ok(PasswordHasher { params, workers: Arc::new(Workers::start(max_concurrent.max(1))?), decoy: Arc::new(decoy) })
@@ -109,6 +114,13 @@ impl Workers {
         }
         Ok(Workers { jobs: tx })
     }
+}
+
+/// One hash at `cost`, outside any server. Fixtures use it to make a single cheap hash per test
+/// process for the users they create directly; the server never hashes at a cost but its own.
+/// Verifying reads the cost from the stored hash, so such users log in at that cost too.
+pub fn hash_at_cost(cost: HashCost, password: &str) -> Result<String, AuthError> {
+    hash_blocking(&cost.params()?, password)
 }
 
 fn hash_blocking(params: &Params, password: &str) -> Result<String, AuthError> {

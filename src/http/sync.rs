@@ -580,6 +580,7 @@ fn result(table: &str, id: Option<Uuid>, outcome: Outcome, viewer: &Actor, coord
 /// one rejected record never loses the others. Pushing the same batch again changes nothing.
 #[utoipa::path(tag = "sync", security(("bearer" = [])), params(CoordParam), request_body = PushRequest, responses(
     (status = 200, body = PushResponse),
+    (status = 409, description = "resync_required: the cursor sent with the batch belongs to your former scope", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "more than 500 records, or a malformed batch", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/sync/push")]

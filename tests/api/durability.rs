@@ -281,11 +281,12 @@ pub fn assert_sound(database_url: &str) {
     }
     if database_url.starts_with("postgres") {
         let mut conn = diesel::PgConnection::establish(database_url).unwrap();
-        diesel::sql_query("CREATE EXTENSION IF NOT EXISTS amcheck").execute(&mut conn).unwrap();
+        // In `public`, outside the test's own schema (which `search_path` names and the test drops).
+        diesel::sql_query("CREATE EXTENSION IF NOT EXISTS amcheck SCHEMA public").execute(&mut conn).unwrap();
         let checked: Vec<Line> = diesel::sql_query(
-            "SELECT c.relname::text || ':' || bt_index_parent_check(c.oid, true)::text AS line
+            "SELECT c.relname::text || ':' || public.bt_index_parent_check(c.oid, true)::text AS line
              FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
-             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE a.amname = 'btree' AND n.nspname = 'public'",
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE a.amname = 'btree' AND n.nspname = current_schema()",
         )
         .load(&mut conn)
         .unwrap();
