@@ -41,8 +41,9 @@ login() {
 # One run: each request as the next role in turn (.ci/schemathesis_roles.py); `ignored_auth`
 # sends every guarded operation without a token as well.
 tokens=""
-for phone in 13800000004 13800000003 13800000002 13800000001 13800000000; do
-  tokens="$tokens $(login "$phone")"
+for who in 13800000004:account_manager 13800000003:supervisor 13800000002:sub_branch_manager \
+           13800000001:branch_manager 13800000000:admin; do
+  tokens="$tokens ${who#*:}=$(login "${who%%:*}")"
 done
 echo "-- schemathesis as every role in turn, $EXAMPLES examples per operation"
 ST_ROLE_TOKENS="$tokens" SCHEMATHESIS_HOOKS=.ci/schemathesis_roles.py \
