@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use outreach::config::Settings;
+use outreach::context::config::Settings;
 use outreach::domain::map::MapIndex;
 use outreach::domain::org_units::{self, Created, NewOrgUnit, OrgUnitKind};
 use outreach::domain::{Actor, Role, partner_search};
@@ -52,7 +52,7 @@ fn nearby_100k(c: &mut Criterion) {
     let env = HashMap::from([("OUTREACH_DATA_DIR".to_owned(), dir.path().to_string_lossy().into_owned())]);
     let settings = Settings::load(&env).unwrap();
     let (state, actor) = runtime.block_on(async {
-        let state = outreach::startup::open_state(settings).await.unwrap();
+        let state = outreach::app::startup::open_state(settings).await.unwrap();
         let input = NewOrgUnit {
             id: None,
             name: "江门分行".into(),
@@ -64,7 +64,7 @@ fn nearby_100k(c: &mut Criterion) {
         let branch = match state.db.run(move |c| org_units::create(c, &Actor::system(), input)).await.unwrap() {
             Created::New(u) | Created::Existing(u) => u,
         };
-        let user = outreach::bootstrap::create_user(
+        let user = outreach::context::bootstrap::create_user(
             &state,
             "13700000000",
             "bench",

@@ -45,7 +45,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, SecondsFormat, Utc};
 use diesel::connection::SimpleConnection;
-use outreach::config::Settings;
+use outreach::app::startup::Application;
+use outreach::context::config::Settings;
+use outreach::context::state::AppState;
 use outreach::domain::map::coverage::{self, CoverageQuery};
 use outreach::domain::map::features::{self, FeatureQuery};
 use outreach::domain::map::index::{Layers, NONE, Pt};
@@ -59,8 +61,6 @@ use outreach::geo::cluster::{Gather, Grid};
 use outreach::geo::mercator::{project, unproject_f};
 use outreach::geo::point_index::Entry;
 use outreach::geo::{BBox, LatLon, WorldBox};
-use outreach::http::state::AppState;
-use outreach::startup::Application;
 use outreach::store::events::EventRow;
 use outreach::store::leads::LeadRow;
 use outreach::store::partners::PartnerRow;
@@ -590,7 +590,7 @@ async fn parent(partners: usize, visits: usize, events: usize, leads: usize) {
     } else {
         std::fs::create_dir_all(&dir).unwrap();
         let settings = Settings::load(&env_of(&dir)).unwrap();
-        let state = outreach::startup::open_state(settings).await.unwrap();
+        let state = outreach::app::startup::open_state(settings).await.unwrap();
         let started = Instant::now();
         let org = build_org(&state, 500).await;
         println!(

@@ -24,14 +24,14 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::RunQueryDsl;
-use outreach::config::Settings;
+use outreach::app::startup::Application;
+use outreach::context::config::Settings;
+use outreach::context::state::AppState;
 use outreach::domain::calendar::Clock;
 use outreach::domain::org_units::{self, Created, NewOrgUnit, OrgUnit, OrgUnitKind};
 use outreach::domain::users::User;
 use outreach::domain::{Actor, Role};
 use outreach::geo::bbox::lat_band;
-use outreach::http::state::AppState;
-use outreach::startup::Application;
 use outreach::store::leads::LeadRow;
 use outreach::store::partners::PartnerRow;
 use outreach::store::points::EntryRow;
@@ -57,7 +57,9 @@ async fn unit(state: &AppState, name: &str, kind: OrgUnitKind, parent: Option<Uu
 }
 
 async fn user(state: &AppState, phone: &str, name: &str, role: Role, unit: Uuid) -> User {
-    outreach::bootstrap::create_user(state, phone, name, SecretString::from(PASSWORD), role, Some(unit)).await.unwrap()
+    outreach::context::bootstrap::create_user(state, phone, name, SecretString::from(PASSWORD), role, Some(unit))
+        .await
+        .unwrap()
 }
 
 /// Everything the seeder needs to know about the org tree and the projects.

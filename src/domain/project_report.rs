@@ -11,9 +11,9 @@ use super::progress::{self, Figures, Progress};
 use super::project_kind::{Metric, Period, PointsAction};
 use super::{Actor, DomainError};
 use super::{calendar, leaderboard};
+use crate::export::Table;
 use crate::store::DbConn;
 use crate::store::project_metrics;
-use crate::tables::Table;
 
 /// A named table of the report.
 pub type NamedTable = (&'static str, Table);

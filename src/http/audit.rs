@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::extract::{Caller, PageParams};
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::domain::audit::{self, AuditQuery};
 
 #[derive(Serialize, utoipa::ToSchema)]

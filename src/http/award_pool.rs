@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::extract::{Caller, MAX_LIMIT, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::domain::award_pool::{self, NewContribution, NewPayout, Pool, PoolEntry, PoolEntryKind};
 use crate::domain::org_units::Created;
 use crate::domain::project_kind::Period;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::extract::{Caller, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::domain::cases::{self, Case, CasePatch, CaseQuery, CaseStatus, Figure, NewCase};
 use crate::domain::lead_kind::Segment;
 use crate::domain::org_units::Created;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::extract::Caller;
 use super::json::Json;
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::domain::checkins::{self, CheckIn};
 use crate::domain::{Actor, phone};
 
@@ -220,13 +220,13 @@ pub async fn qr_png(
         .body(png))
 }
 
-fn attendee_table(list: Vec<crate::domain::checkins::Attendee>, full: bool) -> crate::tables::Table {
+fn attendee_table(list: Vec<crate::domain::checkins::Attendee>, full: bool) -> crate::export::Table {
     let china = chrono::FixedOffset::east_opt(8 * 3600);
     let time = |t: DateTime<Utc>| match china {
         Some(o) => t.with_timezone(&o).format("%Y-%m-%d %H:%M").to_string(),
         None => t.to_rfc3339(),
     };
-    crate::tables::Table {
+    crate::export::Table {
         headers: ["姓名", "手机号", "状态", "票号", "报名时间", "签到时间", "线索"].map(String::from).to_vec(),
         rows: list
             .into_iter()
@@ -256,7 +256,7 @@ async fn export(
     state: &AppState,
     id: Uuid,
     format: &'static str,
-) -> Result<(crate::tables::Table, String), ApiError> {
+) -> Result<(crate::export::Table, String), ApiError> {
     let viewer = actor.clone();
     let (event, list) = state
         .db

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::extract::{Caller, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::domain::coaching::{self, NewPlan, NewReview, Plan, PlanQuery, Review};
 use crate::domain::coaching_phase::{Blocker, Phase, PhaseStanding};
 use crate::domain::org_units::Created;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::extract::{Caller, CoordParam, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::domain::event_steps::{self, ChecklistItem, EventStep, ReviewFigures, Step};
 use crate::domain::events::{self, Event, EventPatch, EventQuery, EventStatus, EventTheme, NewEvent};
 use crate::domain::org_units::Created;

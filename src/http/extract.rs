@@ -8,7 +8,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use serde::Deserialize;
 
 use super::problem::ApiError;
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::domain::Actor;
 use crate::store::PageRequest;
 

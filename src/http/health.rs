@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {

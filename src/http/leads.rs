@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::extract::{Caller, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::domain::lead_kind::{LeadKind, LeadSource, LeadStatus, Segment};
 use crate::domain::leads::{self, Lead, LeadPatch, LeadQuery, NewLead, fen_to_yuan};
 use crate::domain::org_units::Created;

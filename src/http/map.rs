@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::extract::{Caller, CoordParam, time_filters};
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::domain::map::coverage::{self, Coverage, CoverageQuery, Figures};
 use crate::domain::map::features::{self, Feature, FeatureQuery};
 use crate::domain::map::scope::Filters;

@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::geo::Datum;
 
 const PAGE: &str = include_str!("../../web/src/map.html");

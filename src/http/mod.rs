@@ -26,7 +26,6 @@ pub mod public_page;
 pub mod security;
 pub mod sessions;
 pub mod showcase;
-pub mod state;
 pub mod supervisions;
 pub mod sync;
 pub mod tap;

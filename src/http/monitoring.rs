@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::extract::{Caller, PageParams};
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::domain::daily_report::{self, DailyReport};
 use crate::domain::leaderboard::{self, Board};
 use crate::domain::progress::{self, Figures, Progress};
@@ -365,9 +365,9 @@ pub async fn project_report_xlsx(
     let id = id.into_inner();
     let date = check_date(query.date)?;
     let (p, tables) = state.db.run(move |conn| project_report::tables(conn, &actor, id, date, None, "xlsx")).await?;
-    let sheets: Vec<(&str, &crate::tables::Table)> =
+    let sheets: Vec<(&str, &crate::export::Table)> =
         tables.iter().map(|(name, t)| (project_report::sheet_name(name), t)).collect();
-    let bytes = crate::tables::workbook(&sheets).map_err(export_failed)?;
+    let bytes = crate::export::workbook(&sheets).map_err(export_failed)?;
     Ok(HttpResponse::Ok()
         .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         .insert_header(("Content-Disposition", format!("attachment; filename=\"project-{id}-{}.xlsx\"", p.date)))

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::extract::{Caller, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::domain::org_units::{self, Created, NewOrgUnit, OrgUnit, OrgUnitKind, OrgUnitQuery};
 use crate::geo::{LatLon, Territory};
 

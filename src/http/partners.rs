@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::extract::{Caller, CoordParam, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::domain::org_units::Created;
 use crate::domain::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
 use crate::domain::partners::{self, NewPartner, Partner, PartnerPatch, PartnerQuery};

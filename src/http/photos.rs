@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::extract::{Caller, CoordParam};
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
 use super::visits::VerificationBody;
+use crate::context::state::AppState;
 use crate::domain::org_units::Created;
 use crate::domain::photos::{self, Photo, StoredImage};
 use crate::geo::LatLon;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::extract::{Caller, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::domain::lead_kind::Segment;
 use crate::domain::org_units::Created;
 use crate::domain::project_kind::{Metric, PointsAction, ProjectStatus};

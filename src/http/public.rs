@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::json::Json;
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::domain::events::EventTheme;
 use crate::domain::registrations::{self, CONSENT_TEXT, CONSENT_VERSION, RegistrationStatus, Ticket};
 

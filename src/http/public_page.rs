@@ -8,7 +8,7 @@ use chrono::FixedOffset;
 use serde::Deserialize;
 
 use super::problem::ApiError;
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::domain::DomainError;
 use crate::domain::registrations::{self, CONSENT_TEXT, PublicEvent, RegistrationStatus, Ticket};
 

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::json::Json;
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
 use super::users::UserBody;
 use crate::auth::Session;
+use crate::context::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::extract::Caller;
 use super::monitoring::{DateParam, check_date};
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
 use crate::domain::showcase;
 use crate::media::card;
 

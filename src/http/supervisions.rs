@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::extract::{Caller, CoordParam, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
 use super::visits::{VerificationBody, VisitLocation};
+use crate::context::state::AppState;
 use crate::domain::event_steps::Evidence;
 use crate::domain::org_units::Created;
 use crate::domain::supervisions::{

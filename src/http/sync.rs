@@ -14,9 +14,9 @@ use super::json::Json;
 use super::partners::PartnerBody;
 use super::photos::PhotoBody;
 use super::problem::{ApiError, Problem};
-use super::state::AppState;
 use super::supervisions::{FindingBody, SupervisionBody};
 use super::visits::{VisitBody, VisitLocation};
+use crate::context::state::AppState;
 use crate::domain::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
 use crate::domain::partners::{NewPartner, PartnerPatch};
 use crate::domain::supervisions::{

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use outreach::config::Settings;
+use outreach::app::startup::Application;
+use outreach::context::config::Settings;
+use outreach::context::state::AppState;
 use outreach::domain::org_units::{self, Created, NewOrgUnit, OrgUnitKind};
 use outreach::domain::{Actor, Role};
-use outreach::http::state::AppState;
-use outreach::startup::Application;
 use reqwest::{Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -169,7 +169,7 @@ impl TestApp {
     /// Creates a user directly (fixture), returning its id and phone.
     pub async fn user(&self, role: Role, unit: Option<Uuid>) -> (Uuid, String) {
         let phone = unique_phone();
-        let user = outreach::bootstrap::create_user(
+        let user = outreach::context::bootstrap::create_user(
             &self.state,
             &phone,
             "Test User",

@@ -14,12 +14,12 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::{AuthService, HashCost, LoginThrottle, PasswordHasher, TokenKeys};
-use crate::config::Settings;
+use crate::context::config::Settings;
+use crate::context::state::AppState;
 use crate::http::deadline::BodyDeadline;
 use crate::http::json::JsonLimit;
 use crate::http::logging::PrivateRootSpan;
 use crate::http::problem::ApiError;
-use crate::http::state::AppState;
 use crate::media::card::CardFont;
 use crate::store::{Backend, Db, PoolOptions, refresh_tokens};
 
@@ -100,7 +100,7 @@ impl Application {
     pub async fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Application> {
         let workers = settings.workers;
         let state = open_state(settings).await?;
-        crate::bootstrap::ensure_admin(&state).await?;
+        crate::context::bootstrap::ensure_admin(&state).await?;
         warm_map(&state);
         let port = listener.local_addr()?.port();
         let limit = JsonLimit(state.settings.json_body_limit);

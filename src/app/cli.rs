@@ -8,9 +8,9 @@ use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::config::Settings;
+use crate::app::startup::{Application, open_state_for_command};
+use crate::context::config::Settings;
 use crate::domain::Role;
-use crate::startup::{Application, open_state_for_command};
 
 #[derive(Parser)]
 #[command(name = "outreach", version, about = "Field outreach backend for bank account managers")]
@@ -99,7 +99,7 @@ pub fn main() -> anyhow::Result<()> {
         print!("{}", crate::http::openapi_json());
         return Ok(());
     }
-    crate::telemetry::init();
+    crate::app::telemetry::init();
     let settings = Settings::from_env()?;
     actix_web::rt::System::new().block_on(run(cli.command.unwrap_or(Command::Serve { demo: false }), settings))
 }
@@ -116,13 +116,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::User { command: UserCommand::Create { phone, name, role, org_unit } } => {
             let password = read_password()?;
             let state = open_state_for_command(settings).await?;
-            let user = crate::bootstrap::create_user(&state, &phone, &name, password, role, org_unit).await?;
+            let user = crate::context::bootstrap::create_user(&state, &phone, &name, password, role, org_unit).await?;
             println!("created {} {} ({})", user.role.as_str(), user.id, user.name);
             Ok(())
         }
         Command::Purge => {
             let state = open_state_for_command(settings).await?;
-            let erased = crate::startup::purge(&state).await?;
+            let erased = crate::app::startup::purge(&state).await?;
             println!("erased the personal data of {erased} attendees past retention");
             Ok(())
         }
@@ -155,7 +155,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Bench { command: BenchCommand::Seed { scale, seed, manifest } } => {
             let path = manifest.unwrap_or_else(|| settings.data_dir.join("bench-manifest.json"));
             let state = open_state_for_command(settings).await?;
-            let seeded = crate::seed::run(&state, crate::seed::Options { scale, seed }).await?;
+            let seeded = crate::fixtures::seed::run(&state, crate::fixtures::seed::Options { scale, seed }).await?;
             let json = serde_json::to_string_pretty(&seeded)?;
             std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
             let c = &seeded.counts;
@@ -182,8 +182,8 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     let _owner = crate::backup::DataDirLock::acquire(&settings.data_dir)?;
     let app = Application::build(settings).await?;
     if demo {
-        crate::demo::seed(app.state()).await?;
-        println!("{}", crate::demo::banner(&public_url));
+        crate::fixtures::demo::seed(app.state()).await?;
+        println!("{}", crate::fixtures::demo::banner(&public_url));
     }
     tracing::info!(port = app.port(), "serving");
     app.run_until_stopped().await.context("server")?;

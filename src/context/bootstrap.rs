@@ -3,9 +3,9 @@
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
+use crate::context::state::AppState;
 use crate::domain::users::{self, NewUserInput, User};
 use crate::domain::{Actor, DomainError, Role};
-use crate::http::state::AppState;
 use crate::store;
 
 /// Creates a user as the system operator (full scope), hashing on the blocking pool.

@@ -1,7 +1,10 @@
+//! The application's state: built once at start from the settings (`app::startup`), shared by
+//! every HTTP worker and handed to the one-shot commands, the demo and the bench seeder.
+
 use std::sync::Arc;
 
 use crate::auth::AuthService;
-use crate::config::Settings;
+use crate::context::config::Settings;
 use crate::store::Db;
 
 /// What every handler can reach: built once at start, shared by all workers.

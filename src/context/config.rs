@@ -1,5 +1,6 @@
-//! Typed configuration, read once from the environment (names as in DESIGN.md) and passed down.
-//! Every setting has a default that gives the zero-setup embedded deployment.
+//! Typed configuration, read once from the environment (the names are in the README's
+//! Configuration table) and passed down. Every setting has a default that gives the zero-setup
+//! embedded deployment.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
