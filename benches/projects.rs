@@ -27,9 +27,9 @@ use diesel::RunQueryDsl;
 use outreach::app::startup::Application;
 use outreach::context::config::Settings;
 use outreach::context::state::AppState;
-use outreach::domain::calendar::Clock;
-use outreach::domain::org_units::{self, Created, NewOrgUnit, OrgUnit, OrgUnitKind};
-use outreach::domain::users::User;
+use outreach::domain::common::calendar::Clock;
+use outreach::domain::org::org_units::{self, Created, NewOrgUnit, OrgUnit, OrgUnitKind};
+use outreach::domain::org::users::User;
 use outreach::domain::{Actor, Role};
 use outreach::geo::bbox::lat_band;
 use outreach::store::leads::LeadRow;
@@ -301,8 +301,8 @@ fn seed(conn: &mut DbConn, plan: &Plan) -> Seeded {
     for id in [&plan.project_id, &plan.other_project_id] {
         let id = Uuid::parse_str(id).unwrap();
         conn.write_tx(|c| {
-            let project = outreach::domain::projects::get(c, &Actor::system(), id).unwrap();
-            outreach::domain::progress::rebuild_visit_days(c, &project)
+            let project = outreach::domain::projects::projects::get(c, &Actor::system(), id).unwrap();
+            outreach::domain::projects::progress::rebuild_visit_days(c, &project)
         })
         .unwrap();
     }

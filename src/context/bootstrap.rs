@@ -4,7 +4,7 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use crate::context::state::AppState;
-use crate::domain::users::{self, NewUserInput, User};
+use crate::domain::org::users::{self, NewUserInput, User};
 use crate::domain::{Actor, DomainError, Role};
 use crate::store;
 

@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::auth::LoginLimits;
 use crate::auth::throttle::Budget;
 use crate::domain::Phone;
-use crate::domain::verification::Thresholds;
+use crate::domain::field::verification::Thresholds;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -236,7 +236,7 @@ fn parse_bootstrap(raw: &str) -> Result<BootstrapAdmin, ConfigError> {
     const KEY: &str = "OUTREACH_BOOTSTRAP_ADMIN";
     let (phone, password) = raw.split_once(':').ok_or_else(|| invalid(KEY, "expected phone:password"))?;
     let phone = Phone::parse(phone).map_err(|e| invalid(KEY, e.to_string()))?;
-    crate::domain::password::NewPassword::parse(password.to_owned())
+    crate::domain::common::password::NewPassword::parse(password.to_owned())
         .map_err(|e| invalid(KEY, format!("password {e}")))?;
     Ok(BootstrapAdmin { phone, password: SecretString::from(password.to_owned()) })
 }

@@ -1,49 +1,20 @@
 //! Business rules, one module per capability. No HTTP and no SQL here: functions take plain
 //! values and a store connection, and answer with [`DomainError`].
 
-pub mod actor;
-pub mod audit;
-pub mod award_pool;
-pub mod calendar;
-pub mod cases;
-pub mod checkins;
-pub mod coaching;
-pub mod coaching_phase;
-pub mod daily_report;
-pub mod error;
-pub mod event_steps;
+pub mod common;
 pub mod events;
-pub mod lead_kind;
-pub mod leaderboard;
-pub mod leads;
+pub mod field;
+pub mod kinds;
 pub mod map;
-pub mod org_units;
-pub mod partner_kind;
-pub mod partner_search;
-pub mod partners;
-pub mod password;
-pub mod phone;
-pub mod photos;
-pub mod points;
-pub mod progress;
-pub mod project_kind;
-pub mod project_report;
+pub mod org;
 pub mod projects;
-pub mod registrations;
-pub mod role;
-pub mod showcase;
-pub mod supervisions;
+pub mod supervision;
 pub mod sync;
-pub mod territories;
-pub mod text;
-pub mod users;
-pub mod verification;
-pub mod visits;
 
-pub use actor::{Actor, Scope};
-pub use error::{DomainError, FieldErrors};
-pub use phone::Phone;
-pub use role::Role;
+pub use common::actor::{Actor, Scope};
+pub use common::error::{DomainError, FieldErrors};
+pub use common::phone::Phone;
+pub use kinds::role::Role;
 
 /// Runs a create once more when its insert lost a race against the same id (a phone retrying
 /// while its first request is still in flight): the second run finds the row and answers as for

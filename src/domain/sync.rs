@@ -3,13 +3,15 @@
 
 use uuid::Uuid;
 
-use super::org_units::Created;
-use super::partners::{self, NewPartner, Partner, PartnerPatch};
-use super::photos::{self, Photo};
-use super::supervisions::{self, Finding, FindingPatch, NewFinding, NewSupervision, Supervision, SupervisionPatch};
-use super::verification::Thresholds;
-use super::visits::{self, NewVisit, Visit, VisitPatch};
-use super::{Actor, DomainError, Role};
+use crate::domain::field::partners::{self, NewPartner, Partner, PartnerPatch};
+use crate::domain::field::photos::{self, Photo};
+use crate::domain::field::verification::Thresholds;
+use crate::domain::field::visits::{self, NewVisit, Visit, VisitPatch};
+use crate::domain::org::org_units::Created;
+use crate::domain::supervision::supervisions::{
+    self, Finding, FindingPatch, NewFinding, NewSupervision, Supervision, SupervisionPatch,
+};
+use crate::domain::{Actor, DomainError, Role};
 use crate::store::{
     DbConn, StoreError, partners as partner_store, photos as photo_store, supervisions as supervision_store, sync,
     uuid_col, visits as visit_store,
@@ -138,9 +140,9 @@ pub fn pull(conn: &mut DbConn, actor: &Actor, after: Option<i64>, limit: usize) 
     items.truncate(cut);
     let zone = match actor.branch_id() {
         Some(branch) => crate::store::projects::branch_time_zone(conn, branch)?,
-        None => super::calendar::DEFAULT_TIME_ZONE.to_owned(),
+        None => crate::domain::common::calendar::DEFAULT_TIME_ZONE.to_owned(),
     };
-    let today = super::calendar::Clock::new(&zone).today();
+    let today = crate::domain::common::calendar::Clock::new(&zone).today();
     let mut pulled = Pulled { cursor, has_more, today, ..Pulled::default() };
     for (_, created, item) in items {
         match item {
@@ -253,7 +255,7 @@ fn partner_patch_is_applied(p: &Partner, patch: &PartnerPatch) -> bool {
         && same_text(&patch.address, &p.address)
         && same_opt(&patch.contact_name, &p.contact_name)
         && patch.contact_phone.as_deref().is_none_or(|n| {
-            super::Phone::parse(n).ok().map(|ph| ph.as_str().to_owned()) == p.contact_phone
+            crate::domain::Phone::parse(n).ok().map(|ph| ph.as_str().to_owned()) == p.contact_phone
                 || (n.trim().is_empty() && p.contact_phone.is_none())
         })
         && patch.audience_size.is_none_or(|a| Some(a) == p.audience_size)

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::extract::{Caller, PageParams};
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
-use crate::domain::audit::{self, AuditQuery};
+use crate::domain::org::audit::{self, AuditQuery};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AuditEntryBody {

@@ -9,10 +9,10 @@ use super::extract::{Caller, MAX_LIMIT, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
-use crate::domain::award_pool::{self, NewContribution, NewPayout, Pool, PoolEntry, PoolEntryKind};
-use crate::domain::org_units::Created;
-use crate::domain::project_kind::Period;
-use crate::domain::text::yuan;
+use crate::domain::common::text::yuan;
+use crate::domain::kinds::project_kind::Period;
+use crate::domain::org::org_units::Created;
+use crate::domain::projects::award_pool::{self, NewContribution, NewPayout, Pool, PoolEntry, PoolEntryKind};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct PoolEntryBody {

@@ -9,8 +9,9 @@ use super::extract::Caller;
 use super::json::Json;
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
-use crate::domain::checkins::{self, CheckIn};
-use crate::domain::{Actor, phone};
+use crate::domain::Actor;
+use crate::domain::common::phone;
+use crate::domain::events::checkins::{self, CheckIn};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -106,7 +107,8 @@ pub async fn check_in_batch(
     }
     let id = id.into_inner();
     let reader = actor.clone();
-    let owner = state.db.run(move |conn| crate::domain::events::get(conn, &reader, id).map(|e| e.owner_id)).await?;
+    let owner =
+        state.db.run(move |conn| crate::domain::events::events::get(conn, &reader, id).map(|e| e.owner_id)).await?;
     let mut results = Vec::with_capacity(body.items.len());
     for item in body.items {
         let scanner = actor.clone();
@@ -204,7 +206,7 @@ pub async fn qr_png(
         return Err(ApiError::field("size", "must be between 128 and 2048 pixels"));
     }
     let id = id.into_inner();
-    let event = state.db.run(move |conn| crate::domain::events::get(conn, &actor, id)).await?;
+    let event = state.db.run(move |conn| crate::domain::events::events::get(conn, &actor, id)).await?;
     let url = format!("{}/e/{}", state.settings.public_url, event.registration_code);
     let png = actix_web::rt::task::spawn_blocking(move || crate::media::qr::png(&url, size))
         .await
@@ -220,7 +222,7 @@ pub async fn qr_png(
         .body(png))
 }
 
-fn attendee_table(list: Vec<crate::domain::checkins::Attendee>, full: bool) -> crate::export::Table {
+fn attendee_table(list: Vec<crate::domain::events::checkins::Attendee>, full: bool) -> crate::export::Table {
     let china = chrono::FixedOffset::east_opt(8 * 3600);
     let time = |t: DateTime<Utc>| match china {
         Some(o) => t.with_timezone(&o).format("%Y-%m-%d %H:%M").to_string(),

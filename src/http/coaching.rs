@@ -9,9 +9,9 @@ use super::extract::{Caller, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
-use crate::domain::coaching::{self, NewPlan, NewReview, Plan, PlanQuery, Review};
-use crate::domain::coaching_phase::{Blocker, Phase, PhaseStanding};
-use crate::domain::org_units::Created;
+use crate::domain::org::org_units::Created;
+use crate::domain::supervision::coaching::{self, NewPlan, NewReview, Plan, PlanQuery, Review};
+use crate::domain::supervision::coaching_phase::{Blocker, Phase, PhaseStanding};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ReviewBody {

@@ -9,9 +9,9 @@ use super::extract::{Caller, CoordParam, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
-use crate::domain::event_steps::{self, ChecklistItem, EventStep, ReviewFigures, Step};
-use crate::domain::events::{self, Event, EventPatch, EventQuery, EventStatus, EventTheme, NewEvent};
-use crate::domain::org_units::Created;
+use crate::domain::events::event_steps::{self, ChecklistItem, EventStep, ReviewFigures, Step};
+use crate::domain::events::events::{self, Event, EventPatch, EventQuery, EventStatus, EventTheme, NewEvent};
+use crate::domain::org::org_units::Created;
 use crate::geo::LatLon;
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -113,7 +113,7 @@ impl CoordParam {
 pub fn time_filters(filters: &[(&str, Option<chrono::DateTime<chrono::Utc>>)]) -> Result<(), ApiError> {
     for (field, t) in filters {
         if let Some(t) = t {
-            crate::domain::text::sane_time(*t).map_err(|e| ApiError::field(field, e))?;
+            crate::domain::common::text::sane_time(*t).map_err(|e| ApiError::field(field, e))?;
         }
     }
     Ok(())

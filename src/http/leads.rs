@@ -9,10 +9,11 @@ use super::extract::{Caller, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
-use crate::domain::lead_kind::{LeadKind, LeadSource, LeadStatus, Segment};
-use crate::domain::leads::{self, Lead, LeadPatch, LeadQuery, NewLead, fen_to_yuan};
-use crate::domain::org_units::Created;
-use crate::domain::{Actor, phone};
+use crate::domain::Actor;
+use crate::domain::common::phone;
+use crate::domain::events::leads::{self, Lead, LeadPatch, LeadQuery, NewLead, fen_to_yuan};
+use crate::domain::kinds::lead_kind::{LeadKind, LeadSource, LeadStatus, Segment};
+use crate::domain::org::org_units::Created;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct LeadBody {

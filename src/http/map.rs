@@ -11,11 +11,11 @@ use uuid::Uuid;
 use super::extract::{Caller, CoordParam, time_filters};
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
+use crate::domain::kinds::partner_kind::PartnerCategory;
 use crate::domain::map::coverage::{self, Coverage, CoverageQuery, Figures};
 use crate::domain::map::features::{self, Feature, FeatureQuery};
 use crate::domain::map::scope::Filters;
 use crate::domain::map::{Layer, VisitState};
-use crate::domain::partner_kind::PartnerCategory;
 use crate::geo::{Datum, LatLon};
 
 pub const DEFAULT_FEATURE_LIMIT: u32 = 2_000;

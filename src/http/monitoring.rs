@@ -11,12 +11,12 @@ use uuid::Uuid;
 use super::extract::{Caller, PageParams};
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
-use crate::domain::daily_report::{self, DailyReport};
-use crate::domain::leaderboard::{self, Board};
-use crate::domain::progress::{self, Figures, Progress};
-use crate::domain::project_kind::{Metric, Period, PointsAction};
-use crate::domain::text::yuan;
-use crate::domain::{points, project_report};
+use crate::domain::common::text::yuan;
+use crate::domain::kinds::project_kind::{Metric, Period, PointsAction};
+use crate::domain::projects::leaderboard::{self, Board};
+use crate::domain::projects::progress::{self, Figures, Progress};
+use crate::domain::projects::{points, project_report};
+use crate::domain::supervision::daily_report::{self, DailyReport};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

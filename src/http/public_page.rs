@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::problem::ApiError;
 use crate::context::state::AppState;
 use crate::domain::DomainError;
-use crate::domain::registrations::{self, CONSENT_TEXT, PublicEvent, RegistrationStatus, Ticket};
+use crate::domain::events::registrations::{self, CONSENT_TEXT, PublicEvent, RegistrationStatus, Ticket};
 
 fn escape(text: &str) -> String {
     text.chars()

@@ -8,7 +8,7 @@ use super::extract::Caller;
 use super::monitoring::{DateParam, check_date};
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
-use crate::domain::showcase;
+use crate::domain::projects::showcase;
 use crate::media::card;
 
 /// The daily showcase card (业绩晒单) as a 1080×1440 PNG: the project's name and day, the day's

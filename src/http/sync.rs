@@ -17,13 +17,13 @@ use super::problem::{ApiError, Problem};
 use super::supervisions::{FindingBody, SupervisionBody};
 use super::visits::{VisitBody, VisitLocation};
 use crate::context::state::AppState;
-use crate::domain::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
-use crate::domain::partners::{NewPartner, PartnerPatch};
-use crate::domain::supervisions::{
+use crate::domain::field::partners::{NewPartner, PartnerPatch};
+use crate::domain::field::visits::{NewVisit, VisitOutcome, VisitPatch, VisitPurpose};
+use crate::domain::kinds::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
+use crate::domain::supervision::supervisions::{
     ChecklistInput, FindingPatch, FindingStatus, NewFinding, NewSupervision, SupervisionItem, SupervisionPatch,
 };
 use crate::domain::sync::{self, MAX_PUSH, Op, Outcome, Record, TableChanges};
-use crate::domain::visits::{NewVisit, VisitOutcome, VisitPatch, VisitPurpose};
 use crate::domain::{Actor, DomainError};
 use crate::geo::LatLon;
 

@@ -11,8 +11,9 @@ use super::extract::{Caller, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
-use crate::domain::users::{self, NewUserInput, User, UserPatch, UserQuery};
-use crate::domain::{Actor, Role, phone};
+use crate::domain::common::phone;
+use crate::domain::org::users::{self, NewUserInput, User, UserPatch, UserQuery};
+use crate::domain::{Actor, Role};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct UserBody {

@@ -10,7 +10,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use outreach::app::startup::Application;
 use outreach::context::config::Settings;
 use outreach::context::state::AppState;
-use outreach::domain::org_units::{self, Created, NewOrgUnit, OrgUnitKind};
+use outreach::domain::org::org_units::{self, Created, NewOrgUnit, OrgUnitKind};
 use outreach::domain::{Actor, Role};
 use reqwest::{Response, StatusCode};
 use secrecy::SecretString;

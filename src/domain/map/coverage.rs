@@ -7,11 +7,11 @@ use super::MapIndex;
 use super::index::NONE;
 use super::layer::Layer;
 use super::scope::{Filters, Matcher};
-use crate::domain::events::EventStatus;
-use crate::domain::lead_kind::LeadStatus;
+use crate::domain::events::events::EventStatus;
+use crate::domain::kinds::lead_kind::LeadStatus;
+use crate::domain::kinds::partner_kind::{PartnerCategory, PartnerStatus};
 use crate::domain::map::layer::Vocabulary;
-use crate::domain::org_units::OrgUnit;
-use crate::domain::partner_kind::{PartnerCategory, PartnerStatus};
+use crate::domain::org::org_units::OrgUnit;
 use crate::domain::{Actor, DomainError};
 use crate::geo::cluster::{Gather, Grid};
 use crate::geo::mercator::unproject;
@@ -124,9 +124,9 @@ pub fn coverage(
         None => None,
     };
     let base = match q.org_unit_id {
-        Some(id) => Some(crate::domain::org_units::get(conn, actor, id)?),
+        Some(id) => Some(crate::domain::org::org_units::get(conn, actor, id)?),
         None => match actor.org_unit_id {
-            Some(id) => Some(crate::domain::org_units::get(conn, actor, id)?),
+            Some(id) => Some(crate::domain::org::org_units::get(conn, actor, id)?),
             None => None,
         },
     };
