@@ -8,9 +8,10 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use outreach::context::config::Settings;
+use outreach::domain::common::create::Created;
 use outreach::domain::field::partner_search;
 use outreach::domain::map::MapIndex;
-use outreach::domain::org::org_units::{self, Created, NewOrgUnit, OrgUnitKind};
+use outreach::domain::org::org_units::{self, NewOrgUnit, OrgUnitKind};
 use outreach::domain::{Actor, Role};
 use outreach::geo::bbox::lat_band;
 use outreach::geo::datum::{gcj02_to_wgs84, wgs84_to_gcj02};

@@ -3,11 +3,11 @@
 
 use uuid::Uuid;
 
+use crate::domain::common::create::Created;
 use crate::domain::field::partners::{self, NewPartner, Partner, PartnerPatch};
 use crate::domain::field::photos::{self, Photo};
 use crate::domain::field::verification::Thresholds;
 use crate::domain::field::visits::{self, NewVisit, Visit, VisitPatch};
-use crate::domain::org::org_units::Created;
 use crate::domain::supervision::supervisions::{
     self, Finding, FindingPatch, NewFinding, NewSupervision, Supervision, SupervisionPatch,
 };

@@ -9,9 +9,9 @@ use super::extract::{Caller, MAX_LIMIT, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
+use crate::domain::common::create::Created;
 use crate::domain::common::text::yuan;
 use crate::domain::kinds::project_kind::Period;
-use crate::domain::org::org_units::Created;
 use crate::domain::projects::award_pool::{self, NewContribution, NewPayout, Pool, PoolEntry, PoolEntryKind};
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -9,9 +9,9 @@ use super::extract::{Caller, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
+use crate::domain::common::create::Created;
 use crate::domain::kinds::lead_kind::Segment;
 use crate::domain::kinds::partner_kind::PartnerCategory;
-use crate::domain::org::org_units::Created;
 use crate::domain::projects::cases::{self, Case, CasePatch, CaseQuery, CaseStatus, Figure, NewCase};
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -9,7 +9,7 @@ use super::extract::{Caller, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
-use crate::domain::org::org_units::Created;
+use crate::domain::common::create::Created;
 use crate::domain::supervision::coaching::{self, NewPlan, NewReview, Plan, PlanQuery, Review};
 use crate::domain::supervision::coaching_phase::{Blocker, Phase, PhaseStanding};
 

@@ -9,9 +9,12 @@ use super::extract::{Caller, CoordParam, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
-use crate::domain::events::event_steps::{self, ChecklistItem, EventStep, ReviewFigures, Step};
-use crate::domain::events::events::{self, Event, EventPatch, EventQuery, EventStatus, EventTheme, NewEvent};
-use crate::domain::org::org_units::Created;
+use crate::domain::common::create::Created;
+use crate::domain::common::evidence::Evidence;
+use crate::domain::events::event_steps;
+use crate::domain::events::events::{self, Event, EventPatch, EventQuery, NewEvent};
+use crate::domain::events::step_plan::{ChecklistItem, EventStep, ReviewFigures, Step};
+use crate::domain::kinds::event_kind::{EventStatus, EventTheme};
 use crate::geo::LatLon;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -162,7 +165,7 @@ pub struct EvidenceBody {
 
 impl EvidenceBody {
     /// A stored photo served under `base` (`…/{sha256}` and `…/{sha256}/thumbnail`).
-    pub fn render(e: &event_steps::Evidence, base: &str) -> Self {
+    pub fn render(e: &Evidence, base: &str) -> Self {
         EvidenceBody {
             url: format!("{base}/{}", e.sha256),
             thumbnail_url: format!("{base}/{}/thumbnail", e.sha256),

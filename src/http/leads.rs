@@ -10,10 +10,10 @@ use super::json::Json;
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
 use crate::domain::Actor;
+use crate::domain::common::create::Created;
 use crate::domain::common::phone;
 use crate::domain::events::leads::{self, Lead, LeadPatch, LeadQuery, NewLead, fen_to_yuan};
 use crate::domain::kinds::lead_kind::{LeadKind, LeadSource, LeadStatus, Segment};
-use crate::domain::org::org_units::Created;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct LeadBody {

@@ -9,7 +9,8 @@ use super::extract::{Caller, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
-use crate::domain::org::org_units::{self, Created, NewOrgUnit, OrgUnit, OrgUnitKind, OrgUnitQuery};
+use crate::domain::common::create::Created;
+use crate::domain::org::org_units::{self, NewOrgUnit, OrgUnit, OrgUnitKind, OrgUnitQuery};
 use crate::geo::{LatLon, Territory};
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -10,11 +10,11 @@ use super::json::Json;
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
 use crate::domain::Actor;
+use crate::domain::common::create::Created;
 use crate::domain::common::phone;
 use crate::domain::field::partner_search;
 use crate::domain::field::partners::{self, NewPartner, Partner, PartnerPatch, PartnerQuery};
 use crate::domain::kinds::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
-use crate::domain::org::org_units::Created;
 use crate::geo::LatLon;
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -11,8 +11,8 @@ use super::extract::{Caller, CoordParam};
 use super::problem::{ApiError, Problem};
 use super::visits::VerificationBody;
 use crate::context::state::AppState;
+use crate::domain::common::create::Created;
 use crate::domain::field::photos::{self, Photo, StoredImage};
-use crate::domain::org::org_units::Created;
 use crate::geo::LatLon;
 use crate::media::MediaError;
 
@@ -109,17 +109,17 @@ pub(crate) async fn ingest_evidence(
     payload: web::Payload,
     state: &AppState,
     uploader: Uuid,
-) -> Result<crate::domain::events::event_steps::Evidence, ApiError> {
+) -> Result<crate::domain::common::evidence::Evidence, ApiError> {
     let bytes = read_upload(req, payload, state.media.limits.max_bytes).await?;
     let stored = state.media.ingest(bytes).await?;
-    Ok(crate::domain::events::event_steps::Evidence {
+    Ok(crate::domain::common::evidence::Evidence {
         sha256: stored.sha256,
         thumb_sha256: stored.thumb_sha256,
         width: stored.width,
         height: stored.height,
         uploaded_by: uploader,
         uploaded_at: crate::store::now_utc().and_utc(),
-        exif: Some(crate::domain::field::verification::PhotoSignal {
+        exif: Some(crate::domain::common::evidence::PhotoSignal {
             position: stored.exif.position,
             taken_at: stored.exif.taken_at,
             offset_minutes: stored.exif.offset_minutes,

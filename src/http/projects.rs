@@ -11,9 +11,9 @@ use super::extract::{Caller, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
+use crate::domain::common::create::Created;
 use crate::domain::kinds::lead_kind::Segment;
 use crate::domain::kinds::project_kind::{Metric, PointsAction, ProjectStatus};
-use crate::domain::org::org_units::Created;
 use crate::domain::projects::projects::{
     self, ManualMetric, ManualMetricInput, ManualValue, Milestone, MilestoneInput, MilestonePatch, NewProject, Project,
     ProjectPatch, ProjectQuery, RuleInput, TargetInput, TeamInput,

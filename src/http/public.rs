@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
-use crate::domain::events::events::EventTheme;
 use crate::domain::events::registrations::{self, CONSENT_TEXT, CONSENT_VERSION, RegistrationStatus, Ticket};
+use crate::domain::kinds::event_kind::EventTheme;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct PublicEventBody {

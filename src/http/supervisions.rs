@@ -11,8 +11,8 @@ use super::json::Json;
 use super::problem::{ApiError, Problem};
 use super::visits::{VerificationBody, VisitLocation};
 use crate::context::state::AppState;
-use crate::domain::events::event_steps::Evidence;
-use crate::domain::org::org_units::Created;
+use crate::domain::common::create::Created;
+use crate::domain::common::evidence::Evidence;
 use crate::domain::supervision::supervisions::{
     self, ChecklistInput, Finding, FindingPatch, FindingQuery, FindingStatus, NewFinding, NewSupervision, Supervision,
     SupervisionItem, SupervisionPatch, SupervisionQuery,

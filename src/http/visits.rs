@@ -9,9 +9,9 @@ use super::extract::{Caller, CoordParam, PageParams};
 use super::json::Json;
 use super::problem::{ApiError, Problem};
 use crate::context::state::AppState;
+use crate::domain::common::create::Created;
 use crate::domain::field::verification::Reason;
 use crate::domain::field::visits::{self, NewVisit, Visit, VisitOutcome, VisitPatch, VisitPurpose, VisitQuery};
-use crate::domain::org::org_units::Created;
 use crate::geo::LatLon;
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]

@@ -45,6 +45,7 @@ mod group_commit;
 mod pagination;
 mod pool;
 mod time;
+mod write;
 
 pub use connection::{Backend, DbConn};
 pub use error::{StoreError, enum_col, json_col, uuid_col};

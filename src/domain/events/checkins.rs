@@ -53,7 +53,7 @@ pub fn check_in(
     ticket: &str,
     scanned_at: Option<DateTime<Utc>>,
 ) -> Result<CheckIn, DomainError> {
-    crate::domain::retry_on_race(|| {
+    crate::domain::common::create::retry_on_race(|| {
         conn.write_tx(|conn| {
             let event = events::get(conn, actor, event_id)?;
             let row = store::find_by_ticket(conn, ticket.trim())?

@@ -5,31 +5,15 @@ use rand::Rng;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::domain::common::create::Created;
 use crate::domain::common::error::Validator;
-use crate::domain::events::event_steps::{self, Step};
-use crate::domain::kinds::partner_kind::text_enum;
-use crate::domain::org::org_units::Created;
+use crate::domain::events::step_plan;
+use crate::domain::kinds::event_kind::{EventStatus, EventTheme};
 use crate::domain::{Actor, DomainError, Role};
 use crate::geo::LatLon;
 use crate::geo::bbox::lat_band;
 use crate::store::events::{self as store, EventFilter, EventRow};
 use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, now_utc, sync, uuid_col};
-
-text_enum!(EventTheme {
-    ParentChild => "parent_child",
-    AntiFraud => "anti_fraud",
-    Health => "health",
-    MarketPromotion => "market_promotion",
-    FinancialLiteracy => "financial_literacy",
-    Festival => "festival",
-    Other => "other",
-});
-
-text_enum!(EventStatus {
-    Planned => "planned",
-    Cancelled => "cancelled",
-    Completed => "completed",
-});
 
 /// Days attendees' personal data is kept after an event unless they became leads.
 pub const DEFAULT_RETENTION_DAYS: i32 = 180;
@@ -235,8 +219,8 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewEvent) -> Result<Creat
         v.add("retention_days", "must be between 1 and 3650");
     }
     v.finish()?;
-    let digest: String = crate::domain::create_digest(&input);
-    crate::domain::retry_on_race(|| {
+    let digest: String = crate::domain::common::create::create_digest(&input);
+    crate::domain::common::create::retry_on_race(|| {
         conn.write_tx(|conn| {
             let id = input.id.unwrap_or_else(Uuid::now_v7);
             if let Some(existing) = store::find(conn, &id.to_string())? {
@@ -284,7 +268,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewEvent) -> Result<Creat
                 seq,
                 created_seq: seq,
             };
-            store::insert(conn, &event.to_row(), &event_steps::defaults(&event))?;
+            store::insert(conn, &event.to_row(), &step_plan::defaults(event.id, event.starts_at, event.ends_at))?;
             crate::domain::org::audit::record(
                 conn,
                 actor,
@@ -408,16 +392,4 @@ pub(crate) fn complete(conn: &mut DbConn, event: &Event) -> Result<(), StoreErro
     next.seq = sync::next_seq(conn)?;
     store::replace(conn, &next.to_row(), event.version)?;
     Ok(())
-}
-
-/// The step list a new event starts with.
-pub fn step_due(event: &Event, step: Step) -> DateTime<Utc> {
-    match step {
-        Step::Plan => event.starts_at - Duration::days(14),
-        Step::Invite => event.starts_at - Duration::days(7),
-        Step::Prepare => event.starts_at - Duration::days(1),
-        Step::Host => event.starts_at,
-        Step::FollowUp => event.ends_at + Duration::days(3),
-        Step::Review => event.ends_at + Duration::days(7),
-    }
 }

@@ -5,12 +5,12 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::domain::common::create::Created;
 use crate::domain::common::error::Validator;
 use crate::domain::common::text::{amount_fen, bounded_text, list_col, list_text, text_list, yuan};
 use crate::domain::kinds::lead_kind::{LeadKind, LeadSource, LeadStatus, Segment};
 use crate::domain::kinds::project_kind::PointsAction;
 use crate::domain::org::audit::{self, Action};
-use crate::domain::org::org_units::Created;
 use crate::domain::projects::points::{self, Credit, Source};
 use crate::domain::{Actor, DomainError, Phone, Role};
 use crate::store::leads::{self as store, LeadFilter, LeadHistoryRow, LeadRow};
@@ -289,8 +289,8 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewLead) -> Result<Create
     let needs = bounded_text(&mut v, "needs", input.needs.as_deref().unwrap_or(""), 1000);
     let expected = input.expected_amount.map(|a| amount_fen(&mut v, "expected_amount", a));
     v.finish()?;
-    let digest = crate::domain::create_digest(&input);
-    crate::domain::retry_on_race(|| {
+    let digest = crate::domain::common::create::create_digest(&input);
+    crate::domain::common::create::retry_on_race(|| {
         conn.write_tx(|conn| {
             let id = input.id.unwrap_or_else(Uuid::now_v7);
             if let Some(existing) = store::find(conn, &id.to_string())? {

@@ -7,3 +7,4 @@ pub mod event_steps;
 pub mod events;
 pub mod leads;
 pub mod registrations;
+pub mod step_plan;

@@ -5,7 +5,8 @@ use rand::Rng;
 use uuid::Uuid;
 
 use crate::domain::common::error::Validator;
-use crate::domain::events::events::{Event, EventStatus, EventTheme};
+use crate::domain::events::events::Event;
+use crate::domain::kinds::event_kind::{EventStatus, EventTheme};
 use crate::domain::{DomainError, Phone};
 use crate::store::registrations::{self as store, RegistrationRow};
 use crate::store::{DbConn, StoreError, events as event_store, now_utc, partners as partner_store};
@@ -135,7 +136,7 @@ pub fn register(conn: &mut DbConn, code: &str, name: &str, phone: &str, consent:
     let (Some(name), Some(phone)) = (name, phone) else {
         return Err(DomainError::invalid("", "invalid registration"));
     };
-    crate::domain::retry_on_race(|| {
+    crate::domain::common::create::retry_on_race(|| {
         conn.write_tx(|conn| {
             let event = event_by_code(conn, code)?;
             let event_id = event.id.to_string();

@@ -1,10 +1,11 @@
-//! Finding partners by place: nearby search, possible duplicates, and the territory report.
+//! Finding partners by place: nearby search and the territory report. (The possible duplicates
+//! shown when creating a partner are `partners`'s, which this module builds on.)
 
 use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use crate::domain::field::partners::{Partner, PossibleDuplicate};
+use crate::domain::field::partners::{Partner, box_filter};
 use crate::domain::map::scope::{Filters, Matcher};
 use crate::domain::map::{Layer, MapIndex};
 use crate::domain::org::territories::TerritoryCache;
@@ -12,20 +13,10 @@ use crate::domain::{Actor, DomainError};
 use crate::geo::distance::local_distance_m;
 use crate::geo::mercator::unproject;
 use crate::geo::{BBox, LatLon, WorldBox, distance_m};
-use crate::store::partners::{self as store, BoxFilter, PartnerRow};
+use crate::store::partners::{self as store, PartnerRow};
 use crate::store::{DbConn, StoreError, uuid_col};
 
 pub const MAX_RADIUS_M: f64 = 50_000.0;
-
-/// Beyond this many 0.01° bands (2° of latitude) the box is not a local search: the band list is
-/// dropped rather than bound as a huge `IN (…)`, and the plain range filters do the work.
-const MAX_BANDS: usize = 200;
-
-pub fn box_filter(b: &BBox) -> BoxFilter {
-    let bands = b.bands();
-    let bands = if bands.len() > MAX_BANDS { Vec::new() } else { bands };
-    BoxFilter { bands, min_lat: b.min.lat, max_lat: b.max.lat, min_lon: b.min.lon, max_lon: b.max.lon }
-}
 
 /// Live partners in scope whose exact geodesic distance is within `radius_m`, nearest first.
 /// The SQL prefilter is a latitude-band/longitude index range, so cost follows the area searched,
@@ -119,66 +110,6 @@ fn candidates(
     Ok(rows.into_iter().map(|(id, lat, lon)| Ok((uuid_col(&id)?, lat, lon))).collect::<Result<_, StoreError>>()?)
 }
 
-const DUPLICATE_RADIUS_M: f64 = 100.0;
-
-/// Lower-cased, without spaces and punctuation: "华润万家 (江门店)" ~ "华润万家江门店".
-fn normalise(name: &str) -> Vec<char> {
-    name.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
-}
-
-/// Dice similarity of character bigrams; works for Chinese, where words are not spaced.
-fn similarity(a: &str, b: &str) -> f64 {
-    let (a, b) = (normalise(a), normalise(b));
-    if a.is_empty() || b.is_empty() {
-        return 0.0;
-    }
-    if a == b {
-        return 1.0;
-    }
-    let contains = |x: &[char], y: &[char]| y.len() >= 2 && x.windows(y.len()).any(|w| w == y);
-    if contains(&a, &b) || contains(&b, &a) {
-        return 0.9;
-    }
-    let bigrams = |s: &[char]| s.windows(2).map(|w| (w[0], w[1])).collect::<Vec<_>>();
-    let (ba, mut bb) = (bigrams(&a), bigrams(&b));
-    if ba.is_empty() || bb.is_empty() {
-        return 0.0;
-    }
-    let total = ba.len() + bb.len();
-    let mut shared = 0;
-    for g in ba {
-        if let Some(i) = bb.iter().position(|x| *x == g) {
-            bb.swap_remove(i);
-            shared += 1;
-        }
-    }
-    2.0 * shared as f64 / total as f64
-}
-
-pub fn possible_duplicates(
-    conn: &mut DbConn,
-    actor: &Actor,
-    partner: &Partner,
-) -> Result<Vec<PossibleDuplicate>, StoreError> {
-    let rows = store::in_box(
-        conn,
-        actor.scope().path_prefix().as_deref(),
-        &box_filter(&BBox::around(partner.location, DUPLICATE_RADIUS_M)),
-    )?;
-    let mut found = Vec::new();
-    for row in rows {
-        if row.id == partner.id.to_string() {
-            continue;
-        }
-        let d = distance_m(partner.location, LatLon { lat: row.lat, lon: row.lon });
-        if d <= DUPLICATE_RADIUS_M && similarity(&row.name, &partner.name) >= 0.5 {
-            found.push(PossibleDuplicate { id: uuid_col(&row.id)?, name: row.name, distance_m: d });
-        }
-    }
-    found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
-    Ok(found)
-}
-
 /// A partner located outside the territory that governs its owner's org unit.
 pub struct OutsideTerritory {
     pub partner: Partner,
@@ -204,15 +135,6 @@ pub fn outside_owner_territory(conn: &mut DbConn, actor: &Actor) -> Result<Vec<O
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn similar_names_are_recognised() {
-        assert!(similarity("华润万家(江门店)", "华润万家 江门店") >= 0.99);
-        assert!(similarity("华润万家", "华润万家江门店") >= 0.5);
-        assert!(similarity("江门一中", "江门第一中学") >= 0.3);
-        assert!(similarity("华润万家", "海鲜批发市场") < 0.5);
-        assert_eq!(similarity("", "x"), 0.0);
-    }
 
     proptest::proptest! {
         /// Ruling candidates out by the local estimate never changes the answer.

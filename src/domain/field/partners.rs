@@ -4,16 +4,17 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::domain::common::create::Created;
 use crate::domain::common::error::Validator;
 use crate::domain::common::text::{bounded_text, text_list};
 use crate::domain::kinds::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
 use crate::domain::org::audit::{self, Action};
-use crate::domain::org::org_units::{Created, OrgUnit};
+use crate::domain::org::org_units::OrgUnit;
 use crate::domain::org::territories::BranchTerritories;
 use crate::domain::{Actor, DomainError, Phone, Role};
-use crate::geo::LatLon;
 use crate::geo::bbox::lat_band;
-use crate::store::partners::{self as store, PartnerFilter, PartnerRow, StatusChangeRow};
+use crate::geo::{BBox, LatLon, distance_m};
+use crate::store::partners::{self as store, BoxFilter, PartnerFilter, PartnerRow, StatusChangeRow};
 use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, now_utc, sync, uuid_col};
 
 pub const DEFAULT_GEOFENCE_M: i32 = 200;
@@ -188,6 +189,66 @@ pub struct PossibleDuplicate {
     pub distance_m: f64,
 }
 
+const DUPLICATE_RADIUS_M: f64 = 100.0;
+
+/// Lower-cased, without spaces and punctuation: "华润万家 (江门店)" ~ "华润万家江门店".
+fn normalise(name: &str) -> Vec<char> {
+    name.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// Dice similarity of character bigrams; works for Chinese, where words are not spaced.
+fn similarity(a: &str, b: &str) -> f64 {
+    let (a, b) = (normalise(a), normalise(b));
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    if a == b {
+        return 1.0;
+    }
+    let contains = |x: &[char], y: &[char]| y.len() >= 2 && x.windows(y.len()).any(|w| w == y);
+    if contains(&a, &b) || contains(&b, &a) {
+        return 0.9;
+    }
+    let bigrams = |s: &[char]| s.windows(2).map(|w| (w[0], w[1])).collect::<Vec<_>>();
+    let (ba, mut bb) = (bigrams(&a), bigrams(&b));
+    if ba.is_empty() || bb.is_empty() {
+        return 0.0;
+    }
+    let total = ba.len() + bb.len();
+    let mut shared = 0;
+    for g in ba {
+        if let Some(i) = bb.iter().position(|x| *x == g) {
+            bb.swap_remove(i);
+            shared += 1;
+        }
+    }
+    2.0 * shared as f64 / total as f64
+}
+
+pub fn possible_duplicates(
+    conn: &mut DbConn,
+    actor: &Actor,
+    partner: &Partner,
+) -> Result<Vec<PossibleDuplicate>, StoreError> {
+    let rows = store::in_box(
+        conn,
+        actor.scope().path_prefix().as_deref(),
+        &box_filter(&BBox::around(partner.location, DUPLICATE_RADIUS_M)),
+    )?;
+    let mut found = Vec::new();
+    for row in rows {
+        if row.id == partner.id.to_string() {
+            continue;
+        }
+        let d = distance_m(partner.location, LatLon { lat: row.lat, lon: row.lon });
+        if d <= DUPLICATE_RADIUS_M && similarity(&row.name, &partner.name) >= 0.5 {
+            found.push(PossibleDuplicate { id: uuid_col(&row.id)?, name: row.name, distance_m: d });
+        }
+    }
+    found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
+    Ok(found)
+}
+
 fn check_location(v: &mut Validator, location: LatLon) -> LatLon {
     v.check("location", location.validated()).unwrap_or(location)
 }
@@ -306,9 +367,9 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPartner) -> Result<Cre
     let agreed_benefits = text_list(&mut v, "agreed_benefits", input.agreed_benefits.as_deref().unwrap_or(&[]));
     check_numbers(&mut v, input.audience_size, input.visit_cadence_days, input.geofence_m);
     v.finish()?;
-    let digest = crate::domain::create_digest(&input);
+    let digest = crate::domain::common::create::create_digest(&input);
 
-    crate::domain::retry_on_race(|| {
+    crate::domain::common::create::retry_on_race(|| {
         conn.write_tx(|conn| {
             let id = input.id.unwrap_or_else(Uuid::now_v7);
             if let Some(existing) = store::find(conn, &id.to_string())? {
@@ -357,7 +418,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPartner) -> Result<Cre
             store::insert(conn, &partner.to_row())?;
             status_change(conn, &partner, None, actor, None, now)?;
             audit::record(conn, actor, "partner", partner.id, &partner.org_path, Action::Create, partner.audit_view())?;
-            let possible_duplicates = crate::domain::field::partner_search::possible_duplicates(conn, actor, &partner)?;
+            let possible_duplicates = possible_duplicates(conn, actor, &partner)?;
             Ok(CreatedPartner { partner: Created::New(partner), possible_duplicates })
         })
     })
@@ -369,6 +430,16 @@ pub fn get(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<Partner, Domain
         .filter(|r| r.deleted_at.is_none() && actor.scope().contains(&r.org_path))
         .ok_or(DomainError::NotFound("partner"))?;
     Ok(Partner::try_from(row)?)
+}
+
+/// Beyond this many 0.01° bands (2° of latitude) the box is not a local search: the band list is
+/// dropped rather than bound as a huge `IN (…)`, and the plain range filters do the work.
+const MAX_BANDS: usize = 200;
+
+pub fn box_filter(b: &BBox) -> BoxFilter {
+    let bands = b.bands();
+    let bands = if bands.len() > MAX_BANDS { Vec::new() } else { bands };
+    BoxFilter { bands, min_lat: b.min.lat, max_lat: b.max.lat, min_lon: b.min.lon, max_lon: b.max.lon }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -397,7 +468,7 @@ pub fn list(
         org_unit_id: query.org_unit_id.map(|u| u.to_string()),
         territory_unit_id: query.territory_unit_id.map(|u| u.to_string()),
         q: query.q.as_ref().map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()),
-        within: query.bbox.map(|b| crate::domain::field::partner_search::box_filter(&b)),
+        within: query.bbox.map(|b| box_filter(&b)),
         updated_since: query.updated_since.map(|t| t.naive_utc()),
     };
     Ok(store::list(conn, &filter, page)?.try_map(Partner::try_from)?)
@@ -547,4 +618,18 @@ pub fn history(
             changed_at: r.changed_at.and_utc(),
         })
     })?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similar_names_are_recognised() {
+        assert!(similarity("华润万家(江门店)", "华润万家 江门店") >= 0.99);
+        assert!(similarity("华润万家", "华润万家江门店") >= 0.5);
+        assert!(similarity("江门一中", "江门第一中学") >= 0.3);
+        assert!(similarity("华润万家", "海鲜批发市场") < 0.5);
+        assert_eq!(similarity("", "x"), 0.0);
+    }
 }

@@ -3,9 +3,10 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::field::verification::{PhotoSignal, Thresholds};
+use crate::domain::common::create::Created;
+use crate::domain::common::evidence::PhotoSignal;
+use crate::domain::field::verification::Thresholds;
 use crate::domain::field::visits::{self, Visit};
-use crate::domain::org::org_units::Created;
 use crate::domain::{Actor, DomainError, Role};
 use crate::geo::LatLon;
 use crate::store::photos::{self as store, PhotoRow};

@@ -1,8 +1,9 @@
 //! Is a check-in believable? Pure rules over the signals a visit carries; no I/O.
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::common::evidence::PhotoSignal;
 use crate::geo::{LatLon, distance_m};
 
 /// Why a visit is not verified. Stable strings: the app shows them, reports count them.
@@ -47,15 +48,6 @@ impl Default for Thresholds {
             photo_max_time_diff_s: 2 * 3600,
         }
     }
-}
-
-/// What a photo's EXIF says, if anything.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct PhotoSignal {
-    pub position: Option<LatLon>,
-    /// EXIF `DateTimeOriginal`, local time without zone; with `offset` when the camera wrote one.
-    pub taken_at: Option<NaiveDateTime>,
-    pub offset_minutes: Option<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -5,11 +5,13 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::common::calendar::Clock;
+use crate::domain::common::create::Created;
 use crate::domain::common::error::Validator;
-use crate::domain::field::verification::{self, PhotoSignal, Reason, Signals, Thresholds, Verdict};
-use crate::domain::kinds::partner_kind::text_enum;
+use crate::domain::common::evidence::PhotoSignal;
+use crate::domain::field::verification::{self, Reason, Signals, Thresholds, Verdict};
 use crate::domain::kinds::project_kind::PointsAction;
-use crate::domain::org::org_units::{Created, OrgUnit};
+use crate::domain::kinds::text_enum;
+use crate::domain::org::org_units::OrgUnit;
 use crate::domain::projects::points::{self, Credit, Source};
 use crate::domain::{Actor, DomainError, Role};
 use crate::geo::LatLon;
@@ -302,8 +304,8 @@ pub fn create(
     let notes = optional_text(&mut v, "notes", input.notes.as_deref(), 2000).unwrap_or_default();
     let next_step = optional_text(&mut v, "next_step", input.next_step.as_deref(), 500);
     v.finish()?;
-    let digest = crate::domain::create_digest(&input);
-    crate::domain::retry_on_race(|| {
+    let digest = crate::domain::common::create::create_digest(&input);
+    crate::domain::common::create::retry_on_race(|| {
         conn.write_tx(|conn| {
             let id = input.id.unwrap_or_else(Uuid::now_v7);
             if let Some(existing) = store::find(conn, &id.to_string())? {
@@ -409,7 +411,7 @@ pub fn list(
         from: query.from.map(|t| t.naive_utc()),
         to: query.to.map(|t| t.naive_utc()),
         verified: query.verified,
-        within: query.bbox.map(|b| crate::domain::field::partner_search::box_filter(&b)),
+        within: query.bbox.map(|b| crate::domain::field::partners::box_filter(&b)),
     };
     Ok(store::list(conn, &filter, page)?.try_map(Visit::try_from)?)
 }

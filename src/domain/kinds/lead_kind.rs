@@ -1,6 +1,6 @@
 //! The vocabulary of leads and segment projects.
 
-use crate::domain::kinds::partner_kind::text_enum;
+use crate::domain::kinds::text_enum;
 
 text_enum!(LeadKind {
     Person => "person",

@@ -1,30 +1,6 @@
 //! The vocabulary of partners: categories, audience units and the alliance pipeline.
 
-macro_rules! text_enum {
-    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = ();
-            fn from_str(s: &str) -> Result<Self, ()> {
-                $name::ALL.iter().copied().find(|v| v.as_str() == s).ok_or(())
-            }
-        }
-    };
-}
-
-/// A closed vocabulary stored as text: serde, OpenAPI schema, `as_str` and `FromStr` in one place.
-pub(crate) use text_enum;
+use crate::domain::kinds::text_enum;
 
 text_enum!(PartnerCategory {
     Supermarket => "supermarket",

@@ -1,7 +1,7 @@
 //! The vocabulary of segment projects: statuses, the metrics targets are set on, the actions
 //! that earn points.
 
-use crate::domain::kinds::partner_kind::text_enum;
+use crate::domain::kinds::text_enum;
 
 text_enum!(ProjectStatus {
     Planned => "planned",

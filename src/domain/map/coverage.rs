@@ -7,7 +7,7 @@ use super::MapIndex;
 use super::index::NONE;
 use super::layer::Layer;
 use super::scope::{Filters, Matcher};
-use crate::domain::events::events::EventStatus;
+use crate::domain::kinds::event_kind::EventStatus;
 use crate::domain::kinds::lead_kind::LeadStatus;
 use crate::domain::kinds::partner_kind::{PartnerCategory, PartnerStatus};
 use crate::domain::map::layer::Vocabulary;

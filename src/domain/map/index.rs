@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::layer::{Layer, Vocabulary};
 use crate::domain::DomainError;
-use crate::domain::events::events::EventStatus;
+use crate::domain::kinds::event_kind::EventStatus;
 use crate::domain::kinds::lead_kind::LeadStatus;
 use crate::domain::kinds::partner_kind::{PartnerCategory, PartnerStatus};
 use crate::geo::mercator::project;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::common::create::Created;
 use crate::domain::common::error::Validator;
 use crate::domain::{Actor, DomainError, Role};
 use crate::geo::{LatLon, Territory};
@@ -107,13 +108,6 @@ pub struct NewOrgUnit {
     pub parent_id: Option<Uuid>,
     pub territory: Option<Territory>,
     pub location: Option<LatLon>,
-}
-
-/// A create either made the record or found the identical one made before with the same id.
-#[derive(Debug)]
-pub enum Created<T> {
-    New(T),
-    Existing(T),
 }
 
 pub fn create(conn: &mut DbConn, actor: &Actor, input: NewOrgUnit) -> Result<Created<OrgUnit>, DomainError> {

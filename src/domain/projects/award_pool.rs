@@ -7,11 +7,11 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::common::calendar::period_bounds;
+use crate::domain::common::create::Created;
 use crate::domain::common::error::Validator;
 use crate::domain::common::text::{amount_fen, bounded_text};
-use crate::domain::kinds::partner_kind::text_enum;
 use crate::domain::kinds::project_kind::Period;
-use crate::domain::org::org_units::Created;
+use crate::domain::kinds::text_enum;
 use crate::domain::projects::leaderboard::{standings, star_of};
 use crate::domain::projects::projects::{self, Project};
 use crate::domain::{Actor, DomainError};
@@ -137,7 +137,7 @@ pub fn contribute(
     let amount_fen = checked_amount(&mut v, input.amount);
     let note = bounded_text(&mut v, "note", input.note.as_deref().unwrap_or_default(), 200);
     v.finish()?;
-    let digest = crate::domain::create_digest(&(project_id, PoolEntryKind::Contribution, &input));
+    let digest = crate::domain::common::create::create_digest(&(project_id, PoolEntryKind::Contribution, &input));
     append(conn, actor, project_id, input.id, &digest, |conn| {
         let row = projects::get_row(conn, actor, project_id)?;
         let manages = projects::may_manage(actor, &row).is_ok();
@@ -171,7 +171,7 @@ pub fn pay_star(
     let amount_fen = checked_amount(&mut v, input.amount);
     let note = bounded_text(&mut v, "note", input.note.as_deref().unwrap_or_default(), 200);
     v.finish()?;
-    let digest = crate::domain::create_digest(&(project_id, PoolEntryKind::Payout, &input));
+    let digest = crate::domain::common::create::create_digest(&(project_id, PoolEntryKind::Payout, &input));
     append(conn, actor, project_id, input.id, &digest, |conn| {
         let row = projects::get_row(conn, actor, project_id)?;
         projects::may_manage(actor, &row)?;

@@ -6,12 +6,13 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::common::create::Created;
 use crate::domain::common::error::Validator;
+use crate::domain::common::evidence::Evidence;
 use crate::domain::common::text::{bounded_text, name};
-use crate::domain::events::event_steps::Evidence;
 use crate::domain::kinds::lead_kind::Segment;
-use crate::domain::kinds::partner_kind::{PartnerCategory, text_enum};
-use crate::domain::org::org_units::Created;
+use crate::domain::kinds::partner_kind::PartnerCategory;
+use crate::domain::kinds::text_enum;
 use crate::domain::{Actor, DomainError, Role};
 use crate::store::cases::{self as store, CaseFilter, CaseRow};
 use crate::store::{
@@ -245,8 +246,8 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewCase) -> Result<Create
     let Some(unit_id) = actor.org_unit_id else {
         return Err(DomainError::forbidden("role_not_allowed", "a case is written from an org unit; yours has none"));
     };
-    let digest = crate::domain::create_digest(&input);
-    crate::domain::retry_on_race(|| {
+    let digest = crate::domain::common::create::create_digest(&input);
+    crate::domain::common::create::retry_on_race(|| {
         conn.write_tx(|conn| {
             let id = input.id.unwrap_or_else(Uuid::now_v7);
             if let Some(existing) = store::find(conn, &id.to_string())? {

@@ -7,12 +7,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::common::calendar::{Clock, days_between};
+use crate::domain::common::create::Created;
 use crate::domain::common::error::Validator;
 use crate::domain::common::text::{bounded_text, list_col, list_text, text_list};
 use crate::domain::kinds::lead_kind::Segment;
 use crate::domain::kinds::project_kind::{Metric, PointsAction, ProjectStatus};
 use crate::domain::org::audit::{self, Action};
-use crate::domain::org::org_units::Created;
 use crate::domain::{Actor, DomainError, Role};
 use crate::store::projects::{
     self as store, ManualMetricRow, ManualValueRow, MilestoneRow, ProjectFilter, ProjectParts, ProjectRow, RuleRow,
@@ -453,7 +453,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewProject) -> Result<Cre
     team_ids.push(input.lead_id);
     check_targets(&mut v, input.targets.as_deref().unwrap_or(&[]), &team_ids);
     v.finish()?;
-    let digest = crate::domain::create_digest(&input);
+    let digest = crate::domain::common::create::create_digest(&input);
     conn.write_tx(|conn| {
         let id = input.id.unwrap_or_else(Uuid::now_v7);
         if let Some(existing) = store::find(conn, &id.to_string())? {

@@ -8,9 +8,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::common::calendar::Clock;
+use crate::domain::common::create::Created;
 use crate::domain::common::error::Validator;
 use crate::domain::common::text::{bounded_text, name};
-use crate::domain::org::org_units::Created;
 use crate::domain::supervision::coaching_phase::{self, Blocker, Phase, PhaseStanding};
 use crate::domain::{Actor, DomainError, Role};
 use crate::store::coaching::{self as store, PlanFilter, PlanRow, ReviewRow};
@@ -210,8 +210,8 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPlan) -> Result<Create
     }
     let notes = bounded_text(&mut v, "notes", input.notes.as_deref().unwrap_or_default(), 2000);
     v.finish()?;
-    let digest = crate::domain::create_digest(&input);
-    crate::domain::retry_on_race(|| {
+    let digest = crate::domain::common::create::create_digest(&input);
+    crate::domain::common::create::retry_on_race(|| {
         conn.write_tx(|conn| {
             let id = input.id.unwrap_or_else(Uuid::now_v7);
             if let Some(existing) = store::find(conn, &id.to_string())? {
@@ -364,8 +364,8 @@ pub fn add_review(conn: &mut DbConn, actor: &Actor, id: Uuid, input: NewReview) 
     let went_well = bounded_text(&mut v, "went_well", input.went_well.as_deref().unwrap_or_default(), 2000);
     let to_improve = bounded_text(&mut v, "to_improve", input.to_improve.as_deref().unwrap_or_default(), 2000);
     v.finish()?;
-    let digest = crate::domain::create_digest(&(id, &input));
-    crate::domain::retry_on_race(|| {
+    let digest = crate::domain::common::create::create_digest(&(id, &input));
+    crate::domain::common::create::retry_on_race(|| {
         conn.write_tx(|conn| {
             let plan = get(conn, actor, id)?;
             let review_id = input.id.unwrap_or_else(Uuid::now_v7);

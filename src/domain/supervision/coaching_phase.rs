@@ -5,7 +5,7 @@
 
 use chrono::{Duration, NaiveDate};
 
-use crate::domain::kinds::partner_kind::text_enum;
+use crate::domain::kinds::text_enum;
 
 text_enum!(Phase {
     Observe => "observe",

@@ -8,12 +8,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::common::calendar::Clock;
+use crate::domain::common::create::Created;
 use crate::domain::common::error::Validator;
+use crate::domain::common::evidence::Evidence;
 use crate::domain::common::text::{bounded_text, name};
-use crate::domain::events::event_steps::Evidence;
 use crate::domain::field::verification::{self, Reason, Signals, Thresholds};
-use crate::domain::kinds::partner_kind::text_enum;
-use crate::domain::org::org_units::{Created, OrgUnitKind};
+use crate::domain::kinds::text_enum;
+use crate::domain::org::org_units::OrgUnitKind;
 use crate::domain::{Actor, DomainError, Role};
 use crate::geo::LatLon;
 use crate::store::supervisions::{self as store, FindingFilter, FindingRow, SupervisionFilter, SupervisionRow};
@@ -350,8 +351,8 @@ pub fn create(
     let review_worked = bounded_text(&mut v, "review_worked", input.review_worked.as_deref().unwrap_or_default(), 4000);
     let review_change = bounded_text(&mut v, "review_change", input.review_change.as_deref().unwrap_or_default(), 4000);
     v.finish()?;
-    let digest = crate::domain::create_digest(&input);
-    crate::domain::retry_on_race(|| {
+    let digest = crate::domain::common::create::create_digest(&input);
+    crate::domain::common::create::retry_on_race(|| {
         conn.write_tx(|conn| {
             let id = input.id.unwrap_or_else(Uuid::now_v7);
             if let Some(existing) = store::find(conn, &id.to_string())? {
@@ -637,8 +638,8 @@ pub fn add_finding(
     let title = v.check("title", name(&input.title, 100)).unwrap_or_default();
     let detail = bounded_text(&mut v, "detail", input.detail.as_deref().unwrap_or_default(), 2000);
     v.finish()?;
-    let digest = crate::domain::create_digest(&(supervision_id, &input));
-    crate::domain::retry_on_race(|| {
+    let digest = crate::domain::common::create::create_digest(&(supervision_id, &input));
+    crate::domain::common::create::retry_on_race(|| {
         conn.write_tx(|conn| {
             let supervision = get(conn, actor, supervision_id)?;
             let today = Clock::new(&project_store::branch_time_zone(conn, &supervision.branch_id)?).today();
