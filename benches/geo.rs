@@ -16,7 +16,7 @@ use outreach::domain::{Actor, Role};
 use outreach::geo::bbox::lat_band;
 use outreach::geo::datum::{gcj02_to_wgs84, wgs84_to_gcj02};
 use outreach::geo::{Area, Datum, LatLon, Territory, distance_m};
-use outreach::store::partners::{PartnerRow, insert_many};
+use outreach::store::field::partners::{PartnerRow, insert_many};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

@@ -62,10 +62,10 @@ use outreach::geo::cluster::{Gather, Grid};
 use outreach::geo::mercator::{project, unproject_f};
 use outreach::geo::point_index::Entry;
 use outreach::geo::{BBox, LatLon, WorldBox};
-use outreach::store::events::EventRow;
-use outreach::store::leads::LeadRow;
-use outreach::store::partners::PartnerRow;
-use outreach::store::visits::VisitRow;
+use outreach::store::events::events::EventRow;
+use outreach::store::events::leads::LeadRow;
+use outreach::store::field::partners::PartnerRow;
+use outreach::store::field::visits::VisitRow;
 use outreach::store::{DbConn, StoreError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -488,7 +488,7 @@ fn seed(conn: &mut DbConn, org: &Org, n: &Counts) -> (Counts, Value) {
             partner_row(org, &mut rng, i, seq, now)
         })
         .collect();
-    insert_batches(conn, &partners, outreach::store::partners::insert_many);
+    insert_batches(conn, &partners, outreach::store::field::partners::insert_many);
     println!("  partners: {} in {:.1} s", partners.len(), t.elapsed().as_secs_f64());
 
     let t = Instant::now();
@@ -505,7 +505,7 @@ fn seed(conn: &mut DbConn, org: &Org, n: &Counts) -> (Counts, Value) {
             })
             .collect();
         verified += rows.iter().filter(|v| v.verified).count();
-        conn.write_tx(|c| outreach::store::visits::insert_many(c, &rows)).unwrap();
+        conn.write_tx(|c| outreach::store::field::visits::insert_many(c, &rows)).unwrap();
         done += size;
     }
     println!("  visits: {done} in {:.1} s", t.elapsed().as_secs_f64());
@@ -520,7 +520,7 @@ fn seed(conn: &mut DbConn, org: &Org, n: &Counts) -> (Counts, Value) {
         .collect();
     conn.write_tx(|c| {
         for e in &events {
-            outreach::store::events::insert(c, e, &[])?;
+            outreach::store::events::events::insert(c, e, &[])?;
         }
         Ok::<(), StoreError>(())
     })
@@ -544,7 +544,7 @@ fn seed(conn: &mut DbConn, org: &Org, n: &Counts) -> (Counts, Value) {
                 lead_row(&mut rng, p, i, now)
             })
             .collect();
-        conn.write_tx(|c| outreach::store::leads::insert_many(c, &rows)).unwrap();
+        conn.write_tx(|c| outreach::store::events::leads::insert_many(c, &rows)).unwrap();
         done += size;
     }
     println!("  leads: {done} in {:.1} s", t.elapsed().as_secs_f64());
@@ -1142,7 +1142,7 @@ impl Probe<'_> {
 }
 
 fn actor_of(conn: &mut DbConn, phone: &str) -> Actor {
-    let row = outreach::store::users::find_by_phone(conn, phone).unwrap().unwrap();
+    let row = outreach::store::org::users::find_by_phone(conn, phone).unwrap().unwrap();
     Actor {
         user_id: row.id.parse().unwrap(),
         role: row.role.parse().unwrap(),

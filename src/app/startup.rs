@@ -21,7 +21,8 @@ use crate::http::json::JsonLimit;
 use crate::http::logging::PrivateRootSpan;
 use crate::http::problem::ApiError;
 use crate::media::card::CardFont;
-use crate::store::{Backend, Db, PoolOptions, refresh_tokens};
+use crate::store::org::refresh_tokens;
+use crate::store::{Backend, Db, PoolOptions};
 
 pub struct Application {
     port: u16,
@@ -202,6 +203,8 @@ async fn request_id_header(
 pub async fn purge(state: &AppState) -> Result<usize, crate::store::StoreError> {
     state
         .db
-        .run(|conn| conn.write_tx(|conn| crate::store::registrations::purge_expired(conn, crate::store::now_utc())))
+        .run(|conn| {
+            conn.write_tx(|conn| crate::store::events::registrations::purge_expired(conn, crate::store::now_utc()))
+        })
         .await
 }

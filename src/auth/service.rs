@@ -10,7 +10,8 @@ use super::refresh::{self, Rotation};
 use super::{AuthError, LoginThrottle, PasswordHasher, TokenKeys};
 use crate::domain::Phone;
 use crate::domain::org::users::User;
-use crate::store::{Db, now_utc, users};
+use crate::store::org::users;
+use crate::store::{Db, now_utc};
 
 /// What a successful login or refresh hands the client.
 #[derive(Debug)]

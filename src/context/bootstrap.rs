@@ -36,7 +36,7 @@ pub async fn ensure_admin(state: &AppState) -> anyhow::Result<()> {
     let Some(admin) = state.settings.bootstrap_admin.clone() else {
         return Ok(());
     };
-    let count = state.db.run(store::users::count).await?;
+    let count = state.db.run(store::org::users::count).await?;
     if count > 0 {
         return Ok(());
     }

@@ -12,10 +12,11 @@ use crate::domain::supervision::supervisions::{
     self, Finding, FindingPatch, NewFinding, NewSupervision, Supervision, SupervisionPatch,
 };
 use crate::domain::{Actor, DomainError, Role};
-use crate::store::{
-    DbConn, StoreError, partners as partner_store, photos as photo_store, supervisions as supervision_store, sync,
-    uuid_col, visits as visit_store,
-};
+use crate::store::field::partners as partner_store;
+use crate::store::field::photos as photo_store;
+use crate::store::field::visits as visit_store;
+use crate::store::supervision::supervisions as supervision_store;
+use crate::store::{DbConn, StoreError, sync, uuid_col};
 
 pub const MAX_PULL: usize = 1000;
 pub const MAX_PUSH: usize = 500;
@@ -139,7 +140,7 @@ pub fn pull(conn: &mut DbConn, actor: &Actor, after: Option<i64>, limit: usize) 
     let (cursor, has_more) = if cut < total { (items[cut - 1].0, true) } else { (bound.max(after), bound < horizon) };
     items.truncate(cut);
     let zone = match actor.branch_id() {
-        Some(branch) => crate::store::projects::branch_time_zone(conn, branch)?,
+        Some(branch) => crate::store::projects::projects::branch_time_zone(conn, branch)?,
         None => crate::domain::common::calendar::DEFAULT_TIME_ZONE.to_owned(),
     };
     let today = crate::domain::common::calendar::Clock::new(&zone).today();

@@ -447,7 +447,7 @@ async fn backdate(app: &TestApp, partner: &str, days: i64) {
         .db
         .run(move |conn| {
             let seq = outreach::store::sync::next_seq(conn)?;
-            outreach::store::partners::backdate(conn, &id, at, seq)
+            outreach::store::field::partners::backdate(conn, &id, at, seq)
         })
         .await
         .unwrap();

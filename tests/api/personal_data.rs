@@ -70,7 +70,7 @@ async fn a_withdrawal_after_check_in_removes_the_untouched_lead() {
         )
         .await;
     assert_eq!(done.status(), 204);
-    let gone = app.state.db.run(move |c| outreach::store::leads::find(c, &lead)).await.unwrap();
+    let gone = app.state.db.run(move |c| outreach::store::events::leads::find(c, &lead)).await.unwrap();
     assert!(gone.is_none(), "the lead made from this registration alone is gone too");
 }
 

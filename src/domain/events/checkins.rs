@@ -8,8 +8,8 @@ use crate::domain::events::events::{self, Event};
 use crate::domain::kinds::project_kind::PointsAction;
 use crate::domain::projects::points::{self, Credit, Source};
 use crate::domain::{Actor, DomainError};
-use crate::store::leads as lead_store;
-use crate::store::registrations::{self as store, RegistrationRow};
+use crate::store::events::leads as lead_store;
+use crate::store::events::registrations::{self as store, RegistrationRow};
 use crate::store::{DbConn, StoreError, now_utc, uuid_col};
 
 #[derive(Debug, Clone)]

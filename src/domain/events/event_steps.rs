@@ -10,7 +10,7 @@ use crate::domain::kinds::event_kind::EventStatus;
 use crate::domain::kinds::project_kind::PointsAction;
 use crate::domain::projects::points::{self, Credit, Source};
 use crate::domain::{Actor, DomainError};
-use crate::store::events as store;
+use crate::store::events::events as store;
 use crate::store::{DbConn, StoreError, now_utc};
 
 pub fn list(conn: &mut DbConn, actor: &Actor, event_id: Uuid) -> Result<Vec<EventStep>, DomainError> {
@@ -83,7 +83,7 @@ pub fn complete(
         current.notes = notes.as_ref().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
         if step == Step::Review {
             let (checked_in, leads, conversions) =
-                crate::store::registrations::attendance(conn, &event_id.to_string())?;
+                crate::store::events::registrations::attendance(conn, &event_id.to_string())?;
             current.figures = Some(ReviewFigures {
                 capacity: event.capacity,
                 registered: event.registered_count,

@@ -12,7 +12,7 @@ use crate::domain::kinds::event_kind::{EventStatus, EventTheme};
 use crate::domain::{Actor, DomainError, Role};
 use crate::geo::LatLon;
 use crate::geo::bbox::lat_band;
-use crate::store::events::{self as store, EventFilter, EventRow};
+use crate::store::events::events::{self as store, EventFilter, EventRow};
 use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, now_utc, sync, uuid_col};
 
 /// Days attendees' personal data is kept after an event unless they became leads.

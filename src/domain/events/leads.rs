@@ -13,7 +13,7 @@ use crate::domain::kinds::project_kind::PointsAction;
 use crate::domain::org::audit::{self, Action};
 use crate::domain::projects::points::{self, Credit, Source};
 use crate::domain::{Actor, DomainError, Phone, Role};
-use crate::store::leads::{self as store, LeadFilter, LeadHistoryRow, LeadRow};
+use crate::store::events::leads::{self as store, LeadFilter, LeadHistoryRow, LeadRow};
 use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, now_utc, uuid_col};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

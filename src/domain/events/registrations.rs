@@ -8,8 +8,10 @@ use crate::domain::common::error::Validator;
 use crate::domain::events::events::Event;
 use crate::domain::kinds::event_kind::{EventStatus, EventTheme};
 use crate::domain::{DomainError, Phone};
-use crate::store::registrations::{self as store, RegistrationRow};
-use crate::store::{DbConn, StoreError, events as event_store, now_utc, partners as partner_store};
+use crate::store::events::events as event_store;
+use crate::store::events::registrations::{self as store, RegistrationRow};
+use crate::store::field::partners as partner_store;
+use crate::store::{DbConn, StoreError, now_utc};
 
 /// The consent an attendee gives, recorded with its version and time on every registration.
 pub const CONSENT_VERSION: &str = "2026-11";
@@ -170,7 +172,7 @@ pub fn register(conn: &mut DbConn, code: &str, name: &str, phone: &str, consent:
             };
             if let Some(cancelled) = store::find_by_phone(conn, &event_id, phone.as_str())? {
                 // Registering again after cancelling: the old row gives way to the new one.
-                crate::store::registrations::erase_row(conn, &cancelled.id)?;
+                crate::store::events::registrations::erase_row(conn, &cancelled.id)?;
             }
             store::insert(conn, &row)?;
             Ok(ticket_of(conn, &row, false)?)
@@ -240,7 +242,7 @@ pub fn withdraw(conn: &mut DbConn, code: &str, phone: &str, ticket: &str) -> Res
             None,
         )?;
         if let Some(lead_id) = &row.lead_id
-            && crate::store::leads::delete_if_untouched_from(conn, lead_id, &row.event_id, &row.id)?
+            && crate::store::events::leads::delete_if_untouched_from(conn, lead_id, &row.event_id, &row.id)?
         {
             crate::domain::events::leads::settle_erased(conn, lead_id)?;
         }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::domain::common::evidence::Evidence;
 use crate::domain::kinds::text_enum;
-use crate::store::events::StepRow;
+use crate::store::events::events::StepRow;
 use crate::store::{StoreError, enum_col, uuid_col};
 
 text_enum!(Step {

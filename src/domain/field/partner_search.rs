@@ -13,7 +13,7 @@ use crate::domain::{Actor, DomainError};
 use crate::geo::distance::local_distance_m;
 use crate::geo::mercator::unproject;
 use crate::geo::{BBox, LatLon, WorldBox, distance_m};
-use crate::store::partners::{self as store, PartnerRow};
+use crate::store::field::partners::{self as store, PartnerRow};
 use crate::store::{DbConn, StoreError, uuid_col};
 
 pub const MAX_RADIUS_M: f64 = 50_000.0;

@@ -14,7 +14,7 @@ use crate::domain::org::territories::BranchTerritories;
 use crate::domain::{Actor, DomainError, Phone, Role};
 use crate::geo::bbox::lat_band;
 use crate::geo::{BBox, LatLon, distance_m};
-use crate::store::partners::{self as store, BoxFilter, PartnerFilter, PartnerRow, StatusChangeRow};
+use crate::store::field::partners::{self as store, BoxFilter, PartnerFilter, PartnerRow, StatusChangeRow};
 use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, now_utc, sync, uuid_col};
 
 pub const DEFAULT_GEOFENCE_M: i32 = 200;

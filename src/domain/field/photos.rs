@@ -9,7 +9,7 @@ use crate::domain::field::verification::Thresholds;
 use crate::domain::field::visits::{self, Visit};
 use crate::domain::{Actor, DomainError, Role};
 use crate::geo::LatLon;
-use crate::store::photos::{self as store, PhotoRow};
+use crate::store::field::photos::{self as store, PhotoRow};
 use crate::store::{DbConn, StoreError, now_utc, sync, uuid_col};
 
 #[derive(Debug, Clone, PartialEq)]

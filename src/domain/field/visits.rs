@@ -16,12 +16,12 @@ use crate::domain::projects::points::{self, Credit, Source};
 use crate::domain::{Actor, DomainError, Role};
 use crate::geo::LatLon;
 use crate::geo::bbox::lat_band;
-use crate::store::visits::{self as store, VisitFilter, VisitRow};
-use crate::store::{
-    DbConn, Page, PageRequest, StoreError, enum_col, now_utc, partners as partner_store, photos as photo_store, sync,
-    uuid_col,
-};
-use crate::store::{project_metrics, projects as project_store};
+use crate::store::field::partners as partner_store;
+use crate::store::field::photos as photo_store;
+use crate::store::field::visits::{self as store, VisitFilter, VisitRow};
+use crate::store::projects::project_metrics;
+use crate::store::projects::projects as project_store;
+use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, now_utc, sync, uuid_col};
 
 text_enum!(VisitPurpose {
     Relationship => "relationship",

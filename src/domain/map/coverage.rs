@@ -131,7 +131,7 @@ pub fn coverage(
         },
     };
     let children: Vec<OrgUnit> =
-        crate::store::org_units::children(conn, base.as_ref().map(|b| b.id.to_string()).as_deref())?
+        crate::store::org::org_units::children(conn, base.as_ref().map(|b| b.id.to_string()).as_deref())?
             .into_iter()
             .map(OrgUnit::try_from)
             .collect::<Result<_, _>>()?;
@@ -283,7 +283,7 @@ pub fn coverage(
     drop(guard);
     let owners: Vec<String> = overdue.iter().map(|o| o.owner_id.to_string()).collect();
     let names: std::collections::HashMap<String, String> =
-        crate::store::users::names(conn, &owners)?.into_iter().collect();
+        crate::store::org::users::names(conn, &owners)?.into_iter().collect();
     for o in &mut overdue {
         o.owner_name = names.get(&o.owner_id.to_string()).cloned().unwrap_or_default();
     }

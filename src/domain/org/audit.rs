@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::domain::{Actor, DomainError, Role};
-use crate::store::audit::{self as store, AuditFilter, AuditRow};
+use crate::store::org::audit::{self as store, AuditFilter, AuditRow};
 use crate::store::{DbConn, Page, PageRequest, StoreError, now_utc, uuid_col};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use crate::domain::common::create::Created;
 use crate::domain::common::error::Validator;
 use crate::domain::{Actor, DomainError, Role};
 use crate::geo::{LatLon, Territory};
-use crate::store::org_units::{self as store, OrgUnitFilter, OrgUnitRow};
+use crate::store::org::org_units::{self as store, OrgUnitFilter, OrgUnitRow};
 use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, now_utc, uuid_col};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -307,11 +307,11 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: OrgUnitPatch) -
 pub fn refresh_partner_territories(conn: &mut DbConn, branch_id: &str) -> Result<usize, StoreError> {
     let territories = crate::domain::org::territories::BranchTerritories::load(conn, branch_id)?;
     let mut changed = 0;
-    for (id, lat, lon, old) in crate::store::partners::positions_in_branch(conn, branch_id)? {
+    for (id, lat, lon, old) in crate::store::field::partners::positions_in_branch(conn, branch_id)? {
         let new = territories.unit_at(crate::geo::LatLon { lat, lon }).map(|u| u.to_string());
         if new != old {
             let seq = crate::store::sync::next_seq(conn)?;
-            crate::store::partners::set_territory(conn, &id, new.as_deref(), seq, now_utc())?;
+            crate::store::field::partners::set_territory(conn, &id, new.as_deref(), seq, now_utc())?;
             changed += 1;
         }
     }

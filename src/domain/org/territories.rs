@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::geo::{Area, LatLon, Territory};
-use crate::store::org_units::{self as store, OrgUnitRow};
+use crate::store::org::org_units::{self as store, OrgUnitRow};
 use crate::store::{DbConn, StoreError, uuid_col};
 
 /// The territories of one branch, deepest unit first, ready for point-in-polygon tests.

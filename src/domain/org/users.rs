@@ -7,8 +7,9 @@ use crate::domain::common::error::Validator;
 use crate::domain::common::password::NewPassword;
 use crate::domain::org::org_units::{OrgUnit, OrgUnitKind};
 use crate::domain::{Actor, DomainError, Phone, Role};
-use crate::store::users::{self as store, UserChanges, UserFilter, UserRow};
-use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, now_utc, refresh_tokens, uuid_col};
+use crate::store::org::refresh_tokens;
+use crate::store::org::users::{self as store, UserChanges, UserFilter, UserRow};
+use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, now_utc, uuid_col};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {

@@ -15,8 +15,9 @@ use crate::domain::kinds::text_enum;
 use crate::domain::projects::leaderboard::{standings, star_of};
 use crate::domain::projects::projects::{self, Project};
 use crate::domain::{Actor, DomainError};
-use crate::store::award_pool::{self as store, PoolEntryRow};
-use crate::store::{DbConn, StoreError, enum_col, now_utc, projects as project_store, uuid_col};
+use crate::store::projects::award_pool::{self as store, PoolEntryRow};
+use crate::store::projects::projects as project_store;
+use crate::store::{DbConn, StoreError, enum_col, now_utc, uuid_col};
 
 text_enum!(PoolEntryKind {
     Contribution => "contribution",

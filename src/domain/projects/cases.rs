@@ -14,11 +14,10 @@ use crate::domain::kinds::lead_kind::Segment;
 use crate::domain::kinds::partner_kind::PartnerCategory;
 use crate::domain::kinds::text_enum;
 use crate::domain::{Actor, DomainError, Role};
-use crate::store::cases::{self as store, CaseFilter, CaseRow};
-use crate::store::{
-    DbConn, Page, PageRequest, StoreError, enum_col, json_col, now_utc, org_units as unit_store, users as user_store,
-    uuid_col,
-};
+use crate::store::org::org_units as unit_store;
+use crate::store::org::users as user_store;
+use crate::store::projects::cases::{self as store, CaseFilter, CaseRow};
+use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, json_col, now_utc, uuid_col};
 
 text_enum!(CaseStatus {
     Draft => "draft",

@@ -10,7 +10,7 @@ use crate::domain::kinds::project_kind::{Period, PointsAction};
 use crate::domain::projects::progress::member_names;
 use crate::domain::projects::projects::{self, Project};
 use crate::domain::{Actor, DomainError};
-use crate::store::points as ledger;
+use crate::store::projects::points as ledger;
 use crate::store::{DbConn, StoreError, enum_col, uuid_col};
 
 #[derive(Debug, Clone)]

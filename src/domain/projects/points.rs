@@ -7,8 +7,8 @@ use uuid::Uuid;
 use crate::domain::common::calendar::Clock;
 use crate::domain::kinds::project_kind::{PointsAction, ProjectStatus};
 use crate::domain::{Actor, DomainError};
-use crate::store::points::{self as store, EntryRow};
-use crate::store::projects as project_store;
+use crate::store::projects::points::{self as store, EntryRow};
+use crate::store::projects::projects as project_store;
 use crate::store::{DbConn, Page, PageRequest, StoreError, now_utc};
 
 /// Who should hold the points of one source now, if anybody.

@@ -10,9 +10,10 @@ use crate::domain::common::calendar::days_between;
 use crate::domain::kinds::project_kind::Metric;
 use crate::domain::projects::projects::{self, Project};
 use crate::domain::{Actor, DomainError};
-use crate::store::project_metrics::{self as metrics, Window};
-use crate::store::projects as project_store;
-use crate::store::{DbConn, StoreError, users as user_store};
+use crate::store::org::users as user_store;
+use crate::store::projects::project_metrics::{self as metrics, Window};
+use crate::store::projects::projects as project_store;
+use crate::store::{DbConn, StoreError};
 
 /// Actual against target on a day of the period.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,7 +14,7 @@ use crate::domain::projects::progress::{self, Figures, Progress};
 use crate::domain::{Actor, DomainError};
 use crate::export::Table;
 use crate::store::DbConn;
-use crate::store::project_metrics;
+use crate::store::projects::project_metrics;
 
 /// A named table of the report.
 pub type NamedTable = (&'static str, Table);

@@ -14,7 +14,7 @@ use crate::domain::kinds::lead_kind::Segment;
 use crate::domain::kinds::project_kind::{Metric, PointsAction, ProjectStatus};
 use crate::domain::org::audit::{self, Action};
 use crate::domain::{Actor, DomainError, Role};
-use crate::store::projects::{
+use crate::store::projects::projects::{
     self as store, ManualMetricRow, ManualValueRow, MilestoneRow, ProjectFilter, ProjectParts, ProjectRow, RuleRow,
     TargetRow,
 };
@@ -369,7 +369,7 @@ fn resolve_team(
         // A supervisor usually sits above the unit (the branch's supervision team), outside a
         // sub-branch manager's own scope: a supervisor or manager at or above the project's unit,
         // or anyone the caller manages, will do.
-        let user = crate::store::users::find(conn, &id.to_string())?
+        let user = crate::store::org::users::find(conn, &id.to_string())?
             .filter(|u| org_path.starts_with(u.org_path.as_str()) || actor.scope().contains(&u.org_path))
             .ok_or(DomainError::NotFound("user"))?;
         let role: Role = user.role.parse().map_err(StoreError::Corrupt)?;

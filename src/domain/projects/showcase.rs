@@ -11,7 +11,8 @@ use crate::domain::projects::leaderboard::{standings, star_of};
 use crate::domain::projects::progress::{self, MetricProgress};
 use crate::domain::{Actor, DomainError};
 use crate::media::card::{Ranked, Showcase, Star, Total};
-use crate::store::{DbConn, org_units as unit_store};
+use crate::store::DbConn;
+use crate::store::org::org_units as unit_store;
 
 /// The card holds six totals.
 const MAX_TOTALS: usize = 6;

@@ -13,10 +13,10 @@ use crate::domain::common::error::Validator;
 use crate::domain::common::text::{bounded_text, name};
 use crate::domain::supervision::coaching_phase::{self, Blocker, Phase, PhaseStanding};
 use crate::domain::{Actor, DomainError, Role};
-use crate::store::coaching::{self as store, PlanFilter, PlanRow, ReviewRow};
-use crate::store::{
-    DbConn, Page, PageRequest, StoreError, enum_col, now_utc, projects as project_store, users as user_store, uuid_col,
-};
+use crate::store::org::users as user_store;
+use crate::store::projects::projects as project_store;
+use crate::store::supervision::coaching::{self as store, PlanFilter, PlanRow, ReviewRow};
+use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, now_utc, uuid_col};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Review {

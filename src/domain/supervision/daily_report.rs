@@ -5,9 +5,10 @@ use uuid::Uuid;
 
 use crate::domain::common::calendar::Clock;
 use crate::domain::{Actor, DomainError, Role};
-use crate::store::daily_report as store;
-use crate::store::projects::branch_time_zone;
-use crate::store::{DbConn, StoreError, points, uuid_col};
+use crate::store::projects::points;
+use crate::store::projects::projects::branch_time_zone;
+use crate::store::supervision::daily_report as store;
+use crate::store::{DbConn, StoreError, uuid_col};
 
 #[derive(Debug, Clone)]
 pub struct PlannedVisit {

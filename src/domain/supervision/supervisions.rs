@@ -17,11 +17,12 @@ use crate::domain::kinds::text_enum;
 use crate::domain::org::org_units::OrgUnitKind;
 use crate::domain::{Actor, DomainError, Role};
 use crate::geo::LatLon;
-use crate::store::supervisions::{self as store, FindingFilter, FindingRow, SupervisionFilter, SupervisionRow};
-use crate::store::{
-    DbConn, Page, PageRequest, StoreError, enum_col, json_col, now_utc, projects as project_store, sync,
-    users as user_store, uuid_col,
+use crate::store::org::users as user_store;
+use crate::store::projects::projects as project_store;
+use crate::store::supervision::supervisions::{
+    self as store, FindingFilter, FindingRow, SupervisionFilter, SupervisionRow,
 };
+use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, json_col, now_utc, sync, uuid_col};
 
 text_enum!(SupervisionItem {
     RetailSituation => "retail_situation",
@@ -546,7 +547,7 @@ fn attachable(actor: &Actor, supervision: &Supervision, item: SupervisionItem) -
 /// Judges a supervision like a visit: the fix, its accuracy and age, the distance to the outlet's
 /// door, and what its evidence photos' EXIF says of where and when they were taken.
 fn judge(conn: &mut DbConn, s: &mut Supervision, thresholds: &Thresholds) -> Result<(), StoreError> {
-    let door = crate::store::org_units::find(conn, &s.org_unit_id.to_string())?
+    let door = crate::store::org::org_units::find(conn, &s.org_unit_id.to_string())?
         .and_then(|u| u.lat.zip(u.lon))
         .map(|(lat, lon)| LatLon { lat, lon });
     let photos = s.checklist.iter().flat_map(|e| &e.photos).filter_map(|p| p.exif).collect();

@@ -1,9 +1,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::partners::BoxFilter;
-use super::schema::visits;
-use super::{DbConn, Page, PageRequest, StoreError};
+use crate::store::field::partners::BoxFilter;
+use crate::store::schema::visits;
+use crate::store::{DbConn, Page, PageRequest, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = visits)]

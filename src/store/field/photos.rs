@@ -1,8 +1,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{visit_photos, visits};
-use super::{DbConn, StoreError};
+use crate::store::schema::{visit_photos, visits};
+use crate::store::{DbConn, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = visit_photos)]

@@ -4,8 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 
-use super::schema::{event_steps, events, leads, partners, users, visits};
-use super::{DbConn, StoreError};
+use crate::store::schema::{event_steps, events, leads, partners, users, visits};
+use crate::store::{DbConn, StoreError};
 
 pub type Window = (NaiveDateTime, NaiveDateTime);
 
@@ -28,7 +28,7 @@ pub fn visits(conn: &mut DbConn, ids: &[String], w: Window) -> Result<Vec<(Strin
         .filter(visits::visited_at.ge(w.0))
         .filter(visits::visited_at.lt(w.1))
         .group_by(visits::user_id)
-        .select((visits::user_id, count_star(), super::project_metrics::verified_count()))
+        .select((visits::user_id, count_star(), crate::store::projects::project_metrics::verified_count()))
         .load(conn)?)
 }
 

@@ -1,8 +1,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{events, registrations};
-use super::{DbConn, StoreError};
+use crate::store::schema::{events, registrations};
+use crate::store::{DbConn, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = registrations)]
@@ -128,7 +128,7 @@ pub fn of_event(conn: &mut DbConn, event_id: &str) -> Result<Vec<RegistrationRow
 
 /// (checked in, leads fed, leads converted) for an event's review figures.
 pub fn attendance(conn: &mut DbConn, event_id: &str) -> Result<(i64, i64, i64), StoreError> {
-    use super::schema::leads;
+    use crate::store::schema::leads;
     let checked: i64 = registrations::table
         .filter(registrations::event_id.eq(event_id))
         .filter(registrations::checked_in_at.is_not_null())

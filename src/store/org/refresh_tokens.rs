@@ -1,8 +1,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::refresh_tokens;
-use super::{DbConn, StoreError};
+use crate::store::schema::refresh_tokens;
+use crate::store::{DbConn, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = refresh_tokens)]

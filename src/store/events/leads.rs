@@ -1,9 +1,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::partners::lower;
-use super::schema::{lead_history, leads, registrations};
-use super::{DbConn, Page, PageRequest, StoreError, sync};
+use crate::store::field::partners::lower;
+use crate::store::schema::{lead_history, leads, registrations};
+use crate::store::{DbConn, Page, PageRequest, StoreError, sync};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = leads)]
@@ -163,7 +163,7 @@ pub fn list(conn: &mut DbConn, filter: &LeadFilter, page: &PageRequest) -> Resul
         query = query.filter(leads::partner_id.eq(v.clone()));
     }
     if let Some(q) = &filter.q {
-        query = query.filter(lower(leads::name).like(super::partners::like_pattern(q)).escape('\\'));
+        query = query.filter(lower(leads::name).like(crate::store::field::partners::like_pattern(q)).escape('\\'));
     }
     if let Some(after) = &page.after {
         query = query.filter(leads::id.gt(after.clone()));
@@ -215,7 +215,14 @@ pub fn erase(conn: &mut DbConn, lead_id: &str) -> Result<(), StoreError> {
         return Ok(());
     };
     let seq = sync::next_seq(conn)?;
-    sync::tombstone(conn, seq, "leads", super::uuid_col(lead_id)?, &org_path, Some(super::uuid_col(&owner)?))?;
+    sync::tombstone(
+        conn,
+        seq,
+        "leads",
+        crate::store::uuid_col(lead_id)?,
+        &org_path,
+        Some(crate::store::uuid_col(&owner)?),
+    )?;
     diesel::update(registrations::table.filter(registrations::lead_id.eq(lead_id)))
         .set(registrations::lead_id.eq(None::<String>))
         .execute(conn)?;

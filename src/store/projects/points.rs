@@ -4,8 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::dsl::sum;
 use diesel::prelude::*;
 
-use super::schema::points_entries;
-use super::{DbConn, Page, PageRequest, StoreError};
+use crate::store::schema::points_entries;
+use crate::store::{DbConn, Page, PageRequest, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = points_entries)]

@@ -3,11 +3,11 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::{
+use crate::store::schema::{
     org_units, project_manual_metrics, project_manual_values, project_members, project_milestones,
     project_points_rules, project_targets, projects,
 };
-use super::{DbConn, Page, PageRequest, StoreError};
+use crate::store::{DbConn, Page, PageRequest, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = projects)]

@@ -1,8 +1,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{partner_status_changes, partners, users};
-use super::{DbConn, Page, PageRequest, StoreError};
+use crate::store::schema::{partner_status_changes, partners, users};
+use crate::store::{DbConn, Page, PageRequest, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = partners)]

@@ -3,9 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::partners::{like_pattern, lower};
-use super::schema::{practice_case_votes as votes, practice_cases as cases};
-use super::{DbConn, Page, PageRequest, StoreError};
+use crate::store::field::partners::{like_pattern, lower};
+use crate::store::schema::{practice_case_votes as votes, practice_cases as cases};
+use crate::store::{DbConn, Page, PageRequest, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = cases)]

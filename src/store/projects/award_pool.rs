@@ -3,8 +3,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::award_pool_entries as entries;
-use super::{DbConn, StoreError};
+use crate::store::schema::award_pool_entries as entries;
+use crate::store::{DbConn, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = entries)]
@@ -38,7 +38,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<PoolEntryRow>, StoreEr
 /// the other on PostgreSQL (under read committed they would otherwise race for the same place
 /// and retry); SQLite's single writer queues them already.
 pub fn lock_project(conn: &mut DbConn, project_id: &str) -> Result<(), StoreError> {
-    use super::schema::projects;
+    use crate::store::schema::projects;
     if let DbConn::Postgres(c) = conn {
         projects::table.find(project_id).select(projects::id).for_update().first::<String>(c).optional()?;
     }

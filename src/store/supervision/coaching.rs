@@ -3,8 +3,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::{coaching_plans as plans, coaching_reviews as reviews};
-use super::{DbConn, Page, PageRequest, StoreError};
+use crate::store::schema::{coaching_plans as plans, coaching_reviews as reviews};
+use crate::store::{DbConn, Page, PageRequest, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = plans)]

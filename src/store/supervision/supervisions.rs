@@ -3,8 +3,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::{supervision_findings as findings, supervisions};
-use super::{DbConn, Page, PageRequest, StoreError};
+use crate::store::schema::{supervision_findings as findings, supervisions};
+use crate::store::{DbConn, Page, PageRequest, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = supervisions)]

@@ -5,8 +5,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::dsl::{count_star, sum};
 use diesel::prelude::*;
 
-use super::schema::{event_steps, events, leads, project_visit_days, registrations, visits};
-use super::{DbConn, StoreError};
+use crate::store::schema::{event_steps, events, leads, project_visit_days, registrations, visits};
+use crate::store::{DbConn, StoreError};
 
 pub type Window = (NaiveDateTime, NaiveDateTime);
 
