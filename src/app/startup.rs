@@ -16,10 +16,10 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{AuthService, HashCost, LoginThrottle, PasswordHasher, TokenKeys};
 use crate::context::config::Settings;
 use crate::context::state::AppState;
-use crate::http::deadline::BodyDeadline;
-use crate::http::json::JsonLimit;
-use crate::http::logging::PrivateRootSpan;
-use crate::http::problem::ApiError;
+use crate::http::common::json::JsonLimit;
+use crate::http::common::problem::ApiError;
+use crate::http::middleware::deadline::BodyDeadline;
+use crate::http::middleware::logging::PrivateRootSpan;
 use crate::media::card::CardFont;
 use crate::store::org::refresh_tokens;
 use crate::store::{Backend, Db, PoolOptions};
@@ -113,13 +113,16 @@ impl Application {
         let mut server = HttpServer::new(move || {
             let origins = &app_state.settings.cors_origins;
             let (app, _) = App::new()
-                .wrap(actix_web::middleware::Condition::new(!origins.is_empty(), crate::http::security::cors(origins)))
-                .wrap(actix_web::middleware::from_fn(crate::http::security::cors_refusal_as_problem))
+                .wrap(actix_web::middleware::Condition::new(
+                    !origins.is_empty(),
+                    crate::http::middleware::security::cors(origins),
+                ))
+                .wrap(actix_web::middleware::from_fn(crate::http::middleware::security::cors_refusal_as_problem))
                 // Outside the refusal above, which builds a new response.
-                .wrap(crate::http::security::default_headers(tls))
-                .wrap(actix_web::middleware::from_fn(crate::http::tap::tap_responses))
-                .wrap(actix_web::middleware::from_fn(crate::http::security::refuse_nul))
-                .wrap(actix_web::middleware::from_fn(crate::http::deadline::body_deadline))
+                .wrap(crate::http::middleware::security::default_headers(tls))
+                .wrap(actix_web::middleware::from_fn(crate::http::middleware::tap::tap_responses))
+                .wrap(actix_web::middleware::from_fn(crate::http::middleware::security::refuse_nul))
+                .wrap(actix_web::middleware::from_fn(crate::http::middleware::deadline::body_deadline))
                 .wrap(actix_web::middleware::from_fn(request_id_header))
                 .wrap(TracingLogger::<PrivateRootSpan>::new())
                 .app_data(web::Data::new(app_state.clone()))

@@ -96,7 +96,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut HashMap<String, String>)
         ("OUTREACH_WORKERS".to_owned(), "2".to_owned()),
     ]);
     configure(&mut env);
-    outreach::http::tap::install(crate::exposure::scan);
+    outreach::http::middleware::tap::install(crate::exposure::scan);
     let settings = Settings::load(&env).expect("settings");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let app = Application::build_with_listener(settings, listener).await.expect("build app");
