@@ -8,7 +8,7 @@
 //! An import is any path into the crate a file names: `use crate::…` trees (grouped ones
 //! included), paths written inline in code (`crate::x::y(…)`, `super::…`, `$crate::…` in macros),
 //! and paths through a name a `use` bound to a module (`use crate::store;` then
-//! `store::users::count`). A name re-exported with `pub use` counts as an import of the module it
+//! `store::org::users::count`). A name re-exported with `pub use` counts as an import of the module it
 //! comes from. Comments and string literals are skipped. Plain std, no parser crate: the whole
 //! crate is read in a fraction of a second, once for all the tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

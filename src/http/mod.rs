@@ -1,4 +1,6 @@
-//! The HTTP surface: thin handlers (parse → domain → response), extractors, problem+json.
+//! The HTTP surface: thin handlers (parse → domain → response) in folders that mirror the
+//! domain's, over the shared extractors and problem+json errors ([`common`]) and the request
+//! plumbing ([`middleware`]); the map and sync resources, which span capabilities, sit here.
 
 pub mod common;
 pub mod events;
@@ -18,8 +20,8 @@ use utoipa::OpenApi as _;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt, scope};
 
-/// Operations anyone may call without an access token. Every other route must take a [`common::extract::Caller`];
-/// a test calls each one without a token and expects 401.
+/// Operations anyone may call without an access token. Every other route must take a
+/// [`common::extract::Caller`]; a test calls each one without a token and expects 401.
 pub const PUBLIC_OPERATIONS: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/readyz"),

@@ -3,7 +3,8 @@
 //! `supervision`), with the map's and sync's beside the shared parts.
 //!
 //! Store functions are plain synchronous `fn(&mut DbConn, …) -> Result<T, StoreError>`; the only
-//! bridge to async code is [`Db::run`], which moves the work onto the blocking thread pool.
+//! bridge to async code is [`Db::run`], which moves the work onto the database's own threads
+//! (see [`crate::workers`]).
 
 /// Runs a statement on the backend's own connection rather than through the `DbConn` enum.
 /// Through the enum, diesel marks every `INSERT` of an `Insertable` row as not cacheable (its

@@ -1,5 +1,5 @@
 //! The closed vocabularies stored as text that several capabilities share — roles, and the kinds
-//! and statuses of partners, leads, events and projects — and [`text_enum!`], which makes one.
+//! and statuses of partners, leads, events and projects — and `text_enum!`, which makes one.
 //! Imports nothing from the rest of the domain.
 
 pub mod event_kind;

@@ -193,7 +193,7 @@ impl From<TokenError> for ApiError {
 pub(crate) const TIMED_OUT: &str = "the body did not arrive in time";
 
 /// The answer to a body that could not be read: 408 when it ran out of time
-/// (`deadline` cuts it off with [`TIMED_OUT`]), 400 otherwise.
+/// (`middleware::deadline` cuts it off with `TIMED_OUT`), 400 otherwise.
 pub fn unreadable(err: &PayloadError, code: &'static str) -> ApiError {
     match err {
         PayloadError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {

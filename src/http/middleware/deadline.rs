@@ -1,7 +1,7 @@
 //! Every request body must arrive whole within `OUTREACH_BODY_TIMEOUT_SECS`: a body that
 //! trickles in (a slow-body attack, or a phone whose network died mid-upload) then fails with a
 //! timed-out read, which the body extractors answer 408, instead of holding its connection and
-//! buffer for ever. Request heads have actix's own 5 s limit (see `startup`).
+//! buffer for ever. Request heads have actix's own 5 s limit (see `app::startup`).
 
 use std::future::Future;
 use std::pin::Pin;
