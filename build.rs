@@ -1,4 +1,4 @@
-//! Builds the manager map page's assets (`/map`, see `src/http/map_page.rs`).
+//! Builds the manager map page's assets (`/map`, see `src/http/pages/map_page.rs`).
 //!
 //! The page uses Leaflet from npm, pinned by `web/package-lock.json`. When `web/node_modules` is
 //! missing or was installed from another lockfile, this runs `npm ci` there (Node.js ≥ 20 and npm

@@ -7,14 +7,16 @@ use std::collections::HashMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use outreach::config::Settings;
+use outreach::context::config::Settings;
+use outreach::domain::common::create::Created;
+use outreach::domain::field::partner_search;
 use outreach::domain::map::MapIndex;
-use outreach::domain::org_units::{self, Created, NewOrgUnit, OrgUnitKind};
-use outreach::domain::{Actor, Role, partner_search};
+use outreach::domain::org::org_units::{self, NewOrgUnit, OrgUnitKind};
+use outreach::domain::{Actor, Role};
 use outreach::geo::bbox::lat_band;
 use outreach::geo::datum::{gcj02_to_wgs84, wgs84_to_gcj02};
 use outreach::geo::{Area, Datum, LatLon, Territory, distance_m};
-use outreach::store::partners::{PartnerRow, insert_many};
+use outreach::store::field::partners::{PartnerRow, insert_many};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -52,7 +54,7 @@ fn nearby_100k(c: &mut Criterion) {
     let env = HashMap::from([("OUTREACH_DATA_DIR".to_owned(), dir.path().to_string_lossy().into_owned())]);
     let settings = Settings::load(&env).unwrap();
     let (state, actor) = runtime.block_on(async {
-        let state = outreach::startup::open_state(settings).await.unwrap();
+        let state = outreach::app::startup::open_state(settings).await.unwrap();
         let input = NewOrgUnit {
             id: None,
             name: "江门分行".into(),
@@ -64,7 +66,7 @@ fn nearby_100k(c: &mut Criterion) {
         let branch = match state.db.run(move |c| org_units::create(c, &Actor::system(), input)).await.unwrap() {
             Created::New(u) | Created::Existing(u) => u,
         };
-        let user = outreach::bootstrap::create_user(
+        let user = outreach::context::bootstrap::create_user(
             &state,
             "13700000000",
             "bench",

@@ -61,10 +61,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
 use diesel::{Connection, PgConnection, RunQueryDsl};
+use outreach::fixtures::seed::Manifest;
+use outreach::fixtures::seed::manifest::{Counts, PartnerRef};
 use outreach::geo::LatLon;
 use outreach::geo::mercator::{project, unproject_f};
-use outreach::seed::Manifest;
-use outreach::seed::manifest::{Counts, PartnerRef};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;

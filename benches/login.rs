@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use outreach::config::Settings;
+use outreach::app::startup::Application;
+use outreach::context::config::Settings;
 use outreach::domain::Role;
-use outreach::startup::Application;
 use secrecy::SecretString;
 
 #[tokio::main]
@@ -40,7 +40,7 @@ async fn main() {
     let mut phones = Vec::new();
     for n in 0..concurrency {
         let phone = format!("1370000{n:04}");
-        outreach::bootstrap::create_user(
+        outreach::context::bootstrap::create_user(
             &state,
             &phone,
             "Bench",

@@ -45,26 +45,27 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, SecondsFormat, Utc};
 use diesel::connection::SimpleConnection;
-use outreach::config::Settings;
+use outreach::app::startup::Application;
+use outreach::context::config::Settings;
+use outreach::context::state::AppState;
+use outreach::domain::common::create::Created;
 use outreach::domain::map::coverage::{self, CoverageQuery};
 use outreach::domain::map::features::{self, FeatureQuery};
 use outreach::domain::map::index::{Layers, NONE, Pt};
 use outreach::domain::map::scope::{Filters, Matcher};
 use outreach::domain::map::{Layer, MapIndex};
-use outreach::domain::org_units::{self, Created, NewOrgUnit, OrgUnit, OrgUnitKind};
-use outreach::domain::users::{self, NewUserInput, User};
+use outreach::domain::org::org_units::{self, NewOrgUnit, OrgUnit, OrgUnitKind};
+use outreach::domain::org::users::{self, NewUserInput, User};
 use outreach::domain::{Actor, Role};
 use outreach::geo::bbox::lat_band;
 use outreach::geo::cluster::{Gather, Grid};
 use outreach::geo::mercator::{project, unproject_f};
 use outreach::geo::point_index::Entry;
 use outreach::geo::{BBox, LatLon, WorldBox};
-use outreach::http::state::AppState;
-use outreach::startup::Application;
-use outreach::store::events::EventRow;
-use outreach::store::leads::LeadRow;
-use outreach::store::partners::PartnerRow;
-use outreach::store::visits::VisitRow;
+use outreach::store::events::events::EventRow;
+use outreach::store::events::leads::LeadRow;
+use outreach::store::field::partners::PartnerRow;
+use outreach::store::field::visits::VisitRow;
 use outreach::store::{DbConn, StoreError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -487,7 +488,7 @@ fn seed(conn: &mut DbConn, org: &Org, n: &Counts) -> (Counts, Value) {
             partner_row(org, &mut rng, i, seq, now)
         })
         .collect();
-    insert_batches(conn, &partners, outreach::store::partners::insert_many);
+    insert_batches(conn, &partners, outreach::store::field::partners::insert_many);
     println!("  partners: {} in {:.1} s", partners.len(), t.elapsed().as_secs_f64());
 
     let t = Instant::now();
@@ -504,7 +505,7 @@ fn seed(conn: &mut DbConn, org: &Org, n: &Counts) -> (Counts, Value) {
             })
             .collect();
         verified += rows.iter().filter(|v| v.verified).count();
-        conn.write_tx(|c| outreach::store::visits::insert_many(c, &rows)).unwrap();
+        conn.write_tx(|c| outreach::store::field::visits::insert_many(c, &rows)).unwrap();
         done += size;
     }
     println!("  visits: {done} in {:.1} s", t.elapsed().as_secs_f64());
@@ -519,7 +520,7 @@ fn seed(conn: &mut DbConn, org: &Org, n: &Counts) -> (Counts, Value) {
         .collect();
     conn.write_tx(|c| {
         for e in &events {
-            outreach::store::events::insert(c, e, &[])?;
+            outreach::store::events::events::insert(c, e, &[])?;
         }
         Ok::<(), StoreError>(())
     })
@@ -543,7 +544,7 @@ fn seed(conn: &mut DbConn, org: &Org, n: &Counts) -> (Counts, Value) {
                 lead_row(&mut rng, p, i, now)
             })
             .collect();
-        conn.write_tx(|c| outreach::store::leads::insert_many(c, &rows)).unwrap();
+        conn.write_tx(|c| outreach::store::events::leads::insert_many(c, &rows)).unwrap();
         done += size;
     }
     println!("  leads: {done} in {:.1} s", t.elapsed().as_secs_f64());
@@ -590,7 +591,7 @@ async fn parent(partners: usize, visits: usize, events: usize, leads: usize) {
     } else {
         std::fs::create_dir_all(&dir).unwrap();
         let settings = Settings::load(&env_of(&dir)).unwrap();
-        let state = outreach::startup::open_state(settings).await.unwrap();
+        let state = outreach::app::startup::open_state(settings).await.unwrap();
         let started = Instant::now();
         let org = build_org(&state, 500).await;
         println!(
@@ -1141,7 +1142,7 @@ impl Probe<'_> {
 }
 
 fn actor_of(conn: &mut DbConn, phone: &str) -> Actor {
-    let row = outreach::store::users::find_by_phone(conn, phone).unwrap().unwrap();
+    let row = outreach::store::org::users::find_by_phone(conn, phone).unwrap().unwrap();
     Actor {
         user_id: row.id.parse().unwrap(),
         role: row.role.parse().unwrap(),

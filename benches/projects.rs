@@ -24,18 +24,19 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::RunQueryDsl;
-use outreach::config::Settings;
-use outreach::domain::calendar::Clock;
-use outreach::domain::org_units::{self, Created, NewOrgUnit, OrgUnit, OrgUnitKind};
-use outreach::domain::users::User;
+use outreach::app::startup::Application;
+use outreach::context::config::Settings;
+use outreach::context::state::AppState;
+use outreach::domain::common::calendar::Clock;
+use outreach::domain::common::create::Created;
+use outreach::domain::org::org_units::{self, NewOrgUnit, OrgUnit, OrgUnitKind};
+use outreach::domain::org::users::User;
 use outreach::domain::{Actor, Role};
 use outreach::geo::bbox::lat_band;
-use outreach::http::state::AppState;
-use outreach::startup::Application;
-use outreach::store::leads::LeadRow;
-use outreach::store::partners::PartnerRow;
-use outreach::store::points::EntryRow;
-use outreach::store::visits::VisitRow;
+use outreach::store::events::leads::LeadRow;
+use outreach::store::field::partners::PartnerRow;
+use outreach::store::field::visits::VisitRow;
+use outreach::store::projects::points::EntryRow;
 use outreach::store::{DbConn, StoreError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -57,7 +58,9 @@ async fn unit(state: &AppState, name: &str, kind: OrgUnitKind, parent: Option<Uu
 }
 
 async fn user(state: &AppState, phone: &str, name: &str, role: Role, unit: Uuid) -> User {
-    outreach::bootstrap::create_user(state, phone, name, SecretString::from(PASSWORD), role, Some(unit)).await.unwrap()
+    outreach::context::bootstrap::create_user(state, phone, name, SecretString::from(PASSWORD), role, Some(unit))
+        .await
+        .unwrap()
 }
 
 /// Everything the seeder needs to know about the org tree and the projects.
@@ -242,7 +245,7 @@ fn seed(conn: &mut DbConn, plan: &Plan) -> Seeded {
     let mut seq = conn.write_tx(outreach::store::sync::next_seq).unwrap();
     let partner_rows = partners(plan, &mut rng, 100, seq, now);
     seq += partner_rows.len() as i64;
-    in_batches(conn, &partner_rows, outreach::store::partners::insert_many);
+    in_batches(conn, &partner_rows, outreach::store::field::partners::insert_many);
 
     let mut entries = Vec::new();
     let mut visits = Vec::with_capacity(plan.visits);
@@ -254,7 +257,7 @@ fn seed(conn: &mut DbConn, plan: &Plan) -> Seeded {
         }
         visits.push(v);
     }
-    in_batches(conn, &visits, outreach::store::visits::insert_many);
+    in_batches(conn, &visits, outreach::store::field::visits::insert_many);
     drop(visits);
 
     // As many visits again outside the project: half for another project, half for none.
@@ -277,7 +280,7 @@ fn seed(conn: &mut DbConn, plan: &Plan) -> Seeded {
         }
         noise.push(v);
     }
-    in_batches(conn, &noise, outreach::store::visits::insert_many);
+    in_batches(conn, &noise, outreach::store::field::visits::insert_many);
     let noise_visits = noise.len();
     drop(noise);
 
@@ -290,17 +293,17 @@ fn seed(conn: &mut DbConn, plan: &Plan) -> Seeded {
             entries.push(entry(&plan.project_id, &l.owner_id, "conversion", "lead", &l.id, 20, at));
         }
     }
-    in_batches(conn, &leads, outreach::store::leads::insert_many);
+    in_batches(conn, &leads, outreach::store::events::leads::insert_many);
     let entry_count = entries.len();
-    in_batches(conn, &entries, outreach::store::points::insert_many);
-    in_batches(conn, &noise_entries, outreach::store::points::insert_many);
+    in_batches(conn, &entries, outreach::store::projects::points::insert_many);
+    in_batches(conn, &noise_entries, outreach::store::projects::points::insert_many);
     // Visits went in below the domain: bring the projects' day counters in line, as the server's
     // own writes keep them.
     for id in [&plan.project_id, &plan.other_project_id] {
         let id = Uuid::parse_str(id).unwrap();
         conn.write_tx(|c| {
-            let project = outreach::domain::projects::get(c, &Actor::system(), id).unwrap();
-            outreach::domain::progress::rebuild_visit_days(c, &project)
+            let project = outreach::domain::projects::projects::get(c, &Actor::system(), id).unwrap();
+            outreach::domain::projects::progress::rebuild_visit_days(c, &project)
         })
         .unwrap();
     }

@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use outreach::domain::Phone;
-use outreach::domain::phone::mask;
+use outreach::domain::common::phone::mask;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

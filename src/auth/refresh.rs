@@ -11,8 +11,8 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::store::refresh_tokens::{self as store, RefreshTokenRow};
-use crate::store::users::{self, UserRow};
+use crate::store::org::refresh_tokens::{self as store, RefreshTokenRow};
+use crate::store::org::users::{self, UserRow};
 use crate::store::{DbConn, StoreError};
 
 pub fn generate() -> String {

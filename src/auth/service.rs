@@ -9,8 +9,9 @@ use secrecy::SecretString;
 use super::refresh::{self, Rotation};
 use super::{AuthError, LoginThrottle, PasswordHasher, TokenKeys};
 use crate::domain::Phone;
-use crate::domain::users::User;
-use crate::store::{Db, now_utc, users};
+use crate::domain::org::users::User;
+use crate::store::org::users;
+use crate::store::{Db, now_utc};
 
 /// What a successful login or refresh hands the client.
 #[derive(Debug)]

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use files::MediaSummary;
 pub use lock::DataDirLock;
 
-use crate::config::Settings;
+use crate::context::config::Settings;
 use crate::store::{Backend, DbConn, snapshot};
 
 const FORMAT: u32 = 1;

@@ -3,17 +3,20 @@
 
 use uuid::Uuid;
 
-use super::org_units::Created;
-use super::partners::{self, NewPartner, Partner, PartnerPatch};
-use super::photos::{self, Photo};
-use super::supervisions::{self, Finding, FindingPatch, NewFinding, NewSupervision, Supervision, SupervisionPatch};
-use super::verification::Thresholds;
-use super::visits::{self, NewVisit, Visit, VisitPatch};
-use super::{Actor, DomainError, Role};
-use crate::store::{
-    DbConn, StoreError, partners as partner_store, photos as photo_store, supervisions as supervision_store, sync,
-    uuid_col, visits as visit_store,
+use crate::domain::common::create::Created;
+use crate::domain::field::partners::{self, NewPartner, Partner, PartnerPatch};
+use crate::domain::field::photos::{self, Photo};
+use crate::domain::field::verification::Thresholds;
+use crate::domain::field::visits::{self, NewVisit, Visit, VisitPatch};
+use crate::domain::supervision::supervisions::{
+    self, Finding, FindingPatch, NewFinding, NewSupervision, Supervision, SupervisionPatch,
 };
+use crate::domain::{Actor, DomainError, Role};
+use crate::store::field::partners as partner_store;
+use crate::store::field::photos as photo_store;
+use crate::store::field::visits as visit_store;
+use crate::store::supervision::supervisions as supervision_store;
+use crate::store::{DbConn, StoreError, sync, uuid_col};
 
 pub const MAX_PULL: usize = 1000;
 pub const MAX_PUSH: usize = 500;
@@ -137,10 +140,10 @@ pub fn pull(conn: &mut DbConn, actor: &Actor, after: Option<i64>, limit: usize) 
     let (cursor, has_more) = if cut < total { (items[cut - 1].0, true) } else { (bound.max(after), bound < horizon) };
     items.truncate(cut);
     let zone = match actor.branch_id() {
-        Some(branch) => crate::store::projects::branch_time_zone(conn, branch)?,
-        None => super::calendar::DEFAULT_TIME_ZONE.to_owned(),
+        Some(branch) => crate::store::projects::projects::branch_time_zone(conn, branch)?,
+        None => crate::domain::common::calendar::DEFAULT_TIME_ZONE.to_owned(),
     };
-    let today = super::calendar::Clock::new(&zone).today();
+    let today = crate::domain::common::calendar::Clock::new(&zone).today();
     let mut pulled = Pulled { cursor, has_more, today, ..Pulled::default() };
     for (_, created, item) in items {
         match item {
@@ -253,7 +256,7 @@ fn partner_patch_is_applied(p: &Partner, patch: &PartnerPatch) -> bool {
         && same_text(&patch.address, &p.address)
         && same_opt(&patch.contact_name, &p.contact_name)
         && patch.contact_phone.as_deref().is_none_or(|n| {
-            super::Phone::parse(n).ok().map(|ph| ph.as_str().to_owned()) == p.contact_phone
+            crate::domain::Phone::parse(n).ok().map(|ph| ph.as_str().to_owned()) == p.contact_phone
                 || (n.trim().is_empty() && p.contact_phone.is_none())
         })
         && patch.audience_size.is_none_or(|a| Some(a) == p.audience_size)

@@ -1,8 +1,8 @@
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 
-use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
+use crate::http::common::problem::{ApiError, Problem};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {

@@ -8,15 +8,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::extract::{Caller, CoordParam, time_filters};
-use super::problem::{ApiError, Problem};
-use super::state::AppState;
+use crate::context::state::AppState;
+use crate::domain::kinds::partner_kind::PartnerCategory;
 use crate::domain::map::coverage::{self, Coverage, CoverageQuery, Figures};
 use crate::domain::map::features::{self, Feature, FeatureQuery};
 use crate::domain::map::scope::Filters;
 use crate::domain::map::{Layer, VisitState};
-use crate::domain::partner_kind::PartnerCategory;
 use crate::geo::{Datum, LatLon};
+use crate::http::common::extract::{Caller, CoordParam, time_filters};
+use crate::http::common::problem::{ApiError, Problem};
 
 pub const DEFAULT_FEATURE_LIMIT: u32 = 2_000;
 pub const MAX_FEATURE_LIMIT: u32 = 10_000;

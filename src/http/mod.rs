@@ -1,45 +1,27 @@
-//! The HTTP surface: thin handlers (parse → domain → response), extractors, problem+json.
+//! The HTTP surface: thin handlers (parse → domain → response) in folders that mirror the
+//! domain's, over the shared extractors and problem+json errors ([`common`]) and the request
+//! plumbing ([`middleware`]); the map and sync resources, which span capabilities, sit here.
 
-pub mod audit;
-pub mod award_pool;
-pub mod cases;
-pub mod checkins;
-pub mod coaching;
-pub mod deadline;
+pub mod common;
 pub mod events;
-pub mod extract;
+pub mod field;
 pub mod health;
-pub mod json;
-pub mod leads;
-pub mod logging;
 pub mod map;
-pub mod map_page;
-pub mod monitoring;
+pub mod middleware;
 pub mod openapi;
-pub mod org_units;
-pub mod partners;
-pub mod photos;
-pub mod problem;
+pub mod org;
+pub mod pages;
 pub mod projects;
-pub mod public;
-pub mod public_page;
-pub mod security;
-pub mod sessions;
-pub mod showcase;
-pub mod state;
-pub mod supervisions;
+pub mod supervision;
 pub mod sync;
-pub mod tap;
-pub mod users;
-pub mod visits;
 
 use actix_web::App;
 use utoipa::OpenApi as _;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt, scope};
 
-/// Operations anyone may call without an access token. Every other route must take a [`extract::Caller`];
-/// a test calls each one without a token and expects 401.
+/// Operations anyone may call without an access token. Every other route must take a
+/// [`common::extract::Caller`]; a test calls each one without a token and expects 401.
 pub const PUBLIC_OPERATIONS: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -61,127 +43,127 @@ pub const PUBLIC_OPERATIONS: &[(&str, &str)] = &[
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
-        .service(public_page::registration_page)
-        .service(public_page::submit_registration)
-        .service(public_page::ticket_qr)
-        .service(map_page::map_page)
-        .service(map_page::map_asset)
+        .service(pages::public_page::registration_page)
+        .service(pages::public_page::submit_registration)
+        .service(pages::public_page::ticket_qr)
+        .service(pages::map_page::map_page)
+        .service(pages::map_page::map_asset)
         .service(
             scope("/api/v1")
-                .service(sessions::login)
-                .service(sessions::refresh)
-                .service(sessions::logout)
-                .service(users::get_me)
-                .service(org_units::create_org_unit)
-                .service(org_units::list_org_units)
-                .service(org_units::get_org_unit)
-                .service(org_units::update_org_unit)
-                .service(users::create_user)
-                .service(users::list_users)
-                .service(users::get_user)
-                .service(users::update_user)
+                .service(org::sessions::login)
+                .service(org::sessions::refresh)
+                .service(org::sessions::logout)
+                .service(org::users::get_me)
+                .service(org::org_units::create_org_unit)
+                .service(org::org_units::list_org_units)
+                .service(org::org_units::get_org_unit)
+                .service(org::org_units::update_org_unit)
+                .service(org::users::create_user)
+                .service(org::users::list_users)
+                .service(org::users::get_user)
+                .service(org::users::update_user)
                 // The fixed paths before `/partners/{id}`, which would otherwise claim them.
-                .service(partners::nearby_partners)
-                .service(partners::partners_outside_territory)
-                .service(partners::create_partner)
-                .service(partners::list_partners)
-                .service(partners::get_partner)
-                .service(partners::update_partner)
-                .service(partners::delete_partner)
-                .service(partners::partner_history)
-                .service(visits::create_visit)
-                .service(visits::list_visits)
-                .service(visits::get_visit)
-                .service(visits::update_visit)
-                .service(visits::delete_visit)
-                .service(photos::upload_photo)
-                .service(photos::list_photos)
-                .service(photos::get_photo)
-                .service(photos::get_thumbnail)
-                .service(photos::delete_photo)
-                .service(events::create_event)
-                .service(events::list_events)
-                .service(events::get_event)
-                .service(events::update_event)
-                .service(events::list_steps)
-                .service(events::edit_step)
-                .service(events::complete_step)
-                .service(events::add_evidence)
-                .service(events::get_evidence)
-                .service(events::get_evidence_thumbnail)
-                .service(checkins::check_in)
-                .service(checkins::check_in_batch)
-                .service(checkins::attendees)
-                .service(checkins::attendees_csv)
-                .service(checkins::attendees_xlsx)
-                .service(checkins::qr_png)
-                .service(public::public_event)
-                .service(public::register)
-                .service(public::cancel)
-                .service(public::withdraw)
-                .service(leads::create_lead)
-                .service(leads::list_leads)
-                .service(leads::get_lead)
-                .service(leads::update_lead)
-                .service(leads::delete_lead)
-                .service(leads::lead_history)
-                .service(projects::create_project)
-                .service(projects::list_projects)
-                .service(projects::get_project)
-                .service(projects::update_project)
-                .service(projects::set_team)
-                .service(projects::set_targets)
-                .service(projects::set_rules)
-                .service(projects::add_milestone)
-                .service(projects::update_milestone)
-                .service(projects::add_manual_metric)
-                .service(projects::add_manual_value)
-                .service(monitoring::project_progress)
-                .service(monitoring::project_leaderboard)
-                .service(monitoring::project_stars)
-                .service(showcase::project_showcase)
-                .service(award_pool::get_pool)
-                .service(award_pool::contribute)
-                .service(award_pool::pay_star)
-                .service(supervisions::create_supervision)
-                .service(supervisions::list_supervisions)
-                .service(supervisions::get_supervision)
-                .service(supervisions::update_supervision)
-                .service(supervisions::delete_supervision)
-                .service(supervisions::add_supervision_photo)
-                .service(supervisions::get_supervision_photo)
-                .service(supervisions::get_supervision_photo_thumbnail)
-                .service(supervisions::add_finding)
-                .service(supervisions::list_findings)
-                .service(supervisions::get_finding)
-                .service(supervisions::update_finding)
-                .service(coaching::create_plan)
-                .service(coaching::list_plans)
-                .service(coaching::plans_overview)
-                .service(coaching::get_plan)
-                .service(coaching::add_review)
-                .service(coaching::advance_plan)
-                .service(cases::create_case)
-                .service(cases::list_cases)
-                .service(cases::get_case)
-                .service(cases::update_case)
-                .service(cases::delete_case)
-                .service(cases::publish_case)
-                .service(cases::withdraw_case)
-                .service(cases::mark_useful)
-                .service(cases::unmark_useful)
-                .service(cases::add_case_photo)
-                .service(cases::get_case_photo)
-                .service(cases::get_case_photo_thumbnail)
-                .service(monitoring::project_points)
-                .service(monitoring::project_report_xlsx)
-                .service(monitoring::project_report_csv)
-                .service(monitoring::daily)
+                .service(field::partners::nearby_partners)
+                .service(field::partners::partners_outside_territory)
+                .service(field::partners::create_partner)
+                .service(field::partners::list_partners)
+                .service(field::partners::get_partner)
+                .service(field::partners::update_partner)
+                .service(field::partners::delete_partner)
+                .service(field::partners::partner_history)
+                .service(field::visits::create_visit)
+                .service(field::visits::list_visits)
+                .service(field::visits::get_visit)
+                .service(field::visits::update_visit)
+                .service(field::visits::delete_visit)
+                .service(field::photos::upload_photo)
+                .service(field::photos::list_photos)
+                .service(field::photos::get_photo)
+                .service(field::photos::get_thumbnail)
+                .service(field::photos::delete_photo)
+                .service(events::events::create_event)
+                .service(events::events::list_events)
+                .service(events::events::get_event)
+                .service(events::events::update_event)
+                .service(events::events::list_steps)
+                .service(events::events::edit_step)
+                .service(events::events::complete_step)
+                .service(events::events::add_evidence)
+                .service(events::events::get_evidence)
+                .service(events::events::get_evidence_thumbnail)
+                .service(events::checkins::check_in)
+                .service(events::checkins::check_in_batch)
+                .service(events::checkins::attendees)
+                .service(events::checkins::attendees_csv)
+                .service(events::checkins::attendees_xlsx)
+                .service(events::checkins::qr_png)
+                .service(events::public::public_event)
+                .service(events::public::register)
+                .service(events::public::cancel)
+                .service(events::public::withdraw)
+                .service(events::leads::create_lead)
+                .service(events::leads::list_leads)
+                .service(events::leads::get_lead)
+                .service(events::leads::update_lead)
+                .service(events::leads::delete_lead)
+                .service(events::leads::lead_history)
+                .service(projects::projects::create_project)
+                .service(projects::projects::list_projects)
+                .service(projects::projects::get_project)
+                .service(projects::projects::update_project)
+                .service(projects::projects::set_team)
+                .service(projects::projects::set_targets)
+                .service(projects::projects::set_rules)
+                .service(projects::projects::add_milestone)
+                .service(projects::projects::update_milestone)
+                .service(projects::projects::add_manual_metric)
+                .service(projects::projects::add_manual_value)
+                .service(projects::monitoring::project_progress)
+                .service(projects::monitoring::project_leaderboard)
+                .service(projects::monitoring::project_stars)
+                .service(projects::showcase::project_showcase)
+                .service(projects::award_pool::get_pool)
+                .service(projects::award_pool::contribute)
+                .service(projects::award_pool::pay_star)
+                .service(supervision::supervisions::create_supervision)
+                .service(supervision::supervisions::list_supervisions)
+                .service(supervision::supervisions::get_supervision)
+                .service(supervision::supervisions::update_supervision)
+                .service(supervision::supervisions::delete_supervision)
+                .service(supervision::supervisions::add_supervision_photo)
+                .service(supervision::supervisions::get_supervision_photo)
+                .service(supervision::supervisions::get_supervision_photo_thumbnail)
+                .service(supervision::supervisions::add_finding)
+                .service(supervision::supervisions::list_findings)
+                .service(supervision::supervisions::get_finding)
+                .service(supervision::supervisions::update_finding)
+                .service(supervision::coaching::create_plan)
+                .service(supervision::coaching::list_plans)
+                .service(supervision::coaching::plans_overview)
+                .service(supervision::coaching::get_plan)
+                .service(supervision::coaching::add_review)
+                .service(supervision::coaching::advance_plan)
+                .service(projects::cases::create_case)
+                .service(projects::cases::list_cases)
+                .service(projects::cases::get_case)
+                .service(projects::cases::update_case)
+                .service(projects::cases::delete_case)
+                .service(projects::cases::publish_case)
+                .service(projects::cases::withdraw_case)
+                .service(projects::cases::mark_useful)
+                .service(projects::cases::unmark_useful)
+                .service(projects::cases::add_case_photo)
+                .service(projects::cases::get_case_photo)
+                .service(projects::cases::get_case_photo_thumbnail)
+                .service(projects::monitoring::project_points)
+                .service(projects::monitoring::project_report_xlsx)
+                .service(projects::monitoring::project_report_csv)
+                .service(projects::monitoring::daily)
                 .service(map::map_features)
                 .service(map::map_coverage)
                 .service(sync::pull)
                 .service(sync::push)
-                .service(audit::list_audit),
+                .service(org::audit::list_audit),
         );
 }
 

@@ -1,7 +1,7 @@
 use utoipa::Modify;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
-use super::problem::Problem;
+use crate::http::common::problem::Problem;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -48,8 +48,9 @@ impl Modify for BearerAuth {
 
 /// Adds the answers every route can give, from the layers in front of the handlers, to each
 /// operation that does not name them already: 401 behind a token, 408 for a body too slow,
-/// 400/413/415/422 for a JSON body (see [`super::json`]), 422 for a bad query string, 404 for a path that names nothing,
-/// 503 when the database cannot be reached. A client generated from the spec then knows them.
+/// 400/413/415/422 for a JSON body (see [`crate::http::common::json`]), 422 for a bad query
+/// string, 404 for a path that names nothing, 503 when the database cannot be reached. A client
+/// generated from the spec then knows them.
 pub fn complete(spec: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::{Operation, ParameterIn};
     use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};

@@ -9,23 +9,23 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::extract::{Caller, CoordParam};
-use super::json::Json;
-use super::partners::PartnerBody;
-use super::photos::PhotoBody;
-use super::problem::{ApiError, Problem};
-use super::state::AppState;
-use super::supervisions::{FindingBody, SupervisionBody};
-use super::visits::{VisitBody, VisitLocation};
-use crate::domain::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
-use crate::domain::partners::{NewPartner, PartnerPatch};
-use crate::domain::supervisions::{
+use crate::context::state::AppState;
+use crate::domain::field::partners::{NewPartner, PartnerPatch};
+use crate::domain::field::visits::{NewVisit, VisitOutcome, VisitPatch, VisitPurpose};
+use crate::domain::kinds::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
+use crate::domain::supervision::supervisions::{
     ChecklistInput, FindingPatch, FindingStatus, NewFinding, NewSupervision, SupervisionItem, SupervisionPatch,
 };
 use crate::domain::sync::{self, MAX_PUSH, Op, Outcome, Record, TableChanges};
-use crate::domain::visits::{NewVisit, VisitOutcome, VisitPatch, VisitPurpose};
 use crate::domain::{Actor, DomainError};
 use crate::geo::LatLon;
+use crate::http::common::extract::{Caller, CoordParam};
+use crate::http::common::json::Json;
+use crate::http::common::problem::{ApiError, Problem};
+use crate::http::field::partners::PartnerBody;
+use crate::http::field::photos::PhotoBody;
+use crate::http::field::visits::{VisitBody, VisitLocation};
+use crate::http::supervision::supervisions::{FindingBody, SupervisionBody};
 
 /// The caller's scope, as a short digest: a cursor is only valid for the scope that made it.
 fn scope_tag(actor: &Actor) -> String {
@@ -373,7 +373,7 @@ struct PushedFindingUpdate {
 }
 
 fn read<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ApiError> {
-    super::json::parse(value.to_string().as_bytes())
+    crate::http::common::json::parse(value.to_string().as_bytes())
 }
 
 fn id_of(value: &serde_json::Value) -> Option<Uuid> {
@@ -383,7 +383,7 @@ fn id_of(value: &serde_json::Value) -> Option<Uuid> {
 /// The push decoder without the database: a request body as the server reads it, then each
 /// record as an operation or its refusal. What the `sync_push` fuzz target drives.
 pub fn decode_push(body: &[u8]) -> Result<Vec<Result<(), ApiError>>, ApiError> {
-    let request: PushRequest = super::json::parse(body)?;
+    let request: PushRequest = crate::http::common::json::parse(body)?;
     let coord = CoordParam { coord: None };
     let decoded = request
         .changes

@@ -1,7 +1,10 @@
-//! Persistence: one diesel connection type over SQLite and PostgreSQL, the pool, migrations.
+//! Persistence: one diesel connection type over SQLite and PostgreSQL, the pool, migrations, at
+//! the top; the queries in folders that mirror the domain's (`org`, `field`, `events`, `projects`,
+//! `supervision`), with the map's and sync's beside the shared parts.
 //!
 //! Store functions are plain synchronous `fn(&mut DbConn, …) -> Result<T, StoreError>`; the only
-//! bridge to async code is [`Db::run`], which moves the work onto the blocking thread pool.
+//! bridge to async code is [`Db::run`], which moves the work onto the database's own threads
+//! (see [`crate::workers`]).
 
 /// Runs a statement on the backend's own connection rather than through the `DbConn` enum.
 /// Through the enum, diesel marks every `INSERT` of an `Insertable` row as not cacheable (its
@@ -16,28 +19,15 @@ macro_rules! on_backend {
     };
 }
 
-pub mod audit;
-pub mod award_pool;
-pub mod cases;
-pub mod coaching;
-pub mod daily_report;
 pub mod events;
-pub mod leads;
+pub mod field;
 pub mod map;
-pub mod org_units;
-pub mod partners;
-pub mod photos;
-pub mod points;
-pub mod project_metrics;
+pub mod org;
 pub mod projects;
-pub mod refresh_tokens;
-pub mod registrations;
 pub mod schema;
 pub mod snapshot;
-pub mod supervisions;
+pub mod supervision;
 pub mod sync;
-pub mod users;
-pub mod visits;
 
 mod connection;
 mod error;
@@ -45,6 +35,7 @@ mod group_commit;
 mod pagination;
 mod pool;
 mod time;
+mod write;
 
 pub use connection::{Backend, DbConn};
 pub use error::{StoreError, enum_col, json_col, uuid_col};
@@ -65,18 +56,24 @@ mod conventions {
     /// statement caching on SQLite (see [`on_backend!`]); this keeps every insert on the backend.
     #[test]
     fn every_insert_runs_on_the_backend_connection() -> std::io::Result<()> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
         let needle = concat!("diesel::", "insert_into(");
         let mut bare = Vec::new();
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            if path.extension().is_none_or(|ext| ext != "rs") {
-                continue;
-            }
-            let source = std::fs::read_to_string(&path)?;
-            for (number, line) in source.lines().enumerate() {
-                if line.contains(needle) && !line.contains("on_backend!(") {
-                    bare.push(format!("{}:{}: {}", path.display(), number + 1, line.trim()));
+        let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|ext| ext != "rs") {
+                    continue;
+                }
+                let source = std::fs::read_to_string(&path)?;
+                for (number, line) in source.lines().enumerate() {
+                    if line.contains(needle) && !line.contains("on_backend!(") {
+                        bare.push(format!("{}:{}: {}", path.display(), number + 1, line.trim()));
+                    }
                 }
             }
         }

@@ -135,7 +135,9 @@ async fn the_demo_serves_logins_and_stops_cleanly_on_sigterm() {
     let client = reqwest::Client::new();
     wait_until_up(&client, &base).await;
 
-    for (phone, password) in [("13800000001", outreach::demo::DEMO_PASSWORD), ("13900000000", "bootstrap password")] {
+    for (phone, password) in
+        [("13800000001", outreach::fixtures::demo::DEMO_PASSWORD), ("13900000000", "bootstrap password")]
+    {
         let login = client
             .post(format!("{base}/api/v1/auth/login"))
             .json(&json!({"phone": phone, "password": password}))
@@ -146,7 +148,7 @@ async fn the_demo_serves_logins_and_stops_cleanly_on_sigterm() {
     }
     let session: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"phone": "13800000001", "password": outreach::demo::DEMO_PASSWORD}))
+        .json(&json!({"phone": "13800000001", "password": outreach::fixtures::demo::DEMO_PASSWORD}))
         .send()
         .await
         .unwrap()
@@ -218,7 +220,7 @@ async fn the_demo_serves_logins_and_stops_cleanly_on_sigterm() {
         async move {
             client
                 .post(format!("{base}/api/v1/auth/login"))
-                .json(&json!({"phone": "13800000004", "password": outreach::demo::DEMO_PASSWORD}))
+                .json(&json!({"phone": "13800000004", "password": outreach::fixtures::demo::DEMO_PASSWORD}))
                 .send()
                 .await
                 .map(|r| r.status().as_u16())
@@ -233,7 +235,7 @@ async fn the_demo_serves_logins_and_stops_cleanly_on_sigterm() {
     assert_eq!(in_flight.await.unwrap().ok(), Some(200));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("13800000004") && stdout.contains(outreach::demo::DEMO_PASSWORD),
+        stdout.contains("13800000004") && stdout.contains(outreach::fixtures::demo::DEMO_PASSWORD),
         "demo logins printed: {stdout}"
     );
 
@@ -248,7 +250,7 @@ async fn the_demo_serves_logins_and_stops_cleanly_on_sigterm() {
         "13900000000",
         "bootstrap password",
         "not the password",
-        outreach::demo::DEMO_PASSWORD,
+        outreach::fixtures::demo::DEMO_PASSWORD,
         session["access_token"].as_str().unwrap(),
         refresh_token,
     ];
@@ -288,7 +290,7 @@ async fn bench_seed_builds_the_same_network_from_the_same_seed_and_only_into_an_
     let (out, path) = seed(&first).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let a: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    let sizes = outreach::seed::Sizes::at(0.002);
+    let sizes = outreach::fixtures::seed::Sizes::at(0.002);
     let counts = &a["counts"];
     assert_eq!(counts["partners"], sizes.partners);
     assert_eq!(counts["visits"], sizes.visits);

@@ -51,7 +51,7 @@ impl Remote {
     }
 
     pub async fn login(&self, phone: &str) -> String {
-        let body = json!({"phone": phone, "password": outreach::demo::DEMO_PASSWORD});
+        let body = json!({"phone": phone, "password": outreach::fixtures::demo::DEMO_PASSWORD});
         self.expect("/api/v1/auth/login", None, &body, 200).await["access_token"].as_str().unwrap().to_owned()
     }
 }

@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 
 use base64::Engine;
-use outreach::http::tap::Tapped;
+use outreach::http::middleware::tap::Tapped;
 
 static FOUND: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 

@@ -8,13 +8,14 @@ use std::net::TcpListener;
 use std::sync::LazyLock;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
+use outreach::app::startup::Application;
 use outreach::auth::HashCost;
-use outreach::bootstrap::PasswordHash;
-use outreach::config::Settings;
-use outreach::domain::org_units::{self, Created, NewOrgUnit, OrgUnitKind};
+use outreach::context::bootstrap::PasswordHash;
+use outreach::context::config::Settings;
+use outreach::context::state::AppState;
+use outreach::domain::common::create::Created;
+use outreach::domain::org::org_units::{self, NewOrgUnit, OrgUnitKind};
 use outreach::domain::{Actor, Role};
-use outreach::http::state::AppState;
-use outreach::startup::Application;
 use reqwest::{Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -124,7 +125,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut HashMap<String, String>)
         ("OUTREACH_WORKERS".to_owned(), "2".to_owned()),
     ]);
     configure(&mut env);
-    outreach::http::tap::install(crate::exposure::scan);
+    outreach::http::middleware::tap::install(crate::exposure::scan);
     let settings = Settings::load(&env).expect("settings");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let app = Application::build_with_listener(settings, listener).await.expect("build app");
@@ -198,7 +199,7 @@ impl TestApp {
     /// Creates a user directly (fixture), returning its id and phone.
     pub async fn user(&self, role: Role, unit: Option<Uuid>) -> (Uuid, String) {
         let phone = unique_phone();
-        let user = outreach::bootstrap::create_user_hashed(
+        let user = outreach::context::bootstrap::create_user_hashed(
             &self.state,
             &phone,
             "Test User",

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 
 use chrono::{Duration, SecondsFormat, Utc};
-use outreach::config::Settings;
+use outreach::app::startup::Application;
+use outreach::context::config::Settings;
 use outreach::domain::Role;
-use outreach::startup::Application;
 use serde_json::{Value, json};
 
 use crate::helpers::{JWT_SECRET, Login, TestApp, assert_problem, json_ok, spawn_app};
@@ -447,7 +447,7 @@ async fn backdate(app: &TestApp, partner: &str, days: i64) {
         .db
         .run(move |conn| {
             let seq = outreach::store::sync::next_seq(conn)?;
-            outreach::store::partners::backdate(conn, &id, at, seq)
+            outreach::store::field::partners::backdate(conn, &id, at, seq)
         })
         .await
         .unwrap();

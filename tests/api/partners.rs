@@ -356,7 +356,7 @@ async fn deleted_partners_disappear_but_stay_as_tombstones() {
     assert_eq!(json_ok(app.get("/api/v1/partners", Some(&am.token)).await, 200).await["items"], json!([]));
     let pid: Uuid = id(&p).parse().unwrap();
     let tombstone =
-        app.state.db.run(move |c| outreach::store::partners::find(c, &pid.to_string())).await.unwrap().unwrap();
+        app.state.db.run(move |c| outreach::store::field::partners::find(c, &pid.to_string())).await.unwrap().unwrap();
     assert!(tombstone.deleted_at.is_some());
     assert_eq!(tombstone.version, 2);
 }

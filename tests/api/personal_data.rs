@@ -70,7 +70,7 @@ async fn a_withdrawal_after_check_in_removes_the_untouched_lead() {
         )
         .await;
     assert_eq!(done.status(), 204);
-    let gone = app.state.db.run(move |c| outreach::store::leads::find(c, &lead)).await.unwrap();
+    let gone = app.state.db.run(move |c| outreach::store::events::leads::find(c, &lead)).await.unwrap();
     assert!(gone.is_none(), "the lead made from this registration alone is gone too");
 }
 
@@ -93,7 +93,7 @@ async fn attendees_who_did_not_become_leads_are_erased_after_retention() {
     )
     .await;
     // Nothing is due yet.
-    assert_eq!(outreach::startup::purge(&app.state).await.unwrap(), 0);
+    assert_eq!(outreach::app::startup::purge(&app.state).await.unwrap(), 0);
     // Time passes: the event ended 200 days ago (retention is 180).
     let event_id = id.clone();
     app.state
@@ -104,9 +104,9 @@ async fn attendees_who_did_not_become_leads_are_erased_after_retention() {
         })
         .await
         .unwrap();
-    assert_eq!(outreach::startup::purge(&app.state).await.unwrap(), 1);
+    assert_eq!(outreach::app::startup::purge(&app.state).await.unwrap(), 1);
     let list = json_ok(app.get(format!("/api/v1/events/{id}/attendees"), Some(&am.token)).await, 200).await;
     let phones: Vec<Value> = list["items"].as_array().unwrap().iter().map(|a| a["phone"].clone()).collect();
     assert_eq!(phones, [json!("13933330004"), Value::Null], "the lead's data stays, the rest is erased");
-    assert_eq!(outreach::startup::purge(&app.state).await.unwrap(), 0, "idempotent");
+    assert_eq!(outreach::app::startup::purge(&app.state).await.unwrap(), 0, "idempotent");
 }

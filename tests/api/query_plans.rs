@@ -4,7 +4,7 @@
 use diesel::QueryableByName;
 use diesel::RunQueryDsl;
 use diesel::sql_types::Text;
-use outreach::store::partners::{PartnerRow, insert_many};
+use outreach::store::field::partners::{PartnerRow, insert_many};
 use outreach::store::{DbConn, StoreError};
 
 use crate::helpers::spawn_app;

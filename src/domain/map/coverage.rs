@@ -7,11 +7,11 @@ use super::MapIndex;
 use super::index::NONE;
 use super::layer::Layer;
 use super::scope::{Filters, Matcher};
-use crate::domain::events::EventStatus;
-use crate::domain::lead_kind::LeadStatus;
+use crate::domain::kinds::event_kind::EventStatus;
+use crate::domain::kinds::lead_kind::LeadStatus;
+use crate::domain::kinds::partner_kind::{PartnerCategory, PartnerStatus};
 use crate::domain::map::layer::Vocabulary;
-use crate::domain::org_units::OrgUnit;
-use crate::domain::partner_kind::{PartnerCategory, PartnerStatus};
+use crate::domain::org::org_units::OrgUnit;
 use crate::domain::{Actor, DomainError};
 use crate::geo::cluster::{Gather, Grid};
 use crate::geo::mercator::unproject;
@@ -124,14 +124,14 @@ pub fn coverage(
         None => None,
     };
     let base = match q.org_unit_id {
-        Some(id) => Some(crate::domain::org_units::get(conn, actor, id)?),
+        Some(id) => Some(crate::domain::org::org_units::get(conn, actor, id)?),
         None => match actor.org_unit_id {
-            Some(id) => Some(crate::domain::org_units::get(conn, actor, id)?),
+            Some(id) => Some(crate::domain::org::org_units::get(conn, actor, id)?),
             None => None,
         },
     };
     let children: Vec<OrgUnit> =
-        crate::store::org_units::children(conn, base.as_ref().map(|b| b.id.to_string()).as_deref())?
+        crate::store::org::org_units::children(conn, base.as_ref().map(|b| b.id.to_string()).as_deref())?
             .into_iter()
             .map(OrgUnit::try_from)
             .collect::<Result<_, _>>()?;
@@ -283,7 +283,7 @@ pub fn coverage(
     drop(guard);
     let owners: Vec<String> = overdue.iter().map(|o| o.owner_id.to_string()).collect();
     let names: std::collections::HashMap<String, String> =
-        crate::store::users::names(conn, &owners)?.into_iter().collect();
+        crate::store::org::users::names(conn, &owners)?.into_iter().collect();
     for o in &mut overdue {
         o.owner_name = names.get(&o.owner_id.to_string()).cloned().unwrap_or_default();
     }

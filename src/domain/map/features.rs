@@ -7,7 +7,7 @@ use super::MapIndex;
 use super::index::{Layers, NONE, Pt};
 use super::layer::Layer;
 use super::scope::{Filters, Matcher};
-use crate::domain::partner_kind::PartnerCategory;
+use crate::domain::kinds::partner_kind::PartnerCategory;
 use crate::domain::{Actor, DomainError};
 use crate::geo::cluster::{Gather, Grid};
 use crate::geo::mercator::unproject;
@@ -110,7 +110,7 @@ pub fn features(
 ) -> Result<FeatureSet, DomainError> {
     let world = check_view(&q.bbox, q.zoom)?;
     let within = match q.org_unit_id {
-        Some(id) => Some(crate::domain::org_units::get(conn, actor, id)?.path),
+        Some(id) => Some(crate::domain::org::org_units::get(conn, actor, id)?.path),
         None => None,
     };
     let guard = index.current(conn)?;

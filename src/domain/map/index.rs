@@ -12,9 +12,9 @@ use uuid::Uuid;
 
 use super::layer::{Layer, Vocabulary};
 use crate::domain::DomainError;
-use crate::domain::events::EventStatus;
-use crate::domain::lead_kind::LeadStatus;
-use crate::domain::partner_kind::{PartnerCategory, PartnerStatus};
+use crate::domain::kinds::event_kind::EventStatus;
+use crate::domain::kinds::lead_kind::LeadStatus;
+use crate::domain::kinds::partner_kind::{PartnerCategory, PartnerStatus};
 use crate::geo::mercator::project;
 use crate::geo::{LatLon, PointIndex, WorldXY};
 use crate::store::map::{self as store, EventPoint, LeadPoint, PartnerPoint, Place, Slice, VisitPoint};

@@ -1,8 +1,9 @@
 //! The layers of the map and the status vocabulary of each.
 
-use crate::domain::events::EventStatus;
-use crate::domain::lead_kind::LeadStatus;
-use crate::domain::partner_kind::{PartnerStatus, text_enum};
+use crate::domain::kinds::event_kind::EventStatus;
+use crate::domain::kinds::lead_kind::LeadStatus;
+use crate::domain::kinds::partner_kind::PartnerStatus;
+use crate::domain::kinds::text_enum;
 
 text_enum!(Layer {
     Partners => "partners",

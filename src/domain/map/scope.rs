@@ -6,9 +6,9 @@ use uuid::Uuid;
 
 use super::index::{Layers, NONE, Pt};
 use super::layer::{Layer, VisitState, Vocabulary};
-use crate::domain::events::EventStatus;
-use crate::domain::lead_kind::LeadStatus;
-use crate::domain::partner_kind::{PartnerCategory, PartnerStatus};
+use crate::domain::kinds::event_kind::EventStatus;
+use crate::domain::kinds::lead_kind::LeadStatus;
+use crate::domain::kinds::partner_kind::{PartnerCategory, PartnerStatus};
 use crate::domain::{Actor, Role};
 
 #[derive(Debug, Clone, Default)]

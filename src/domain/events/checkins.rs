@@ -1,0 +1,161 @@
+//! Check-in at the door: staff scan a ticket (online or, later, from an offline batch); a
+//! checked-in attendee becomes a lead of the event's owner, or is linked to the lead that exists.
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use uuid::Uuid;
+
+use crate::domain::events::events::{self, Event};
+use crate::domain::kinds::project_kind::PointsAction;
+use crate::domain::projects::points::{self, Credit, Source};
+use crate::domain::{Actor, DomainError};
+use crate::store::events::leads as lead_store;
+use crate::store::events::registrations::{self as store, RegistrationRow};
+use crate::store::{DbConn, StoreError, now_utc, uuid_col};
+
+#[derive(Debug, Clone)]
+pub struct CheckIn {
+    pub ticket_code: String,
+    /// A second scan of the same ticket: nothing changed, this is the first check-in.
+    pub already_checked_in: bool,
+    pub checked_in_at: DateTime<Utc>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub lead_id: Option<Uuid>,
+    /// The event's owner, who (with managers) sees attendees' full numbers.
+    pub event_owner: Uuid,
+    /// The attendee is a lead who asked not to be contacted: only managers see the number.
+    pub do_not_contact: bool,
+}
+
+fn result(conn: &mut DbConn, row: &RegistrationRow, already: bool, event: &Event) -> Result<CheckIn, StoreError> {
+    let do_not_contact = match &row.phone {
+        Some(phone) => {
+            !lead_store::do_not_contact_phones(conn, &event.branch_id, std::slice::from_ref(phone))?.is_empty()
+        }
+        None => false,
+    };
+    Ok(CheckIn {
+        do_not_contact,
+        event_owner: event.owner_id,
+        ticket_code: row.ticket_code.clone(),
+        already_checked_in: already,
+        checked_in_at: row.checked_in_at.map(|t| t.and_utc()).unwrap_or_else(Utc::now),
+        name: row.name.clone(),
+        phone: row.phone.clone(),
+        lead_id: row.lead_id.as_deref().map(uuid_col).transpose()?,
+    })
+}
+
+pub fn check_in(
+    conn: &mut DbConn,
+    actor: &Actor,
+    event_id: Uuid,
+    ticket: &str,
+    scanned_at: Option<DateTime<Utc>>,
+) -> Result<CheckIn, DomainError> {
+    crate::domain::common::create::retry_on_race(|| {
+        conn.write_tx(|conn| {
+            let event = events::get(conn, actor, event_id)?;
+            let row = store::find_by_ticket(conn, ticket.trim())?
+                .filter(|r| r.event_id == event_id.to_string())
+                .ok_or(DomainError::NotFound("ticket"))?;
+            if row.checked_in_at.is_some() {
+                return Ok(result(conn, &row, true, &event)?);
+            }
+            match row.status.as_str() {
+                "waitlisted" => {
+                    return Err(DomainError::conflict("waitlisted", "this ticket is on the waitlist, not registered"));
+                }
+                "cancelled" => {
+                    return Err(DomainError::conflict("registration_cancelled", "this registration was cancelled"));
+                }
+                _ => {}
+            }
+            let (Some(name), Some(phone)) = (row.name.clone(), row.phone.clone()) else {
+                return Err(DomainError::Gone {
+                    code: "attendee_erased",
+                    detail: "the attendee withdrew their data".to_owned(),
+                });
+            };
+            // Microseconds: what both databases keep, so the answer equals what a re-read gives.
+            let now = now_utc().and_utc();
+            let at = match scanned_at.map(|t| t.trunc_subsecs(6)) {
+                // A scan from an offline phone keeps its time, within reason.
+                Some(t) if t <= now + Duration::minutes(5) && t >= event.starts_at - Duration::days(1) => t,
+                Some(_) => {
+                    return Err(DomainError::invalid("scanned_at", "must be around the event, and not in the future"));
+                }
+                None => now,
+            };
+            let lead_id = crate::domain::events::leads::from_checkin(conn, &event, &name, &phone)?;
+            if !store::check_in(conn, &row.id, at.naive_utc(), &actor.user_id.to_string(), &lead_id)? {
+                let fresh = store::find_by_ticket(conn, ticket.trim())?.ok_or(DomainError::NotFound("ticket"))?;
+                return Ok(result(conn, &fresh, true, &event)?);
+            }
+            let credit =
+                event.project_id.map(|project_id| Credit { project_id, user_id: event.owner_id, occurred_at: at });
+            points::settle(conn, PointsAction::Checkin, Source { kind: "registration", id: &row.id }, None, credit)?;
+            let checked = RegistrationRow { checked_in_at: Some(at.naive_utc()), lead_id: Some(lead_id), ..row };
+            Ok(result(conn, &checked, false, &event)?)
+        })
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct Attendee {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub status: String,
+    pub ticket_code: String,
+    pub registered_at: DateTime<Utc>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub lead_id: Option<Uuid>,
+}
+
+pub fn attendees(conn: &mut DbConn, actor: &Actor, event_id: Uuid) -> Result<(Event, Vec<Attendee>), DomainError> {
+    let event = events::get(conn, actor, event_id)?;
+    let rows = store::of_event(conn, &event_id.to_string())?;
+    // People who asked not to be contacted keep their phone masked for all but managers, in the
+    // list and in every export of it.
+    let phones: Vec<String> = rows.iter().filter_map(|r| r.phone.clone()).collect();
+    let withheld = if actor.role.sees_full_phones() {
+        Vec::new()
+    } else {
+        lead_store::do_not_contact_phones(conn, &event.branch_id, &phones)?
+    };
+    let list = rows
+        .into_iter()
+        .map(|r| -> Result<Attendee, StoreError> {
+            let hide = r.phone.as_ref().is_some_and(|p| withheld.contains(p));
+            Ok(Attendee {
+                lead_id: r.lead_id.as_deref().map(uuid_col).transpose()?,
+                name: r.name,
+                phone: r.phone.map(|p| if hide { crate::domain::common::phone::mask(&p) } else { p }),
+                status: r.status,
+                ticket_code: r.ticket_code,
+                registered_at: r.registered_at.and_utc(),
+                checked_in_at: r.checked_in_at.map(|t| t.and_utc()),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((event, list))
+}
+
+/// Records that the attendee list of an event was exported, by whom and in which format.
+pub fn record_export(
+    conn: &mut DbConn,
+    actor: &Actor,
+    event: &Event,
+    format: &str,
+    rows: usize,
+) -> Result<(), StoreError> {
+    crate::domain::org::audit::record(
+        conn,
+        actor,
+        "event",
+        event.id,
+        &event.org_path,
+        crate::domain::org::audit::Action::Export,
+        serde_json::json!({"export": "attendees", "format": format, "rows": rows}),
+    )
+}

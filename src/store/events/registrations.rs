@@ -1,0 +1,181 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::store::schema::{events, registrations};
+use crate::store::{DbConn, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = registrations)]
+pub struct RegistrationRow {
+    pub id: String,
+    pub event_id: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub ticket_code: String,
+    pub status: String,
+    pub consent_version: String,
+    pub consent_at: NaiveDateTime,
+    pub registered_at: NaiveDateTime,
+    pub checked_in_at: Option<NaiveDateTime>,
+    pub checked_in_by: Option<String>,
+    pub erased_at: Option<NaiveDateTime>,
+    pub lead_id: Option<String>,
+}
+
+pub fn insert(conn: &mut DbConn, row: &RegistrationRow) -> Result<(), StoreError> {
+    on_backend!(conn, |c| diesel::insert_into(registrations::table).values(row).execute(c))?;
+    Ok(())
+}
+
+/// Many rows per statement, for seeding and benchmarks.
+pub fn insert_many(conn: &mut DbConn, rows: &[RegistrationRow]) -> Result<(), StoreError> {
+    // 13 columns × 1000 rows stays below both backends' bound-parameter limits.
+    for chunk in rows.chunks(1000) {
+        on_backend!(conn, |c| diesel::insert_into(registrations::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+pub fn find_by_phone(conn: &mut DbConn, event_id: &str, phone: &str) -> Result<Option<RegistrationRow>, StoreError> {
+    Ok(registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::phone.eq(phone))
+        .select(RegistrationRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_by_ticket(conn: &mut DbConn, ticket: &str) -> Result<Option<RegistrationRow>, StoreError> {
+    Ok(registrations::table
+        .filter(registrations::ticket_code.eq(ticket))
+        .select(RegistrationRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn set_status(conn: &mut DbConn, id: &str, status: &str) -> Result<(), StoreError> {
+    diesel::update(registrations::table.find(id)).set(registrations::status.eq(status)).execute(conn)?;
+    Ok(())
+}
+
+/// The first waitlisted attendee of an event, by registration time.
+pub fn first_waitlisted(conn: &mut DbConn, event_id: &str) -> Result<Option<RegistrationRow>, StoreError> {
+    Ok(registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::status.eq("waitlisted"))
+        .select(RegistrationRow::as_select())
+        .order((registrations::registered_at.asc(), registrations::id.asc()))
+        .first(conn)
+        .optional()?)
+}
+
+/// Takes a place if one is free: one conditional UPDATE, atomic on both databases, so
+/// concurrent registrations can never exceed the capacity.
+pub fn take_place(conn: &mut DbConn, event_id: &str) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        events::table.filter(events::id.eq(event_id)).filter(events::registered_count.lt(events::capacity)),
+    )
+    .set(events::registered_count.eq(events::registered_count + 1))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn free_place(conn: &mut DbConn, event_id: &str) -> Result<(), StoreError> {
+    diesel::update(events::table.filter(events::id.eq(event_id)).filter(events::registered_count.gt(0)))
+        .set(events::registered_count.eq(events::registered_count - 1))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn count_waitlisted_before(conn: &mut DbConn, event_id: &str, at: NaiveDateTime) -> Result<i64, StoreError> {
+    Ok(registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::status.eq("waitlisted"))
+        .filter(registrations::registered_at.lt(at))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Removes a cancelled registration row that a new registration of the same phone replaces.
+pub fn erase_row(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
+    diesel::delete(registrations::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// Records a check-in (and the lead it fed) on a registration not yet checked in; `false` when
+/// another scan got there first.
+pub fn check_in(conn: &mut DbConn, id: &str, at: NaiveDateTime, by: &str, lead_id: &str) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        registrations::table.filter(registrations::id.eq(id)).filter(registrations::checked_in_at.is_null()),
+    )
+    .set((
+        registrations::checked_in_at.eq(Some(at)),
+        registrations::checked_in_by.eq(Some(by)),
+        registrations::lead_id.eq(Some(lead_id)),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// An event's registrations, in registration order.
+pub fn of_event(conn: &mut DbConn, event_id: &str) -> Result<Vec<RegistrationRow>, StoreError> {
+    Ok(registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .select(RegistrationRow::as_select())
+        .order((registrations::registered_at.asc(), registrations::id.asc()))
+        .load(conn)?)
+}
+
+/// (checked in, leads fed, leads converted) for an event's review figures.
+pub fn attendance(conn: &mut DbConn, event_id: &str) -> Result<(i64, i64, i64), StoreError> {
+    use crate::store::schema::leads;
+    let checked: i64 = registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::checked_in_at.is_not_null())
+        .count()
+        .get_result(conn)?;
+    let leads: i64 = registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::lead_id.is_not_null())
+        .count()
+        .get_result(conn)?;
+    let converted: i64 = registrations::table
+        .inner_join(leads::table.on(leads::id.nullable().eq(registrations::lead_id)))
+        .filter(registrations::event_id.eq(event_id))
+        .filter(leads::status.eq("converted"))
+        .count()
+        .get_result(conn)?;
+    Ok((checked, leads, converted))
+}
+
+/// Erases an attendee's personal data, keeping the row (and its status) for the figures.
+pub fn erase(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(registrations::table.find(id))
+        .set((
+            registrations::name.eq(None::<String>),
+            registrations::phone.eq(None::<String>),
+            registrations::erased_at.eq(Some(at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Erases, for every event that ended more than its retention ago, the attendees who did not
+/// become leads. Returns how many were erased.
+pub fn purge_expired(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, StoreError> {
+    let candidates: Vec<(String, NaiveDateTime, i32)> = registrations::table
+        .inner_join(events::table.on(events::id.eq(registrations::event_id)))
+        .filter(registrations::erased_at.is_null())
+        .filter(registrations::lead_id.is_null())
+        .filter(events::ends_at.lt(now))
+        .select((registrations::id, events::ends_at, events::retention_days))
+        .load(conn)?;
+    let mut erased = 0;
+    for (id, ends_at, days) in candidates {
+        if ends_at + chrono::TimeDelta::days(i64::from(days)) < now {
+            erase(conn, &id, now)?;
+            erased += 1;
+        }
+    }
+    Ok(erased)
+}
