@@ -9,7 +9,7 @@ use tokio::process::Command;
 
 use crate::helpers::{TestDb, fresh_database};
 
-const BIN: &str = env!("CARGO_BIN_EXE_outreach");
+pub const BIN: &str = env!("CARGO_BIN_EXE_outreach");
 
 /// A data directory and a fresh database (PostgreSQL on the PostgreSQL run) for one binary test.
 pub struct Sandbox {
@@ -23,6 +23,27 @@ impl Sandbox {
         let dir = tempfile::tempdir().unwrap();
         let (database_url, db) = fresh_database(dir.path());
         Sandbox { dir, database_url, _db: db }
+    }
+
+    /// A sandbox whose database already holds the demo (see `demo_data`): `serve --demo` on it
+    /// starts at once.
+    pub fn with_demo() -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        match std::env::var("OUTREACH_TEST_DATABASE_URL") {
+            Ok(server_url) if !server_url.is_empty() => {
+                let name = format!("outreach_test_{}", uuid::Uuid::new_v4().simple());
+                crate::demo_data::create_pg_demo(&server_url, &name);
+                let base = server_url.split('?').next().unwrap_or(&server_url);
+                let base = base.rsplit_once('/').map_or(base, |(base, _)| base);
+                let database_url = format!("{base}/{name}?sslmode=disable");
+                Sandbox { dir, database_url, _db: TestDb::PostgresDatabase { server_url, name } }
+            }
+            _ => {
+                crate::demo_data::copy_sqlite_demo(dir.path());
+                let database_url = dir.path().join("outreach.db").to_string_lossy().into_owned();
+                Sandbox { dir, database_url, _db: TestDb::Sqlite }
+            }
+        }
     }
 
     pub fn command(&self) -> Command {

@@ -177,7 +177,7 @@ struct Context {
 
 #[tokio::test]
 async fn acknowledged_writes_survive_sigkill_mid_burst() {
-    let sandbox = Sandbox::new();
+    let sandbox = Sandbox::with_demo();
     let port = free_port();
     let remote = Remote::new(port);
     let server = serve(&sandbox, port, true);

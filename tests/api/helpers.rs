@@ -36,7 +36,15 @@ pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 /// A fresh database for one test; on PostgreSQL a schema of its own, dropped when the test ends.
 pub enum TestDb {
     Sqlite,
-    Postgres { server_url: String, schema: String },
+    Postgres {
+        server_url: String,
+        schema: String,
+    },
+    /// A whole database, for a copy of the seeded demo (`demo_data::create_pg_demo`).
+    PostgresDatabase {
+        server_url: String,
+        name: String,
+    },
 }
 
 impl Drop for TestDb {
@@ -52,6 +60,11 @@ impl Drop for TestDb {
             ))
             .execute(&mut conn);
             let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&mut conn);
+        }
+        if let TestDb::PostgresDatabase { server_url, name } = self
+            && let Ok(mut conn) = PgConnection::establish(server_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut conn);
         }
     }
 }

@@ -87,7 +87,7 @@ fn png_bomb(w: u32, h: u32) -> Vec<u8> {
 
 #[tokio::test]
 async fn hostile_bodies_get_a_4xx_in_bounded_time_and_memory() {
-    let sandbox = Sandbox::new();
+    let sandbox = Sandbox::with_demo();
     let port = free_port();
     let remote = Remote::new(port);
     let server = sandbox

@@ -11,6 +11,7 @@ mod cli;
 mod coaching;
 mod contract;
 mod conventions;
+mod demo_data;
 mod durability;
 mod events;
 mod exposure;
