@@ -7,7 +7,8 @@
 //! `web/package-lock.json` or the install stamp change — never on an ordinary compile. When npm
 //! fails the build fails: the binary never ships a page without its map library.
 //!
-//! The page's own files (`web/src/*`) are embedded with `include_str!`, which rustc tracks itself.
+//! The page's own files (`web/src/*`) are embedded with `include_bytes!` and its HTML is the askama
+//! template `templates/map.html`; rustc tracks both itself.
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,8 +1,10 @@
+use chrono::{Duration, Utc};
 use outreach::domain::Role;
 use serde_json::json;
 
 use crate::events::new_event;
-use crate::helpers::{assert_problem, spawn_app};
+use crate::helpers::{assert_problem, json_ok, spawn_app};
+use crate::partners::{CENTRE, create as create_partner, partner_body};
 
 #[tokio::test]
 async fn the_registration_page_works_without_scripts() {
@@ -72,4 +74,43 @@ async fn the_registration_page_works_without_scripts() {
     let missing = app.get("/e/NOSUCHEVENT1", None).await;
     assert_eq!(missing.status(), 404);
     assert!(missing.text().await.unwrap().contains("没有找到"));
+}
+
+/// Whatever staff type into an event or a partner, and whatever an attendee types into the form,
+/// reaches the page as text: no element, no attribute ended early, no template syntax run.
+#[tokio::test]
+async fn hostile_text_reaches_the_page_escaped() {
+    let app = spawn_app().await;
+    let am = app.login_as(Role::AccountManager).await;
+    let p =
+        create_partner(&app, &am.token, &partner_body("{{ partner }}<b>\"甲\"</b> & 'Co'", CENTRE.0, CENTRE.1)).await;
+    let starts = Utc::now() + Duration::days(10);
+    let body = json!({
+        "partner_id": p["id"], "title": "<script>alert(1)</script>{{ title }}{% if x %}", "theme": "parent_child",
+        "starts_at": starts.to_rfc3339(), "ends_at": (starts + Duration::hours(2)).to_rfc3339(),
+        "venue": "礼堂\" onmouseover='alert(2)'", "capacity": 5
+    });
+    let e = json_ok(app.post_json("/api/v1/events", Some(&am.token), &body).await, 201).await;
+    let code = e["registration_code"].as_str().unwrap();
+
+    let html = app.get(format!("/e/{code}"), None).await.text().await.unwrap();
+    assert!(html.contains("<title>&lt;script&gt;alert(1)&lt;/script&gt;{{ title }}{% if x %}</title>"), "{html}");
+    assert!(html.contains("<h1>&lt;script&gt;alert(1)&lt;/script&gt;{{ title }}{% if x %}</h1>"), "{html}");
+    assert!(html.contains("地点：礼堂&quot; onmouseover=&#39;alert(2)&#39;<br>"), "{html}");
+    assert!(html.contains("合作方：{{ partner }}&lt;b&gt;&quot;甲&quot;&lt;/b&gt; &amp; &#39;Co&#39;<br>"), "{html}");
+    assert!(!html.contains("<script") && !html.contains("<b>") && !html.contains("onmouseover='"), "{html}");
+
+    // What the attendee typed comes back inside the inputs' value="…", still one attribute each.
+    let refused = app
+        .client
+        .post(app.url(&format!("/e/{code}")))
+        .form(&[("name", "\"><script>alert(3)</script>'{{ name }}"), ("phone", "' autofocus onfocus='alert(4)")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("value=\"&quot;&gt;&lt;script&gt;alert(3)&lt;/script&gt;&#39;{{ name }}\">"), "{html}");
+    assert!(html.contains("value=\"&#39; autofocus onfocus=&#39;alert(4)\">"), "{html}");
+    assert!(!html.contains("<script") && !html.contains("onfocus='"), "{html}");
 }

@@ -1,21 +1,21 @@
-//! The manager web page of the outreach map (客群地图), `/map`: a static page and its files,
-//! embedded in the binary. The page logs in with the API and draws `/api/v1/map/*` with Leaflet
-//! (from npm, installed and copied into `OUT_DIR` by `build.rs`); its own script and styles are
-//! `web/src/`. No inline script or style: the Content-Security-Policy allows only this server,
-//! plus the tile host when `OUTREACH_MAP_TILE_URL` names one. Settings reach the page as `data-`
-//! attributes on `<body>`.
+//! The manager web page of the outreach map (客群地图), `/map`: the askama template
+//! `templates/map.html` and its files, embedded in the binary. The page logs in with the API and
+//! draws `/api/v1/map/*` with Leaflet (from npm, installed and copied into `OUT_DIR` by
+//! `build.rs`); its own script and styles are `web/src/`. No inline script or style: the
+//! Content-Security-Policy allows only this server, plus the tile host when
+//! `OUTREACH_MAP_TILE_URL` names one. Settings reach the page as `data-` attributes on `<body>`,
+//! escaped by the template.
 
 use std::sync::LazyLock;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
+use askama::Template;
 use serde::Deserialize;
 
 use crate::context::state::AppState;
 use crate::geo::Datum;
 use crate::http::common::problem::{ApiError, Problem};
-
-const PAGE: &str = include_str!("../../../web/src/map.html");
 
 /// A file the page loads from `/map/assets/{name}`, with a version derived from its content.
 struct Asset {
@@ -46,10 +46,6 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
         .collect()
 });
 
-fn escape_attr(text: &str) -> String {
-    text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
 /// The CSP source for the tile host: `https://*.is.autonavi.com` for
 /// `https://webrd0{s}.is.autonavi.com/…`; none for a path on this server (`'self'` covers it).
 fn tile_source(url: &str) -> Option<String> {
@@ -76,14 +72,25 @@ fn content_security_policy(tile_url: Option<&str>) -> String {
     )
 }
 
-fn render(tile_url: Option<&str>, datum: Datum) -> String {
-    let mut html = PAGE
-        .replace("{{tile_url}}", &escape_attr(tile_url.unwrap_or_default()))
-        .replace("{{tile_datum}}", if datum == Datum::Gcj02 { "gcj02" } else { "wgs84" });
-    for asset in ASSETS.iter() {
-        html = html.replace(&format!("{{{{v:{}}}}}", asset.name), &asset.version);
+/// `templates/map.html`: the settings the page's script reads.
+#[derive(Template)]
+#[template(path = "map.html")]
+struct MapPage<'a> {
+    /// `OUTREACH_MAP_TILE_URL`, or empty for the script's default.
+    tile_url: &'a str,
+    tile_datum: &'static str,
+}
+
+impl MapPage<'_> {
+    /// The content version of a file the page links (the template names each one).
+    fn version(&self, name: &str) -> &'static str {
+        ASSETS.iter().find(|a| a.name == name).map_or("", |a| a.version.as_str())
     }
-    html
+}
+
+fn render(tile_url: Option<&str>, datum: Datum) -> Result<String, askama::Error> {
+    let tile_datum = if datum == Datum::Gcj02 { "gcj02" } else { "wgs84" };
+    MapPage { tile_url: tile_url.unwrap_or_default(), tile_datum }.render()
 }
 
 /// The map page. It needs no token to load; it logs in with `POST /api/v1/auth/login`.
@@ -91,15 +98,19 @@ fn render(tile_url: Option<&str>, datum: Datum) -> String {
     (status = 200, description = "The manager map page (HTML; its script logs in with the API)", content_type = "text/html"),
 ))]
 #[get("/map")]
-pub async fn map_page(state: web::Data<AppState>) -> HttpResponse {
+pub async fn map_page(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let tile_url = state.settings.map_tile_url.as_deref();
-    HttpResponse::Ok()
+    let html = render(tile_url, state.settings.map_tile_datum).map_err(|e| {
+        tracing::error!(error = %e, "map page");
+        ApiError::internal()
+    })?;
+    Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Content-Security-Policy", content_security_policy(tile_url)))
         .insert_header(("Referrer-Policy", "strict-origin-when-cross-origin"))
-        .body(render(tile_url, state.settings.map_tile_datum))
+        .body(html))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -167,13 +178,26 @@ mod tests {
 
     #[test]
     fn the_page_links_every_file_by_version_and_escapes_settings() {
-        let html = render(Some("https://t.example.com/{z}/{x}/{y}.png?a=1&b=\"2\""), Datum::Gcj02);
-        assert!(!html.contains("{{"), "a placeholder is left");
+        let Ok(html) = render(Some("https://t.example.com/{z}/{x}/{y}.png?a=1&b=\"2\""), Datum::Gcj02) else {
+            panic!("the page renders")
+        };
+        assert!(!html.contains("{{") && !html.contains("{%"), "a placeholder is left");
         for asset in ASSETS.iter() {
             assert!(html.contains(&format!("/map/assets/{}?v={}", asset.name, asset.version)), "{}", asset.name);
         }
         assert!(html.contains("data-tile-url=\"https://t.example.com/{z}/{x}/{y}.png?a=1&amp;b=&quot;2&quot;\""));
         assert!(html.contains("data-tile-datum=\"gcj02\""));
         assert!(!html.contains("<script>") && !html.contains("style="), "no inline script or style");
+    }
+
+    #[test]
+    fn a_tile_url_stays_inside_its_attribute() {
+        let Ok(html) = render(Some("/t/{z}\"><script>alert(1)</script>'{{v:map.js}}"), Datum::Wgs84) else {
+            panic!("the page renders")
+        };
+        assert!(html.contains(
+            "data-tile-url=\"/t/{z}&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&#39;{{v:map.js}}\" data-tile-datum=\"wgs84\""
+        ));
+        assert!(!html.contains("<script>"));
     }
 }

@@ -1,9 +1,11 @@
-//! The registration page attendees open from the QR code: server-rendered HTML with a plain
-//! form, Chinese text, no scripts and nothing loaded from elsewhere, so it works in WeChat's
-//! built-in browser on any phone.
+//! The registration page attendees open from the QR code: server-rendered HTML (the askama
+//! template `templates/public_event.html`, which escapes every value) with a plain form, Chinese
+//! text, no scripts and nothing loaded from elsewhere, so it works in WeChat's built-in browser on
+//! any phone.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
 use chrono::FixedOffset;
 use serde::Deserialize;
 
@@ -12,31 +14,49 @@ use crate::domain::DomainError;
 use crate::domain::events::registrations::{self, CONSENT_TEXT, PublicEvent, RegistrationStatus, Ticket};
 use crate::http::common::problem::ApiError;
 
-fn escape(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            other => other.to_string(),
-        })
-        .collect()
+/// `templates/public_event.html`: every page under `/e/{code}`, an event's card (when known)
+/// over one of the bodies.
+#[derive(Template)]
+#[template(path = "public_event.html")]
+struct PublicPage<'a> {
+    title: &'a str,
+    event: Option<EventCard<'a>>,
+    body: Body<'a>,
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title>\
-         <style>body{{font-family:-apple-system,'PingFang SC','Microsoft YaHei',sans-serif;margin:0;padding:16px;background:#f6f6f6;color:#222}}\
-         .card{{background:#fff;border-radius:8px;padding:16px;margin-bottom:12px}}h1{{font-size:20px;margin:0 0 8px}}\
-         label{{display:block;margin:12px 0 4px}}input[type=text],input[type=tel]{{width:100%;box-sizing:border-box;font-size:16px;padding:10px;border:1px solid #ccc;border-radius:6px}}\
-         button{{width:100%;font-size:17px;padding:12px;margin-top:16px;border:0;border-radius:6px;background:#c8102e;color:#fff}}\
-         .muted{{color:#666;font-size:14px}}.error{{color:#c8102e}}.ticket{{font-size:28px;letter-spacing:3px;font-weight:bold}}</style>\
-         </head><body>{body}</body></html>",
-        escape(title)
-    );
+/// What attendees read of an event, its times in China time.
+struct EventCard<'a> {
+    title: &'a str,
+    description: &'a str,
+    starts: String,
+    ends: String,
+    venue: &'a str,
+    partner_name: &'a str,
+    spots_left: i32,
+}
+
+enum Body<'a> {
+    /// A card with one sentence.
+    Message(&'a str),
+    /// The event no longer takes registrations.
+    Closed,
+    /// The registration form, with what to fix and what was typed when it comes back.
+    Form { code: &'a str, error: Option<&'a str>, name: &'a str, phone: &'a str, consent: &'static str },
+    /// The ticket: where the registration stands, its code and its QR.
+    Ticket { code: &'a str, state: String, ticket_code: &'a str },
+}
+
+fn page(status: StatusCode, content: &PublicPage<'_>) -> HttpResponse {
+    let html = match content.render() {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!(error = %e, "public page");
+            return HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .insert_header(("Cache-Control", "no-store"))
+                .body("系统繁忙，请稍后再试。");
+        }
+    };
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(("X-Content-Type-Options", "nosniff"))
@@ -56,36 +76,24 @@ fn china_time(t: chrono::DateTime<chrono::Utc>) -> String {
     }
 }
 
-fn event_card(e: &PublicEvent) -> String {
-    format!(
-        "<div class=\"card\"><h1>{}</h1><p>{}</p><p class=\"muted\">时间：{} – {}<br>地点：{}<br>合作方：{}<br>剩余名额：{}</p></div>",
-        escape(&e.title),
-        escape(&e.description),
-        china_time(e.starts_at),
-        china_time(e.ends_at),
-        escape(&e.venue),
-        escape(&e.partner_name),
-        e.spots_left
-    )
+fn event_card(e: &PublicEvent) -> EventCard<'_> {
+    EventCard {
+        title: &e.title,
+        description: &e.description,
+        starts: china_time(e.starts_at),
+        ends: china_time(e.ends_at),
+        venue: &e.venue,
+        partner_name: &e.partner_name,
+        spots_left: e.spots_left,
+    }
 }
 
-fn form(code: &str, error: Option<&str>, name: &str, phone: &str) -> String {
-    let error = error.map(|e| format!("<p class=\"error\">{}</p>", escape(e))).unwrap_or_default();
-    format!(
-        "<form class=\"card\" method=\"post\" action=\"/e/{code}\">{error}\
-         <label for=\"name\">姓名</label><input type=\"text\" id=\"name\" name=\"name\" maxlength=\"50\" required value=\"{}\">\
-         <label for=\"phone\">手机号</label><input type=\"tel\" id=\"phone\" name=\"phone\" maxlength=\"20\" required value=\"{}\">\
-         <label><input type=\"checkbox\" name=\"consent\" value=\"yes\" required> {}</label>\
-         <button type=\"submit\">提交报名</button></form>",
-        escape(name),
-        escape(phone),
-        escape(CONSENT_TEXT),
-        code = escape(code),
-    )
+fn form<'a>(code: &'a str, error: Option<&'a str>, name: &'a str, phone: &'a str) -> Body<'a> {
+    Body::Form { code, error, name, phone, consent: CONSENT_TEXT }
 }
 
 fn message(status: StatusCode, text: &str) -> HttpResponse {
-    page(status, "活动报名", &format!("<div class=\"card\"><p>{}</p></div>", escape(text)))
+    page(status, &PublicPage { title: "活动报名", event: None, body: Body::Message(text) })
 }
 
 fn valid_code(code: &str) -> bool {
@@ -106,12 +114,8 @@ pub async fn registration_page(state: web::Data<AppState>, code: web::Path<Strin
     let lookup = code.clone();
     match state.db.run(move |conn| registrations::public_view(conn, &lookup)).await {
         Ok(e) => {
-            let body = if e.registration_open {
-                format!("{}{}", event_card(&e), form(&code, None, "", ""))
-            } else {
-                format!("{}<div class=\"card\"><p>报名已关闭。</p></div>", event_card(&e))
-            };
-            page(StatusCode::OK, &e.title, &body)
+            let body = if e.registration_open { form(&code, None, "", "") } else { Body::Closed };
+            page(StatusCode::OK, &PublicPage { title: &e.title, event: Some(event_card(&e)), body })
         }
         Err(DomainError::NotFound(_)) => message(StatusCode::NOT_FOUND, "没有找到这个活动，请确认二维码或链接。"),
         Err(e) => {
@@ -129,23 +133,18 @@ pub struct RegistrationForm {
     pub consent: Option<String>,
 }
 
-fn ticket_page(code: &str, ticket: &Ticket, event: Option<&PublicEvent>) -> String {
+fn ticket_page<'a>(code: &'a str, ticket: &'a Ticket, event: Option<&'a PublicEvent>) -> PublicPage<'a> {
     let state = match (ticket.status, ticket.waitlist_position) {
         (RegistrationStatus::Registered, _) => "报名成功！活动当天请出示下方二维码签到。".to_owned(),
         (RegistrationStatus::Waitlisted, Some(n)) => format!("名额已满，您在候补名单第 {n} 位；有人取消时将自动递补。"),
         (RegistrationStatus::Waitlisted, None) => "名额已满，您已进入候补名单。".to_owned(),
         (RegistrationStatus::Cancelled, _) => "该报名已取消。".to_owned(),
     };
-    format!(
-        "{}<div class=\"card\"><p>{}</p><p>票号</p><p class=\"ticket\">{}</p>\
-         <img src=\"/e/{}/tickets/{}.png\" alt=\"签到二维码\" width=\"240\" height=\"240\">\
-         <p class=\"muted\">请截图保存本页。</p></div>",
-        event.map(event_card).unwrap_or_default(),
-        escape(&state),
-        escape(&ticket.ticket_code),
-        escape(code),
-        escape(&ticket.ticket_code)
-    )
+    PublicPage {
+        title: "报名结果",
+        event: event.map(event_card),
+        body: Body::Ticket { code, state, ticket_code: &ticket.ticket_code },
+    }
 }
 
 /// Submits the registration form; answers with the ticket page, or the form with what to fix.
@@ -179,7 +178,7 @@ pub async fn submit_registration(
     let lookup = code.clone();
     let event = state.db.run(move |conn| registrations::public_view(conn, &lookup)).await.ok();
     match result {
-        Ok(ticket) => page(StatusCode::OK, "报名结果", &ticket_page(&code, &ticket, event.as_ref())),
+        Ok(ticket) => page(StatusCode::OK, &ticket_page(&code, &ticket, event.as_ref())),
         Err(DomainError::Validation(errors)) => {
             let text = if errors.contains_key("consent") {
                 "请勾选同意个人信息使用说明。"
@@ -188,12 +187,12 @@ pub async fn submit_registration(
             } else {
                 "请填写姓名。"
             };
-            let card = event.as_ref().map(event_card).unwrap_or_default();
-            page(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "活动报名",
-                &format!("{card}{}", form(&code, Some(text), &input.name, &input.phone)),
-            )
+            let content = PublicPage {
+                title: "活动报名",
+                event: event.as_ref().map(event_card),
+                body: form(&code, Some(text), &input.name, &input.phone),
+            };
+            page(StatusCode::UNPROCESSABLE_ENTITY, &content)
         }
         Err(DomainError::NotFound(_)) => message(StatusCode::NOT_FOUND, "没有找到这个活动，请确认二维码或链接。"),
         Err(DomainError::Gone { .. }) => message(StatusCode::GONE, "报名已截止。"),
