@@ -23,7 +23,7 @@ async fn the_registration_page_works_without_scripts() {
     assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
     let html = page.text().await.unwrap();
     assert!(
-        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;亲子日") && !html.contains("<script>"),
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62;亲子日") && !html.contains("<script>"),
         "escaped, no scripts"
     );
     assert!(html.contains("<form") && html.contains("name=\"consent\"") && html.contains("江门一中"));
@@ -94,10 +94,10 @@ async fn hostile_text_reaches_the_page_escaped() {
     let code = e["registration_code"].as_str().unwrap();
 
     let html = app.get(format!("/e/{code}"), None).await.text().await.unwrap();
-    assert!(html.contains("<title>&lt;script&gt;alert(1)&lt;/script&gt;{{ title }}{% if x %}</title>"), "{html}");
-    assert!(html.contains("<h1>&lt;script&gt;alert(1)&lt;/script&gt;{{ title }}{% if x %}</h1>"), "{html}");
-    assert!(html.contains("地点：礼堂&quot; onmouseover=&#39;alert(2)&#39;<br>"), "{html}");
-    assert!(html.contains("合作方：{{ partner }}&lt;b&gt;&quot;甲&quot;&lt;/b&gt; &amp; &#39;Co&#39;<br>"), "{html}");
+    assert!(html.contains("<title>&#60;script&#62;alert(1)&#60;/script&#62;{{ title }}{% if x %}</title>"), "{html}");
+    assert!(html.contains("<h1>&#60;script&#62;alert(1)&#60;/script&#62;{{ title }}{% if x %}</h1>"), "{html}");
+    assert!(html.contains("地点：礼堂&#34; onmouseover=&#39;alert(2)&#39;<br>"), "{html}");
+    assert!(html.contains("合作方：{{ partner }}&#60;b&#62;&#34;甲&#34;&#60;/b&#62; &#38; &#39;Co&#39;<br>"), "{html}");
     assert!(!html.contains("<script") && !html.contains("<b>") && !html.contains("onmouseover='"), "{html}");
 
     // What the attendee typed comes back inside the inputs' value="…", still one attribute each.
@@ -110,7 +110,7 @@ async fn hostile_text_reaches_the_page_escaped() {
         .unwrap();
     assert_eq!(refused.status(), 422);
     let html = refused.text().await.unwrap();
-    assert!(html.contains("value=\"&quot;&gt;&lt;script&gt;alert(3)&lt;/script&gt;&#39;{{ name }}\">"), "{html}");
+    assert!(html.contains("value=\"&#34;&#62;&#60;script&#62;alert(3)&#60;/script&#62;&#39;{{ name }}\">"), "{html}");
     assert!(html.contains("value=\"&#39; autofocus onfocus=&#39;alert(4)\">"), "{html}");
     assert!(!html.contains("<script") && !html.contains("onfocus='"), "{html}");
 }

@@ -185,7 +185,7 @@ mod tests {
         for asset in ASSETS.iter() {
             assert!(html.contains(&format!("/map/assets/{}?v={}", asset.name, asset.version)), "{}", asset.name);
         }
-        assert!(html.contains("data-tile-url=\"https://t.example.com/{z}/{x}/{y}.png?a=1&amp;b=&quot;2&quot;\""));
+        assert!(html.contains("data-tile-url=\"https://t.example.com/{z}/{x}/{y}.png?a=1&#38;b=&#34;2&#34;\""));
         assert!(html.contains("data-tile-datum=\"gcj02\""));
         assert!(!html.contains("<script>") && !html.contains("style="), "no inline script or style");
     }
@@ -196,7 +196,7 @@ mod tests {
             panic!("the page renders")
         };
         assert!(html.contains(
-            "data-tile-url=\"/t/{z}&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&#39;{{v:map.js}}\" data-tile-datum=\"wgs84\""
+            "data-tile-url=\"/t/{z}&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;&#39;{{v:map.js}}\" data-tile-datum=\"wgs84\""
         ));
         assert!(!html.contains("<script>"));
     }
