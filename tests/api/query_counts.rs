@@ -259,3 +259,18 @@ async fn sync_pull() {
     let small = counts.pop().unwrap();
     assert_constant("/api/v1/sync/pull?cursor=…", small, large);
 }
+
+#[tokio::test]
+async fn audit_log_and_visit_photos() {
+    let app = spawn_app().await;
+    let admin = app.login_as(Role::Admin).await;
+    let am = app.login_as(Role::AccountManager).await;
+    check!(&app, "/api/v1/audit", &admin.token, |_i| partner(&app, &am.token).await);
+
+    let visit = visit(&app, &am.token).await;
+    let path = format!("/api/v1/visits/{visit}/photos");
+    check!(&app, &path, &am.token, |i| {
+        let bytes = crate::photos::photo(64 + i as u32, 48, &Default::default());
+        json_ok(crate::photos::upload(&app, &am.token, &visit, bytes, "image/jpeg").await, 201).await
+    });
+}
