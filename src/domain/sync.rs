@@ -120,10 +120,14 @@ pub fn pull(conn: &mut DbConn, actor: &Actor, after: Option<i64>, limit: usize) 
         let f = Finding::try_from(row)?;
         items.push((f.seq, f.created_seq > after, Item::Finding(Box::new(f))));
     }
-    for t in tombstones.into_iter().filter(|t| t.seq <= bound) {
+    let tombstones: Vec<_> = tombstones.into_iter().filter(|t| t.seq <= bound).collect();
+    // A record that left one subtree for another the caller also sees is an update, not a delete.
+    // Only a record not deleted can be one: found for all the tombstones at once, so only those
+    // (rare) records are read one by one.
+    let live = sync::live_records(conn, &tombstones)?;
+    for t in tombstones {
         let id = uuid_col(&t.record_id)?;
-        // A record that left one subtree for another the caller also sees is an update, not a delete.
-        if still_visible(conn, actor, &t.entity, id)? {
+        if live.contains(&(t.entity.clone(), t.record_id.clone())) && still_visible(conn, actor, &t.entity, id)? {
             continue;
         }
         items.push((t.seq, false, Item::Gone(t.entity, id)));

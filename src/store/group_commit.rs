@@ -27,6 +27,7 @@ use diesel::connection::{AnsiTransactionManager, Connection, SimpleConnection, T
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use parking_lot::{Condvar, FairMutex, Mutex};
 
+use super::statements::StatementCount;
 use super::{DbConn, StoreError};
 
 type Tm = <DbConn as Connection>::TransactionManager;
@@ -43,6 +44,8 @@ pub struct Lane {
     waiting: AtomicUsize,
     /// Tells the checkpointer a batch committed; without one, the writer checkpoints itself.
     nudge: Option<SyncSender<()>>,
+    /// Where the writer connection reports its statements (see [`super::statements`]).
+    statements: StatementCount,
 }
 
 #[derive(Default)]
@@ -88,6 +91,7 @@ impl Lane {
             writer: FairMutex::new(Writer::default()),
             waiting: AtomicUsize::new(0),
             nudge: None,
+            statements: StatementCount::default(),
         }
     }
 
@@ -163,7 +167,7 @@ impl Lane {
         let Writer { conn, open } = &mut *writer;
         let conn = match conn {
             Some(conn) => conn,
-            None => conn.insert(open_writer(&self.url, self.nudge.is_some())?),
+            None => conn.insert(open_writer(&self.url, self.nudge.is_some(), &self.statements)?),
         };
         if open.is_none() {
             begin_immediate(conn)?;
@@ -250,14 +254,14 @@ pub struct GroupCommit {
 const QUEUE: usize = 4096;
 
 impl GroupCommit {
-    pub fn start(url: &str) -> Result<GroupCommit, StoreError> {
+    pub fn start(url: &str, statements: StatementCount) -> Result<GroupCommit, StoreError> {
         let (nudge, nudged) = std::sync::mpsc::sync_channel(1);
         let checkpoints = url.to_owned();
         std::thread::Builder::new()
             .name("sqlite-checkpoint".to_owned())
             .spawn(move || checkpointer(&checkpoints, &nudged))
             .map_err(|e| StoreError::Migration(format!("cannot start the SQLite checkpointer: {e}")))?;
-        let lane = Arc::new(Lane { nudge: Some(nudge), ..Lane::new(url) });
+        let lane = Arc::new(Lane { nudge: Some(nudge), statements, ..Lane::new(url) });
         let (jobs, mut queued) = tokio::sync::mpsc::channel::<Job>(QUEUE);
         let writer = Arc::clone(&lane);
         std::thread::Builder::new()
@@ -330,12 +334,13 @@ impl GroupCommit {
 /// checkpointer alone cannot: under a steady stream of batches it is always a few frames behind,
 /// and the WAL grew past a gigabyte in a minute of writes. `journal_size_limit` then gives the
 /// disk back after a burst.
-fn open_writer(url: &str, checkpointer: bool) -> Result<DbConn, DieselError> {
+fn open_writer(url: &str, checkpointer: bool, statements: &StatementCount) -> Result<DbConn, DieselError> {
     let mut conn = DbConn::open(url).map_err(|e| failed::<DieselError>(format!("cannot open the writer: {e}")))?;
     conn.batch_execute("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192; PRAGMA journal_size_limit = 67108864;")?;
     if checkpointer {
         conn.batch_execute("PRAGMA wal_autocheckpoint = 16384;")?;
     }
+    conn.set_instrumentation(statements.instrumentation());
     Ok(conn)
 }
 
@@ -516,7 +521,7 @@ mod tests {
     #[test]
     fn the_writer_thread_commits_queued_writes_together() {
         let (_dir, url) = database();
-        let group = Arc::new(GroupCommit::start(&url).unwrap());
+        let group = Arc::new(GroupCommit::start(&url, StatementCount::default()).unwrap());
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let answers: Vec<Result<i64, StoreError>> = runtime.block_on(async {
             let writes = (0..200i64).map(|i| {

@@ -34,6 +34,7 @@ mod error;
 mod group_commit;
 mod pagination;
 mod pool;
+mod statements;
 mod time;
 mod write;
 

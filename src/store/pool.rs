@@ -3,9 +3,11 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use diesel::Connection;
 use diesel::r2d2::R2D2Connection;
 
 use super::group_commit::{self, GroupCommit};
+use super::statements::StatementCount;
 use super::{Backend, DbConn, StoreError};
 use crate::workers::Workers;
 
@@ -13,6 +15,7 @@ use crate::workers::Workers;
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: String,
+    statements: StatementCount,
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
@@ -20,7 +23,9 @@ impl r2d2::ManageConnection for ConnectionManager {
     type Error = StoreError;
 
     fn connect(&self) -> Result<DbConn, StoreError> {
-        DbConn::open(&self.url)
+        let mut conn = DbConn::open(&self.url)?;
+        conn.set_instrumentation(self.statements.instrumentation());
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), StoreError> {
@@ -72,6 +77,8 @@ pub struct Db {
     /// SQLite's group commit: where this database's write transactions queue (see
     /// [`group_commit`]). PostgreSQL takes concurrent writers itself.
     group: Option<Arc<GroupCommit>>,
+    /// The statements this database's connections have run (see [`super::statements`]).
+    statements: StatementCount,
 }
 
 impl Db {
@@ -81,7 +88,8 @@ impl Db {
         if backend == Backend::Sqlite {
             ensure_parent_dir(url)?;
         }
-        let manager = ConnectionManager { url: url.to_owned() };
+        let statements = StatementCount::default();
+        let manager = ConnectionManager { url: url.to_owned(), statements: statements.clone() };
         manager_migrate(&manager)?;
         let pool = r2d2::Pool::builder()
             .max_size(options.max_size)
@@ -91,16 +99,23 @@ impl Db {
             .build(manager)?;
         let permits = Arc::new(Semaphore::new(options.max_size as usize));
         let group = match backend {
-            Backend::Sqlite => Some(Arc::new(GroupCommit::start(url)?)),
+            Backend::Sqlite => Some(Arc::new(GroupCommit::start(url, statements.clone())?)),
             Backend::Postgres => None,
         };
         let workers = Workers::start(options.max_size as usize, "db")
             .map_err(|e| StoreError::Migration(format!("cannot start the database threads: {e}")))?;
-        Ok(Db { pool, backend, permits, workers, patience: options.connection_timeout, group })
+        Ok(Db { pool, backend, permits, workers, patience: options.connection_timeout, group, statements })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The SQL statements this database's connections have run since it was opened: for tests,
+    /// which read it around one request to count that request's statements (see
+    /// [`super::statements`]).
+    pub fn statements(&self) -> u64 {
+        self.statements.get()
     }
 
     /// Runs `f` with a pooled connection on one of the database threads, never on an async worker.

@@ -1,8 +1,12 @@
 //! The change sequence behind offline sync, and tombstones for rows a subtree must drop.
 
+use std::collections::{BTreeMap, HashSet};
+
 use diesel::prelude::*;
 
-use super::schema::{sync_counter, sync_tombstones};
+use super::schema::{
+    partners, supervision_findings, supervisions, sync_counter, sync_tombstones, visit_photos, visits,
+};
 use super::{DbConn, StoreError};
 
 /// Takes the next change number. Call it inside the write transaction, just before the write:
@@ -79,4 +83,46 @@ pub fn tombstone(
             user_id: author.map(|u| u.to_string()),
         },
     )
+}
+
+/// Which of these tombstones' records are not deleted, as `(entity, record_id)`: one query per
+/// kind of record among them, whatever their number. Only such a record can still be visible to
+/// the caller (it left one subtree for another); every other tombstone is a deletion.
+pub fn live_records(conn: &mut DbConn, tombstones: &[TombstoneRow]) -> Result<HashSet<(String, String)>, StoreError> {
+    let mut by_entity: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for t in tombstones {
+        by_entity.entry(t.entity.as_str()).or_default().push(t.record_id.as_str());
+    }
+    let mut live = HashSet::new();
+    for (entity, ids) in by_entity {
+        let found: Vec<String> = match entity {
+            "partners" => partners::table
+                .filter(partners::id.eq_any(&ids))
+                .filter(partners::deleted_at.is_null())
+                .select(partners::id)
+                .load(conn)?,
+            "visits" => visits::table
+                .filter(visits::id.eq_any(&ids))
+                .filter(visits::deleted_at.is_null())
+                .select(visits::id)
+                .load(conn)?,
+            "supervisions" => supervisions::table
+                .filter(supervisions::id.eq_any(&ids))
+                .filter(supervisions::deleted_at.is_null())
+                .select(supervisions::id)
+                .load(conn)?,
+            "supervision_findings" => supervision_findings::table
+                .filter(supervision_findings::id.eq_any(&ids))
+                .filter(supervision_findings::deleted_at.is_null())
+                .select(supervision_findings::id)
+                .load(conn)?,
+            _ => visit_photos::table
+                .filter(visit_photos::id.eq_any(&ids))
+                .filter(visit_photos::deleted_at.is_null())
+                .select(visit_photos::id)
+                .load(conn)?,
+        };
+        live.extend(found.into_iter().map(|id| (entity.to_owned(), id)));
+    }
+    Ok(live)
 }

@@ -28,6 +28,7 @@ mod photos;
 mod project_progress;
 mod projects;
 mod public_page;
+mod query_counts;
 mod query_plans;
 mod registrations;
 mod security_headers;

@@ -550,10 +550,7 @@ pub fn list(
         org_unit_id: query.org_unit_id.map(|u| u.to_string()),
     };
     let page = store::list(conn, &filter, page)?;
-    let mut items = Vec::with_capacity(page.items.len());
-    for row in page.items {
-        items.push(Project::try_from(store::parts(conn, row)?)?);
-    }
+    let items = store::parts_of(conn, page.items)?.into_iter().map(Project::try_from).collect::<Result<Vec<_>, _>>()?;
     Ok(Page { items, next_cursor: page.next_cursor })
 }
 

@@ -1,5 +1,7 @@
 //! Segment projects and what hangs off them: team, targets, manual metrics, points rules, milestones.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -153,6 +155,87 @@ pub fn parts(conn: &mut DbConn, project: ProjectRow) -> Result<ProjectParts, Sto
         .load(conn)?;
     let time_zone = branch_time_zone(conn, &project.branch_id)?;
     Ok(ProjectParts { project, members, targets, manual_metrics, rules, milestones, time_zone })
+}
+
+/// [`parts`] of many projects at once, in their order: six queries whatever their number (each
+/// part read for all of them, keyed by project id, in the order [`parts`] reads it), not six each.
+pub fn parts_of(conn: &mut DbConn, projects: Vec<ProjectRow>) -> Result<Vec<ProjectParts>, StoreError> {
+    if projects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = projects.iter().map(|p| p.id.as_str()).collect();
+    let mut members: HashMap<String, Vec<String>> = HashMap::new();
+    for (project_id, user_id) in project_members::table
+        .filter(project_members::project_id.eq_any(&ids))
+        .select((project_members::project_id, project_members::user_id))
+        .order(project_members::user_id.asc())
+        .load::<(String, String)>(conn)?
+    {
+        members.entry(project_id).or_default().push(user_id);
+    }
+    let mut targets = by_project(
+        project_targets::table
+            .filter(project_targets::project_id.eq_any(&ids))
+            .select(TargetRow::as_select())
+            .order((project_targets::metric.asc(), project_targets::user_id.asc()))
+            .load(conn)?,
+        |r: &TargetRow| &r.project_id,
+    );
+    let mut manual_metrics = by_project(
+        project_manual_metrics::table
+            .filter(project_manual_metrics::project_id.eq_any(&ids))
+            .select(ManualMetricRow::as_select())
+            .order(project_manual_metrics::id.asc())
+            .load(conn)?,
+        |r: &ManualMetricRow| &r.project_id,
+    );
+    let mut rules = by_project(
+        project_points_rules::table
+            .filter(project_points_rules::project_id.eq_any(&ids))
+            .select(RuleRow::as_select())
+            .order(project_points_rules::action.asc())
+            .load(conn)?,
+        |r: &RuleRow| &r.project_id,
+    );
+    let mut milestones = by_project(
+        project_milestones::table
+            .filter(project_milestones::project_id.eq_any(&ids))
+            .select(MilestoneRow::as_select())
+            .order((project_milestones::due_on.asc(), project_milestones::id.asc()))
+            .load(conn)?,
+        |r: &MilestoneRow| &r.project_id,
+    );
+    let branches: Vec<&str> = projects.iter().map(|p| p.branch_id.as_str()).collect();
+    let zones: HashMap<String, String> = org_units::table
+        .filter(org_units::id.eq_any(&branches))
+        .select((org_units::id, org_units::time_zone))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(projects
+        .into_iter()
+        .map(|project| {
+            let id = project.id.as_str();
+            ProjectParts {
+                members: members.remove(id).unwrap_or_default(),
+                targets: targets.remove(id).unwrap_or_default(),
+                manual_metrics: manual_metrics.remove(id).unwrap_or_default(),
+                rules: rules.remove(id).unwrap_or_default(),
+                milestones: milestones.remove(id).unwrap_or_default(),
+                time_zone: zones.get(&project.branch_id).cloned().unwrap_or_else(|| "Asia/Shanghai".to_owned()),
+                project,
+            }
+        })
+        .collect())
+}
+
+/// Rows grouped by their project, each group in the rows' order.
+fn by_project<R>(rows: Vec<R>, project_id: impl Fn(&R) -> &String) -> HashMap<String, Vec<R>> {
+    let mut groups: HashMap<String, Vec<R>> = HashMap::new();
+    for row in rows {
+        groups.entry(project_id(&row).clone()).or_default().push(row);
+    }
+    groups
 }
 
 pub fn rules(conn: &mut DbConn, project_id: &str) -> Result<Vec<RuleRow>, StoreError> {
