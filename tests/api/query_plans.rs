@@ -1,5 +1,5 @@
 //! Hot queries must be index range scans on both databases, never a full table scan: the nearby
-//! prefilter (the SQL has the shape `store::partners::in_box` builds) and the map's catch-up.
+//! prefilter (the SQL has the shape `store::field::partners::in_box` builds) and the map's catch-up.
 
 use diesel::QueryableByName;
 use diesel::RunQueryDsl;
