@@ -32,10 +32,7 @@ impl Sandbox {
         match std::env::var("OUTREACH_TEST_DATABASE_URL") {
             Ok(server_url) if !server_url.is_empty() => {
                 let name = format!("outreach_test_{}", uuid::Uuid::new_v4().simple());
-                crate::demo_data::create_pg_demo(&server_url, &name);
-                let base = server_url.split('?').next().unwrap_or(&server_url);
-                let base = base.rsplit_once('/').map_or(base, |(base, _)| base);
-                let database_url = format!("{base}/{name}?sslmode=disable");
+                let database_url = crate::demo_data::create_pg_demo(&server_url, &name);
                 Sandbox { dir, database_url, _db: TestDb::PostgresDatabase { server_url, name } }
             }
             _ => {

@@ -120,8 +120,9 @@ struct Name {
     name: String,
 }
 
-/// Makes database `name` on the server of `server_url` as a copy of a seeded demo database.
-pub fn create_pg_demo(server_url: &str, name: &str) {
+/// Makes database `name` on the server of `server_url` as a copy of a seeded demo database, and
+/// answers its URL.
+pub fn create_pg_demo(server_url: &str, name: &str) -> String {
     let template = format!("outreach_{}", key());
     let base = server_url.split('?').next().unwrap_or(server_url);
     let base = base.rsplit_once('/').map_or(base, |(base, _)| base);
@@ -157,4 +158,5 @@ pub fn create_pg_demo(server_url: &str, name: &str) {
     diesel::sql_query(format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""))
         .execute(&mut conn)
         .expect("copy the demo database");
+    format!("{base}/{name}?sslmode=disable")
 }
