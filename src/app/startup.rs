@@ -16,6 +16,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{AuthService, HashCost, LoginThrottle, PasswordHasher, TokenKeys};
 use crate::context::config::Settings;
 use crate::context::state::AppState;
+use crate::domain::ErrorCode;
 use crate::http::common::json::JsonLimit;
 use crate::http::common::problem::ApiError;
 use crate::http::middleware::deadline::BodyDeadline;
@@ -129,7 +130,7 @@ impl Application {
                 .app_data(web::Data::new(limit))
                 .app_data(web::Data::new(deadline))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", err.to_string()).into()
+                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidQuery, err.to_string()).into()
                 }))
                 .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found("resource").into()))
                 .into_utoipa_app()

@@ -16,5 +16,6 @@ pub mod sync;
 
 pub use common::actor::{Actor, Scope};
 pub use common::error::{DomainError, FieldErrors};
+pub use common::error_code::ErrorCode;
 pub use common::phone::Phone;
 pub use kinds::role::Role;

@@ -11,7 +11,7 @@ use crate::domain::field::visits::{self, NewVisit, Visit, VisitPatch};
 use crate::domain::supervision::supervisions::{
     self, Finding, FindingPatch, NewFinding, NewSupervision, Supervision, SupervisionPatch,
 };
-use crate::domain::{Actor, DomainError, Role};
+use crate::domain::{Actor, DomainError, ErrorCode, Role};
 use crate::store::field::partners as partner_store;
 use crate::store::field::photos as photo_store;
 use crate::store::field::visits as visit_store;
@@ -328,12 +328,13 @@ fn apply_op(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, op: Op) -
                     Created::New(p) => Outcome::Created(Record::Partner(Box::new(p))),
                     Created::Existing(p) => Outcome::Unchanged(Some(Record::Partner(Box::new(p)))),
                 },
-                Err(DomainError::Conflict { code: "id_conflict", .. }) if id.is_some() => {
+                Err(DomainError::Conflict { code: ErrorCode::IdConflict, .. }) if id.is_some() => {
                     match id.map(|id| partners::get(conn, actor, id)) {
                         Some(Ok(p)) => Outcome::Conflict(Record::Partner(Box::new(p))),
-                        _ => {
-                            Outcome::Rejected(DomainError::conflict("id_conflict", "this id belongs to another record"))
-                        }
+                        _ => Outcome::Rejected(DomainError::conflict(
+                            ErrorCode::IdConflict,
+                            "this id belongs to another record",
+                        )),
                     }
                 }
                 Err(e) => Outcome::Rejected(e),
@@ -341,7 +342,8 @@ fn apply_op(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, op: Op) -
         }
         Op::UpdatePartner(id, patch) => match partners::update(conn, actor, id, (*patch).clone()) {
             Ok(p) => Outcome::Updated(Record::Partner(Box::new(p))),
-            Err(DomainError::Conflict { code: "version_conflict", .. }) => match partners::get(conn, actor, id) {
+            Err(DomainError::Conflict { code: ErrorCode::VersionConflict, .. }) => match partners::get(conn, actor, id)
+            {
                 Ok(p) if partner_patch_is_applied(&p, &patch) => Outcome::Unchanged(Some(Record::Partner(Box::new(p)))),
                 Ok(p) => Outcome::Conflict(Record::Partner(Box::new(p))),
                 Err(e) => Outcome::Rejected(e),
@@ -356,12 +358,13 @@ fn apply_op(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, op: Op) -
             match visits::create(conn, actor, thresholds, *input) {
                 Ok(Created::New(v)) => Outcome::Created(Record::Visit(Box::new(v))),
                 Ok(Created::Existing(v)) => Outcome::Unchanged(Some(Record::Visit(Box::new(v)))),
-                Err(DomainError::Conflict { code: "id_conflict", .. }) if id.is_some() => {
+                Err(DomainError::Conflict { code: ErrorCode::IdConflict, .. }) if id.is_some() => {
                     match id.map(|id| visits::get(conn, actor, id)) {
                         Some(Ok(v)) => Outcome::Conflict(Record::Visit(Box::new(v))),
-                        _ => {
-                            Outcome::Rejected(DomainError::conflict("id_conflict", "this id belongs to another record"))
-                        }
+                        _ => Outcome::Rejected(DomainError::conflict(
+                            ErrorCode::IdConflict,
+                            "this id belongs to another record",
+                        )),
                     }
                 }
                 Err(e) => Outcome::Rejected(e),
@@ -369,7 +372,7 @@ fn apply_op(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, op: Op) -
         }
         Op::UpdateVisit(id, patch) => match visits::update(conn, actor, id, patch.clone()) {
             Ok(v) => Outcome::Updated(Record::Visit(Box::new(v))),
-            Err(DomainError::Conflict { code: "version_conflict", .. }) => match visits::get(conn, actor, id) {
+            Err(DomainError::Conflict { code: ErrorCode::VersionConflict, .. }) => match visits::get(conn, actor, id) {
                 Ok(v) if visit_patch_is_applied(&v, &patch) => Outcome::Unchanged(Some(Record::Visit(Box::new(v)))),
                 Ok(v) => Outcome::Conflict(Record::Visit(Box::new(v))),
                 Err(e) => Outcome::Rejected(e),
@@ -382,12 +385,13 @@ fn apply_op(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, op: Op) -
             match supervisions::create(conn, actor, thresholds, *input) {
                 Ok(Created::New(s)) => Outcome::Created(Record::Supervision(Box::new(s))),
                 Ok(Created::Existing(s)) => Outcome::Unchanged(Some(Record::Supervision(Box::new(s)))),
-                Err(DomainError::Conflict { code: "id_conflict", .. }) if id.is_some() => {
+                Err(DomainError::Conflict { code: ErrorCode::IdConflict, .. }) if id.is_some() => {
                     match id.map(|id| supervisions::get(conn, actor, id)) {
                         Some(Ok(s)) => Outcome::Conflict(Record::Supervision(Box::new(s))),
-                        _ => {
-                            Outcome::Rejected(DomainError::conflict("id_conflict", "this id belongs to another record"))
-                        }
+                        _ => Outcome::Rejected(DomainError::conflict(
+                            ErrorCode::IdConflict,
+                            "this id belongs to another record",
+                        )),
                     }
                 }
                 Err(e) => Outcome::Rejected(e),
@@ -395,13 +399,15 @@ fn apply_op(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, op: Op) -
         }
         Op::UpdateSupervision(id, patch) => match supervisions::update(conn, actor, thresholds, id, patch.clone()) {
             Ok(s) => Outcome::Updated(Record::Supervision(Box::new(s))),
-            Err(DomainError::Conflict { code: "version_conflict", .. }) => match supervisions::get(conn, actor, id) {
-                Ok(s) if supervision_patch_is_applied(&s, &patch) => {
-                    Outcome::Unchanged(Some(Record::Supervision(Box::new(s))))
+            Err(DomainError::Conflict { code: ErrorCode::VersionConflict, .. }) => {
+                match supervisions::get(conn, actor, id) {
+                    Ok(s) if supervision_patch_is_applied(&s, &patch) => {
+                        Outcome::Unchanged(Some(Record::Supervision(Box::new(s))))
+                    }
+                    Ok(s) => Outcome::Conflict(Record::Supervision(Box::new(s))),
+                    Err(e) => Outcome::Rejected(e),
                 }
-                Ok(s) => Outcome::Conflict(Record::Supervision(Box::new(s))),
-                Err(e) => Outcome::Rejected(e),
-            },
+            }
             Err(e) => Outcome::Rejected(e),
         },
         Op::DeleteSupervision(id) => {
@@ -412,12 +418,13 @@ fn apply_op(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, op: Op) -
             match supervisions::add_finding(conn, actor, supervision_id, *input) {
                 Ok((Created::New(f), today)) => Outcome::Created(Record::Finding(Box::new(f), today)),
                 Ok((Created::Existing(f), today)) => Outcome::Unchanged(Some(Record::Finding(Box::new(f), today))),
-                Err(DomainError::Conflict { code: "id_conflict", .. }) if id.is_some() => {
+                Err(DomainError::Conflict { code: ErrorCode::IdConflict, .. }) if id.is_some() => {
                     match id.map(|id| supervisions::get_finding(conn, actor, id)) {
                         Some(Ok((f, today))) => Outcome::Conflict(Record::Finding(Box::new(f), today)),
-                        _ => {
-                            Outcome::Rejected(DomainError::conflict("id_conflict", "this id belongs to another record"))
-                        }
+                        _ => Outcome::Rejected(DomainError::conflict(
+                            ErrorCode::IdConflict,
+                            "this id belongs to another record",
+                        )),
                     }
                 }
                 Err(e) => Outcome::Rejected(e),
@@ -425,7 +432,7 @@ fn apply_op(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, op: Op) -
         }
         Op::UpdateFinding(id, patch) => match supervisions::update_finding(conn, actor, id, patch.clone()) {
             Ok((f, today)) => Outcome::Updated(Record::Finding(Box::new(f), today)),
-            Err(DomainError::Conflict { code: "version_conflict", .. }) => {
+            Err(DomainError::Conflict { code: ErrorCode::VersionConflict, .. }) => {
                 match supervisions::get_finding(conn, actor, id) {
                     Ok((f, today)) if finding_patch_is_applied(&f, &patch) => {
                         Outcome::Unchanged(Some(Record::Finding(Box::new(f), today)))

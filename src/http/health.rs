@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 
 use crate::context::state::AppState;
+use crate::domain::ErrorCode;
 use crate::http::common::problem::{ApiError, Problem};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -26,7 +27,11 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.db.run(crate::store::ping).await.map_err(|e| {
         tracing::warn!(error = %e, "not ready");
-        ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the database does not answer")
+        ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::NotReady,
+            "the database does not answer",
+        )
     })?;
     Ok(HttpResponse::Ok().json(Health { status: "ok" }))
 }

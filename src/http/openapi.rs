@@ -1,6 +1,7 @@
 use utoipa::Modify;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
+use crate::domain::ErrorCode;
 use crate::http::common::problem::Problem;
 
 #[derive(utoipa::OpenApi)]
@@ -11,8 +12,8 @@ use crate::http::common::problem::Problem;
                        community events, leads and segment projects. Errors are RFC 9457 \
                        `application/problem+json` with a stable `code`.",
     ),
-    modifiers(&BearerAuth),
-    components(schemas(Problem)),
+    modifiers(&BearerAuth, &ErrorCodes),
+    components(schemas(Problem, ErrorCode)),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "auth", description = "Login, token refresh, logout"),
@@ -36,6 +37,26 @@ use crate::http::common::problem::Problem;
 pub struct ApiDoc;
 
 struct BearerAuth;
+
+/// Says what each error code means in the `ErrorCode` schema's description, so the list a
+/// client generator sees carries the meanings declared beside the codes in the domain.
+struct ErrorCodes;
+
+impl Modify for ErrorCodes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Schema};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        if let Some(RefOr::T(Schema::Object(schema))) = components.schemas.get_mut("ErrorCode") {
+            let lines: Vec<String> =
+                ErrorCode::ALL.iter().map(|code| format!("- `{code}`: {}", code.meaning())).collect();
+            schema.description = Some(format!(
+                "A stable, machine-readable error code (`Problem.code`). Clients branch on it, never on \
+                 `detail`.\n\n{}",
+                lines.join("\n")
+            ));
+        }
+    }
+}
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

@@ -17,7 +17,7 @@ use crate::domain::supervision::supervisions::{
     ChecklistInput, FindingPatch, FindingStatus, NewFinding, NewSupervision, SupervisionItem, SupervisionPatch,
 };
 use crate::domain::sync::{self, MAX_PUSH, Op, Outcome, Record, TableChanges};
-use crate::domain::{Actor, DomainError};
+use crate::domain::{Actor, DomainError, ErrorCode};
 use crate::geo::LatLon;
 use crate::http::common::extract::{Caller, CoordParam};
 use crate::http::common::json::Json;
@@ -48,7 +48,7 @@ fn decode_cursor(cursor: &str, actor: &Actor) -> Result<i64, ApiError> {
     if tag != scope_tag(actor) {
         return Err(ApiError::new(
             actix_web::http::StatusCode::CONFLICT,
-            "resync_required",
+            ErrorCode::ResyncRequired,
             "your role or org unit changed since this cursor: clear local data and pull without a cursor",
         ));
     }

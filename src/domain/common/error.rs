@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 
+use super::error_code::ErrorCode;
 use crate::store::StoreError;
 
 /// Field name → what is wrong with it, for the `errors` member of a validation problem.
@@ -12,15 +13,15 @@ pub enum DomainError {
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{detail}")]
-    Forbidden { code: &'static str, detail: String },
+    Forbidden { code: ErrorCode, detail: String },
     #[error("{detail}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict { code: ErrorCode, detail: String },
     /// A record with the same identity exists; its id when the caller may see it.
     #[error("{detail}")]
-    Duplicate { code: &'static str, detail: String, existing_id: Option<uuid::Uuid> },
+    Duplicate { code: ErrorCode, detail: String, existing_id: Option<uuid::Uuid> },
     /// Existed, but is over for good (a closed registration).
     #[error("{detail}")]
-    Gone { code: &'static str, detail: String },
+    Gone { code: ErrorCode, detail: String },
     #[error("validation failed")]
     Validation(FieldErrors),
     #[error(transparent)]
@@ -28,11 +29,11 @@ pub enum DomainError {
 }
 
 impl DomainError {
-    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn forbidden(code: ErrorCode, detail: impl Into<String>) -> Self {
         DomainError::Forbidden { code, detail: detail.into() }
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         DomainError::Conflict { code, detail: detail.into() }
     }
 

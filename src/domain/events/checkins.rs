@@ -4,10 +4,11 @@
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use uuid::Uuid;
 
+use crate::domain::common::phone_privacy::{Contact, PhoneHolder};
 use crate::domain::events::events::{self, Event};
 use crate::domain::kinds::project_kind::PointsAction;
 use crate::domain::projects::points::{self, Credit, Source};
-use crate::domain::{Actor, DomainError};
+use crate::domain::{Actor, DomainError, ErrorCode};
 use crate::store::events::leads as lead_store;
 use crate::store::events::registrations::{self as store, RegistrationRow};
 use crate::store::{DbConn, StoreError, now_utc, uuid_col};
@@ -19,12 +20,12 @@ pub struct CheckIn {
     pub already_checked_in: bool,
     pub checked_in_at: DateTime<Utc>,
     pub name: Option<String>,
+    /// Stored in full; render it through `phone_holder`.
     pub phone: Option<String>,
     pub lead_id: Option<Uuid>,
-    /// The event's owner, who (with managers) sees attendees' full numbers.
-    pub event_owner: Uuid,
-    /// The attendee is a lead who asked not to be contacted: only managers see the number.
-    pub do_not_contact: bool,
+    /// In the care of the event's owner; a lead who asked not to be contacted is shown in full
+    /// to managers only.
+    pub phone_holder: PhoneHolder,
 }
 
 fn result(conn: &mut DbConn, row: &RegistrationRow, already: bool, event: &Event) -> Result<CheckIn, StoreError> {
@@ -35,8 +36,8 @@ fn result(conn: &mut DbConn, row: &RegistrationRow, already: bool, event: &Event
         None => false,
     };
     Ok(CheckIn {
-        do_not_contact,
-        event_owner: event.owner_id,
+        phone_holder: PhoneHolder::in_care_of(event.owner_id)
+            .with_contact(Contact::from_do_not_contact(do_not_contact)),
         ticket_code: row.ticket_code.clone(),
         already_checked_in: already,
         checked_in_at: row.checked_in_at.map(|t| t.and_utc()).unwrap_or_else(Utc::now),
@@ -64,16 +65,22 @@ pub fn check_in(
             }
             match row.status.as_str() {
                 "waitlisted" => {
-                    return Err(DomainError::conflict("waitlisted", "this ticket is on the waitlist, not registered"));
+                    return Err(DomainError::conflict(
+                        ErrorCode::Waitlisted,
+                        "this ticket is on the waitlist, not registered",
+                    ));
                 }
                 "cancelled" => {
-                    return Err(DomainError::conflict("registration_cancelled", "this registration was cancelled"));
+                    return Err(DomainError::conflict(
+                        ErrorCode::RegistrationCancelled,
+                        "this registration was cancelled",
+                    ));
                 }
                 _ => {}
             }
             let (Some(name), Some(phone)) = (row.name.clone(), row.phone.clone()) else {
                 return Err(DomainError::Gone {
-                    code: "attendee_erased",
+                    code: ErrorCode::AttendeeErased,
                     detail: "the attendee withdrew their data".to_owned(),
                 });
             };
@@ -104,6 +111,7 @@ pub fn check_in(
 #[derive(Debug, Clone)]
 pub struct Attendee {
     pub name: Option<String>,
+    /// As the caller may read it (see `phone_privacy`); absent once erased.
     pub phone: Option<String>,
     pub status: String,
     pub ticket_code: String,
@@ -115,22 +123,24 @@ pub struct Attendee {
 pub fn attendees(conn: &mut DbConn, actor: &Actor, event_id: Uuid) -> Result<(Event, Vec<Attendee>), DomainError> {
     let event = events::get(conn, actor, event_id)?;
     let rows = store::of_event(conn, &event_id.to_string())?;
-    // People who asked not to be contacted keep their phone masked for all but managers, in the
-    // list and in every export of it.
+    // The list is read as the caller may read it: attendees are in the care of the event's
+    // owner, and those who asked (as leads) not to be contacted only managers read in full.
+    let carer = PhoneHolder::in_care_of(event.owner_id);
     let phones: Vec<String> = rows.iter().filter_map(|r| r.phone.clone()).collect();
-    let withheld = if actor.role.sees_full_phones() {
-        Vec::new()
+    let withheld = if carer.with_contact(Contact::DoNotContact).shown_in_full_to(actor) {
+        Vec::new() // an opt-out changes nothing for this caller: no need to look them up
     } else {
         lead_store::do_not_contact_phones(conn, &event.branch_id, &phones)?
     };
     let list = rows
         .into_iter()
         .map(|r| -> Result<Attendee, StoreError> {
-            let hide = r.phone.as_ref().is_some_and(|p| withheld.contains(p));
+            let opted_out = r.phone.as_ref().is_some_and(|p| withheld.contains(p));
+            let holder = carer.with_contact(Contact::from_do_not_contact(opted_out));
             Ok(Attendee {
                 lead_id: r.lead_id.as_deref().map(uuid_col).transpose()?,
                 name: r.name,
-                phone: r.phone.map(|p| if hide { crate::domain::common::phone::mask(&p) } else { p }),
+                phone: r.phone.map(|p| holder.show(actor, p)),
                 status: r.status,
                 ticket_code: r.ticket_code,
                 registered_at: r.registered_at.and_utc(),

@@ -9,7 +9,7 @@ use crate::domain::events::step_plan::{ChecklistItem, EventStep, MAX_EVIDENCE, R
 use crate::domain::kinds::event_kind::EventStatus;
 use crate::domain::kinds::project_kind::PointsAction;
 use crate::domain::projects::points::{self, Credit, Source};
-use crate::domain::{Actor, DomainError};
+use crate::domain::{Actor, DomainError, ErrorCode};
 use crate::store::events::events as store;
 use crate::store::{DbConn, StoreError, now_utc};
 
@@ -60,7 +60,7 @@ pub fn complete(
         let event = events::get(conn, actor, event_id)?;
         events::may_write(actor, event.owner_id)?;
         if event.status == EventStatus::Cancelled {
-            return Err(DomainError::conflict("event_cancelled", "the event is cancelled"));
+            return Err(DomainError::conflict(ErrorCode::EventCancelled, "the event is cancelled"));
         }
         let all = steps(conn, event_id)?;
         let mut current = all.iter().find(|s| s.step == step).cloned().ok_or(DomainError::NotFound("step"))?;
@@ -74,7 +74,7 @@ pub fn complete(
             .collect();
         if !open.is_empty() {
             return Err(DomainError::conflict(
-                "step_out_of_order",
+                ErrorCode::StepOutOfOrder,
                 format!("complete these steps first: {}", open.join(", ")),
             ));
         }
@@ -128,7 +128,7 @@ pub fn add_evidence(
         }
         if current.evidence.len() >= MAX_EVIDENCE {
             return Err(DomainError::conflict(
-                "too_much_evidence",
+                ErrorCode::TooMuchEvidence,
                 format!("a step keeps at most {MAX_EVIDENCE} photos"),
             ));
         }

@@ -9,7 +9,7 @@ use crate::domain::common::create::Created;
 use crate::domain::common::error::Validator;
 use crate::domain::events::step_plan;
 use crate::domain::kinds::event_kind::{EventStatus, EventTheme};
-use crate::domain::{Actor, DomainError, Role};
+use crate::domain::{Actor, DomainError, ErrorCode, Role};
 use crate::geo::LatLon;
 use crate::geo::bbox::lat_band;
 use crate::store::events::events::{self as store, EventFilter, EventRow};
@@ -190,9 +190,9 @@ fn check_capacity(v: &mut Validator, capacity: i32) {
 /// Supervisors read; account managers change their own events; managers their subtree.
 pub fn may_write(actor: &Actor, owner_id: Uuid) -> Result<(), DomainError> {
     match actor.role {
-        Role::Supervisor => Err(DomainError::forbidden("role_not_allowed", "supervisors do not run events")),
+        Role::Supervisor => Err(DomainError::forbidden(ErrorCode::RoleNotAllowed, "supervisors do not run events")),
         Role::AccountManager if owner_id != actor.user_id => {
-            Err(DomainError::forbidden("not_owner", "account managers change only their own events"))
+            Err(DomainError::forbidden(ErrorCode::NotOwner, "account managers change only their own events"))
         }
         _ => Ok(()),
     }
@@ -200,7 +200,7 @@ pub fn may_write(actor: &Actor, owner_id: Uuid) -> Result<(), DomainError> {
 
 pub fn create(conn: &mut DbConn, actor: &Actor, input: NewEvent) -> Result<Created<Event>, DomainError> {
     if actor.role == Role::Supervisor {
-        return Err(DomainError::forbidden("role_not_allowed", "supervisors do not run events"));
+        return Err(DomainError::forbidden(ErrorCode::RoleNotAllowed, "supervisors do not run events"));
     }
     let mut v = Validator::default();
     let title = v.check("title", crate::domain::common::text::name(&input.title, 100)).unwrap_or_default();
@@ -229,7 +229,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewEvent) -> Result<Creat
                 return if visible && existing.create_digest == digest {
                     Ok(Created::Existing(existing))
                 } else {
-                    Err(DomainError::conflict("id_conflict", "another event already has this id"))
+                    Err(DomainError::conflict(ErrorCode::IdConflict, "another event already has this id"))
                 };
             }
             let partner = crate::domain::field::partners::get(conn, actor, input.partner_id)?;
@@ -321,7 +321,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: EventPatch) -> 
         let current = get(conn, actor, id)?;
         may_write(actor, current.owner_id)?;
         if patch.version.is_some_and(|v| v != current.version) {
-            return Err(DomainError::conflict("version_conflict", "the event changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the event changed since you read it"));
         }
         let mut v = Validator::default();
         let mut next = current.clone();
@@ -348,7 +348,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: EventPatch) -> 
         if let Some(status) = patch.status.filter(|s| *s != current.status) {
             if status != EventStatus::Cancelled || current.status != EventStatus::Planned {
                 return Err(DomainError::conflict(
-                    "invalid_transition",
+                    ErrorCode::InvalidTransition,
                     "a planned event can be cancelled; completion comes from its review step",
                 ));
             }
@@ -363,7 +363,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: EventPatch) -> 
         next.updated_at = now_utc().and_utc();
         next.seq = sync::next_seq(conn)?;
         if !store::replace(conn, &next.to_row(), current.version)? {
-            return Err(DomainError::conflict("version_conflict", "the event changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the event changed since you read it"));
         }
         let changes = crate::domain::org::audit::diff(
             &serde_json::to_value(&current).unwrap_or_default(),

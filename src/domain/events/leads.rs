@@ -7,12 +7,13 @@ use uuid::Uuid;
 
 use crate::domain::common::create::Created;
 use crate::domain::common::error::Validator;
+use crate::domain::common::phone_privacy::{Contact, PhoneHolder};
 use crate::domain::common::text::{amount_fen, bounded_text, list_col, list_text, text_list, yuan};
 use crate::domain::kinds::lead_kind::{LeadKind, LeadSource, LeadStatus, Segment};
 use crate::domain::kinds::project_kind::PointsAction;
 use crate::domain::org::audit::{self, Action};
 use crate::domain::projects::points::{self, Credit, Source};
-use crate::domain::{Actor, DomainError, Phone, Role};
+use crate::domain::{Actor, DomainError, ErrorCode, Phone, Role};
 use crate::store::events::leads::{self as store, LeadFilter, LeadHistoryRow, LeadRow};
 use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, now_utc, uuid_col};
 
@@ -115,10 +116,9 @@ impl Lead {
         }
     }
 
-    /// Whether `viewer` may read the full phone: managers always; the owner unless the person
-    /// asked not to be contacted.
-    pub fn phone_visible_to(&self, viewer: &Actor) -> bool {
-        viewer.role.sees_full_phones() || (viewer.user_id == self.owner_id && !self.do_not_contact)
+    /// The person behind the lead's phone: in the owner's care, unless they opted out.
+    pub fn phone_holder(&self) -> PhoneHolder {
+        PhoneHolder::in_care_of(self.owner_id).with_contact(Contact::from_do_not_contact(self.do_not_contact))
     }
 
     /// What the audit log keeps of a lead: its workflow, not the person. Erasing a lead must
@@ -214,7 +214,10 @@ fn visible(actor: &Actor, row: &LeadRow) -> bool {
 
 fn may_write(actor: &Actor) -> Result<(), DomainError> {
     if actor.role == Role::Supervisor {
-        return Err(DomainError::forbidden("role_not_allowed", "supervisors read leads; they do not change them"));
+        return Err(DomainError::forbidden(
+            ErrorCode::RoleNotAllowed,
+            "supervisors read leads; they do not change them",
+        ));
     }
     Ok(())
 }
@@ -279,7 +282,7 @@ fn history(
 pub fn create(conn: &mut DbConn, actor: &Actor, input: NewLead) -> Result<Created<Lead>, DomainError> {
     may_write(actor)?;
     if actor.role == Role::AccountManager && input.owner_id.is_some_and(|o| o != actor.user_id) {
-        return Err(DomainError::forbidden("cannot_assign", "only managers assign a lead's owner"));
+        return Err(DomainError::forbidden(ErrorCode::CannotAssign, "only managers assign a lead's owner"));
     }
     let mut v = Validator::default();
     let name = v.check("name", crate::domain::common::text::name(&input.name, 100)).unwrap_or_default();
@@ -297,7 +300,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewLead) -> Result<Create
                 return if existing.create_digest == digest && visible(actor, &existing) {
                     Ok(Created::Existing(Lead::try_from(existing)?))
                 } else {
-                    Err(DomainError::conflict("id_conflict", "another lead already has this id"))
+                    Err(DomainError::conflict(ErrorCode::IdConflict, "another lead already has this id"))
                 };
             }
             let owner = assignee(conn, actor, input.owner_id.unwrap_or(actor.user_id))?;
@@ -307,7 +310,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewLead) -> Result<Create
             if let Some(existing) = store::find_by_phone(conn, &branch_id, &phone)? {
                 let existing_id = visible(actor, &existing).then(|| uuid_col(&existing.id)).transpose()?;
                 return Err(DomainError::Duplicate {
-                    code: "duplicate_lead",
+                    code: ErrorCode::DuplicateLead,
                     detail: "this phone is already a lead in your branch".to_owned(),
                     existing_id,
                 });
@@ -445,14 +448,14 @@ fn move_status(
     let from = next.status;
     if from.is_revert(to) {
         if !actor.role.manages_people() {
-            return Err(DomainError::forbidden("role_not_allowed", "only managers revert a conversion"));
+            return Err(DomainError::forbidden(ErrorCode::RoleNotAllowed, "only managers revert a conversion"));
         }
         next.converted_amount_fen = None;
         next.converted_at = None;
     } else if !from.can_move_to(to) {
         let allowed: Vec<&str> = from.next().iter().map(|s| s.as_str()).collect();
         return Err(DomainError::conflict(
-            "invalid_transition",
+            ErrorCode::InvalidTransition,
             format!("a {} lead cannot become {}; allowed next: {}", from.as_str(), to.as_str(), allowed.join(", ")),
         ));
     }
@@ -486,10 +489,10 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: LeadPatch) -> R
         let current = get(conn, actor, id)?;
         may_write(actor)?;
         if actor.role == Role::AccountManager && patch.owner_id.is_some_and(|o| o != actor.user_id) {
-            return Err(DomainError::forbidden("cannot_assign", "only managers assign a lead's owner"));
+            return Err(DomainError::forbidden(ErrorCode::CannotAssign, "only managers assign a lead's owner"));
         }
         if patch.version.is_some_and(|v| v != current.version) {
-            return Err(DomainError::conflict("version_conflict", "the lead changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the lead changed since you read it"));
         }
         let mut next = current.clone();
         if let Some(name) = &checked.name {
@@ -504,7 +507,10 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: LeadPatch) -> R
         if let Some(flag) = patch.do_not_contact.filter(|f| *f != current.do_not_contact) {
             // Anyone may honour a request not to be called; only a manager may lift it.
             if !flag && !actor.role.manages_people() {
-                return Err(DomainError::forbidden("role_not_allowed", "only managers lift a do-not-contact request"));
+                return Err(DomainError::forbidden(
+                    ErrorCode::RoleNotAllowed,
+                    "only managers lift a do-not-contact request",
+                ));
             }
             next.do_not_contact = flag;
         }
@@ -539,7 +545,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: LeadPatch) -> R
         next.version = current.version + 1;
         next.updated_at = now_utc().and_utc();
         if !store::replace(conn, &next.to_row(), current.version)? {
-            return Err(DomainError::conflict("version_conflict", "the lead changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the lead changed since you read it"));
         }
         if next.status != current.status {
             let from = Some(current.status.as_str().to_owned());

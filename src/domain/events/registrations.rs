@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::domain::common::error::Validator;
 use crate::domain::events::events::Event;
 use crate::domain::kinds::event_kind::{EventStatus, EventTheme};
-use crate::domain::{DomainError, Phone};
+use crate::domain::{DomainError, ErrorCode, Phone};
 use crate::store::events::events as event_store;
 use crate::store::events::registrations::{self as store, RegistrationRow};
 use crate::store::field::partners as partner_store;
@@ -117,12 +117,15 @@ fn ticket_of(conn: &mut DbConn, row: &RegistrationRow, existing: bool) -> Result
 fn check_open(event: &Event) -> Result<(), DomainError> {
     if event.status != EventStatus::Planned || Utc::now() > event.registration_deadline {
         return Err(DomainError::Gone {
-            code: "registration_closed",
+            code: ErrorCode::RegistrationClosed,
             detail: "registration for this event has closed".to_owned(),
         });
     }
     if !event.registration_open {
-        return Err(DomainError::conflict("registration_paused", "the organiser has paused registration for now"));
+        return Err(DomainError::conflict(
+            ErrorCode::RegistrationPaused,
+            "the organiser has paused registration for now",
+        ));
     }
     Ok(())
 }
@@ -192,7 +195,10 @@ pub fn cancel(conn: &mut DbConn, code: &str, ticket: &str) -> Result<Ticket, Dom
             return Ok(ticket_of(conn, &row, true)?);
         }
         if row.checked_in_at.is_some() {
-            return Err(DomainError::conflict("already_checked_in", "this ticket was already used at the event"));
+            return Err(DomainError::conflict(
+                ErrorCode::AlreadyCheckedIn,
+                "this ticket was already used at the event",
+            ));
         }
         store::set_status(conn, &row.id, RegistrationStatus::Cancelled.as_str())?;
         if status == RegistrationStatus::Registered {

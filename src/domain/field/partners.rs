@@ -11,7 +11,7 @@ use crate::domain::kinds::partner_kind::{AudienceUnit, PartnerCategory, PartnerS
 use crate::domain::org::audit::{self, Action};
 use crate::domain::org::org_units::OrgUnit;
 use crate::domain::org::territories::BranchTerritories;
-use crate::domain::{Actor, DomainError, Phone, Role};
+use crate::domain::{Actor, DomainError, ErrorCode, Phone, Role};
 use crate::geo::bbox::lat_band;
 use crate::geo::{BBox, LatLon, distance_m};
 use crate::store::field::partners::{self as store, BoxFilter, PartnerFilter, PartnerRow, StatusChangeRow};
@@ -132,7 +132,8 @@ impl Partner {
     fn audit_view(&self) -> serde_json::Value {
         let mut view = serde_json::to_value(self).unwrap_or_default();
         if let Some(phone) = &self.contact_phone {
-            view["contact_phone"] = serde_json::Value::String(crate::domain::common::phone::mask(phone));
+            view["contact_phone"] =
+                serde_json::Value::String(crate::domain::common::phone_privacy::for_the_audit_log(phone));
         }
         view
     }
@@ -281,9 +282,9 @@ fn optional_phone(v: &mut Validator, text: &str) -> Option<String> {
 /// Supervisors read; account managers write only what they own; managers write their subtree.
 fn may_write(actor: &Actor, owner_id: Uuid) -> Result<(), DomainError> {
     match actor.role {
-        Role::Supervisor => Err(DomainError::forbidden("role_not_allowed", "supervisors do not edit partners")),
+        Role::Supervisor => Err(DomainError::forbidden(ErrorCode::RoleNotAllowed, "supervisors do not edit partners")),
         Role::AccountManager if owner_id != actor.user_id => {
-            Err(DomainError::forbidden("not_owner", "account managers change only the partners they own"))
+            Err(DomainError::forbidden(ErrorCode::NotOwner, "account managers change only the partners they own"))
         }
         _ => Ok(()),
     }
@@ -301,7 +302,10 @@ fn placement(
         let current_owner = current.map_or(actor.user_id, |c| c.0);
         let current_unit = current.map(|c| c.1).or(actor.org_unit_id);
         if owner_id.is_some_and(|o| o != current_owner) || org_unit_id.is_some_and(|u| Some(u) != current_unit) {
-            return Err(DomainError::forbidden("cannot_assign", "only managers assign a partner's owner and org unit"));
+            return Err(DomainError::forbidden(
+                ErrorCode::CannotAssign,
+                "only managers assign a partner's owner and org unit",
+            ));
         }
     }
     let owner_id = owner_id.or(current.map(|c| c.0)).unwrap_or(actor.user_id);
@@ -355,7 +359,7 @@ pub struct CreatedPartner {
 
 pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPartner) -> Result<CreatedPartner, DomainError> {
     if actor.role == Role::Supervisor {
-        return Err(DomainError::forbidden("role_not_allowed", "supervisors do not create partners"));
+        return Err(DomainError::forbidden(ErrorCode::RoleNotAllowed, "supervisors do not create partners"));
     }
     let mut v = Validator::default();
     let name = v.check("name", crate::domain::common::text::name(&input.name, 100)).unwrap_or_default();
@@ -378,7 +382,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPartner) -> Result<Cre
                 return if visible && existing.create_digest == digest {
                     Ok(CreatedPartner { partner: Created::Existing(existing), possible_duplicates: Vec::new() })
                 } else {
-                    Err(DomainError::conflict("id_conflict", "another partner already has this id"))
+                    Err(DomainError::conflict(ErrorCode::IdConflict, "another partner already has this id"))
                 };
             }
             let (owner_id, unit) = placement(conn, actor, input.owner_id, input.org_unit_id, None)?;
@@ -479,7 +483,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: PartnerPatch) -
         let current = get(conn, actor, id)?;
         may_write(actor, current.owner_id)?;
         if patch.version.is_some_and(|v| v != current.version) {
-            return Err(DomainError::conflict("version_conflict", "the partner changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the partner changed since you read it"));
         }
         let mut v = Validator::default();
         let mut next = current.clone();
@@ -520,7 +524,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: PartnerPatch) -
             if !current.status.can_move_to(status) {
                 let allowed: Vec<&str> = current.status.next().iter().map(|s| s.as_str()).collect();
                 return Err(DomainError::conflict(
-                    "invalid_transition",
+                    ErrorCode::InvalidTransition,
                     format!(
                         "a {} partner cannot become {}; allowed next: {}",
                         current.status.as_str(),
@@ -560,7 +564,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: PartnerPatch) -
             sync::tombstone(conn, next.seq, "partners", id, &current.org_path, None)?;
         }
         if !store::replace(conn, &next.to_row(), current.version)? {
-            return Err(DomainError::conflict("version_conflict", "the partner changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the partner changed since you read it"));
         }
         if next.status != current.status {
             status_change(conn, &next, Some(current.status), actor, patch.status_note.clone(), now)?;
@@ -584,7 +588,7 @@ pub fn delete(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<(), DomainEr
         gone.seq = sync::next_seq(conn)?;
         sync::tombstone(conn, gone.seq, "partners", id, &current.org_path, None)?;
         if !store::replace(conn, &gone.to_row(), current.version)? {
-            return Err(DomainError::conflict("version_conflict", "the partner changed meanwhile"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the partner changed meanwhile"));
         }
         audit::record(conn, actor, "partner", id, &current.org_path, Action::Delete, serde_json::json!({}))?;
         Ok(())

@@ -7,7 +7,7 @@ use crate::domain::common::create::Created;
 use crate::domain::common::evidence::PhotoSignal;
 use crate::domain::field::verification::Thresholds;
 use crate::domain::field::visits::{self, Visit};
-use crate::domain::{Actor, DomainError, Role};
+use crate::domain::{Actor, DomainError, ErrorCode, Role};
 use crate::geo::LatLon;
 use crate::store::field::photos::{self as store, PhotoRow};
 use crate::store::{DbConn, StoreError, now_utc, sync, uuid_col};
@@ -74,7 +74,7 @@ pub fn check_can_attach(conn: &mut DbConn, actor: &Actor, visit_id: Uuid) -> Res
         _ => true,
     };
     if !allowed {
-        return Err(DomainError::forbidden("not_owner", "photos are added by the visit's author or a manager"));
+        return Err(DomainError::forbidden(ErrorCode::NotOwner, "photos are added by the visit's author or a manager"));
     }
     Ok(visit)
 }

@@ -13,7 +13,7 @@ use crate::domain::kinds::project_kind::PointsAction;
 use crate::domain::kinds::text_enum;
 use crate::domain::org::org_units::OrgUnit;
 use crate::domain::projects::points::{self, Credit, Source};
-use crate::domain::{Actor, DomainError, Role};
+use crate::domain::{Actor, DomainError, ErrorCode, Role};
 use crate::geo::LatLon;
 use crate::geo::bbox::lat_band;
 use crate::store::field::partners as partner_store;
@@ -229,9 +229,11 @@ pub struct VisitPatch {
 
 fn may_write(actor: &Actor, visit_user: Uuid) -> Result<(), DomainError> {
     match actor.role {
-        Role::Supervisor => Err(DomainError::forbidden("role_not_allowed", "supervisors do not record partner visits")),
+        Role::Supervisor => {
+            Err(DomainError::forbidden(ErrorCode::RoleNotAllowed, "supervisors do not record partner visits"))
+        }
         Role::AccountManager if visit_user != actor.user_id => {
-            Err(DomainError::forbidden("not_owner", "account managers change only their own visits"))
+            Err(DomainError::forbidden(ErrorCode::NotOwner, "account managers change only their own visits"))
         }
         _ => Ok(()),
     }
@@ -293,7 +295,7 @@ pub fn create(
     input: NewVisit,
 ) -> Result<Created<Visit>, DomainError> {
     if actor.role == Role::Supervisor {
-        return Err(DomainError::forbidden("role_not_allowed", "supervisors do not record partner visits"));
+        return Err(DomainError::forbidden(ErrorCode::RoleNotAllowed, "supervisors do not record partner visits"));
     }
     let mut v = Validator::default();
     let location = checked_fix(&mut v, input.location, input.accuracy_m, input.location_age_s);
@@ -313,7 +315,7 @@ pub fn create(
                 return if same {
                     Ok(Created::Existing(Visit::try_from(existing)?))
                 } else {
-                    Err(DomainError::conflict("id_conflict", "another visit already has this id"))
+                    Err(DomainError::conflict(ErrorCode::IdConflict, "another visit already has this id"))
                 };
             }
             let partner = input.partner_id.map(|p| crate::domain::field::partners::get(conn, actor, p)).transpose()?;
@@ -428,7 +430,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: VisitPatch) -> 
         let current = get(conn, actor, id)?;
         may_write(actor, current.user_id)?;
         if patch.version.is_some_and(|v| v != current.version) {
-            return Err(DomainError::conflict("version_conflict", "the visit changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the visit changed since you read it"));
         }
         let mut next = current.clone();
         next.purpose = patch.purpose.unwrap_or(next.purpose);
@@ -450,7 +452,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: VisitPatch) -> 
         }
         bump(conn, &mut next)?;
         if !store::replace(conn, &next.to_row(), current.version)? {
-            return Err(DomainError::conflict("version_conflict", "the visit changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the visit changed since you read it"));
         }
         next.settle_points(conn, Some(&current))?;
         Ok(next)
@@ -485,7 +487,7 @@ pub fn delete(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<(), DomainEr
             )?;
         }
         if !store::replace(conn, &gone.to_row(), current.version)? {
-            return Err(DomainError::conflict("version_conflict", "the visit changed meanwhile"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the visit changed meanwhile"));
         }
         gone.settle_points(conn, Some(&current))?;
         Ok(())
@@ -508,7 +510,7 @@ pub fn reverify(
     }
     bump(conn, &mut next)?;
     if !store::replace(conn, &next.to_row(), current.version)? {
-        return Err(DomainError::conflict("version_conflict", "the visit changed meanwhile"));
+        return Err(DomainError::conflict(ErrorCode::VersionConflict, "the visit changed meanwhile"));
     }
     next.settle_points(conn, Some(&current))?;
     Ok(next)

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::domain::{Actor, DomainError, Role};
+use crate::domain::{Actor, DomainError, ErrorCode, Role};
 use crate::store::org::audit::{self as store, AuditFilter, AuditRow};
 use crate::store::{DbConn, Page, PageRequest, StoreError, now_utc, uuid_col};
 
@@ -97,7 +97,7 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<AuditEntry>, DomainError> {
     if actor.role == Role::AccountManager {
-        return Err(DomainError::forbidden("role_not_allowed", "the audit log is for managers and supervisors"));
+        return Err(DomainError::forbidden(ErrorCode::RoleNotAllowed, "the audit log is for managers and supervisors"));
     }
     let filter = AuditFilter {
         path_prefix: actor.scope().path_prefix(),

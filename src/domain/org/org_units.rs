@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::domain::common::create::Created;
 use crate::domain::common::error::Validator;
-use crate::domain::{Actor, DomainError, Role};
+use crate::domain::{Actor, DomainError, ErrorCode, Role};
 use crate::geo::{LatLon, Territory};
 use crate::store::org::org_units::{self as store, OrgUnitFilter, OrgUnitRow};
 use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, now_utc, uuid_col};
@@ -113,7 +113,7 @@ pub struct NewOrgUnit {
 pub fn create(conn: &mut DbConn, actor: &Actor, input: NewOrgUnit) -> Result<Created<OrgUnit>, DomainError> {
     if !input.kind.may_be_created_by(actor.role) {
         return Err(DomainError::forbidden(
-            "role_not_allowed",
+            ErrorCode::RoleNotAllowed,
             format!("a {} cannot create a {}", actor.role.as_str(), input.kind.as_str()),
         ));
     }
@@ -150,7 +150,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewOrgUnit) -> Result<Cre
             return if same && actor.scope().contains(&existing.path) {
                 Ok(Created::Existing(existing))
             } else {
-                Err(DomainError::conflict("id_conflict", "another org unit already has this id"))
+                Err(DomainError::conflict(ErrorCode::IdConflict, "another org unit already has this id"))
             };
         }
         let (path, branch_id) = match input.parent_id {
@@ -250,12 +250,12 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: OrgUnitPatch) -
         let current = get(conn, actor, id)?;
         if !current.kind.may_be_created_by(actor.role) {
             return Err(DomainError::forbidden(
-                "role_not_allowed",
+                ErrorCode::RoleNotAllowed,
                 format!("a {} cannot edit a {}", actor.role.as_str(), current.kind.as_str()),
             ));
         }
         if patch.version.is_some_and(|v| v != current.version) {
-            return Err(DomainError::conflict("version_conflict", "the org unit changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the org unit changed since you read it"));
         }
         let mut next = current.clone();
         if let Some(name) = name {
@@ -280,7 +280,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: OrgUnitPatch) -
         let location = next.location.map(|l| (l.lat, l.lon));
         if !store::update(conn, &id.to_string(), current.version, &next.name, territory_json.as_deref(), location, now)?
         {
-            return Err(DomainError::conflict("version_conflict", "the org unit changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the org unit changed since you read it"));
         }
         if next.territory != current.territory {
             refresh_partner_territories(conn, &current.branch_id.to_string())?;

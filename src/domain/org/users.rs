@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::domain::common::error::Validator;
 use crate::domain::common::password::NewPassword;
 use crate::domain::org::org_units::{OrgUnit, OrgUnitKind};
-use crate::domain::{Actor, DomainError, Phone, Role};
+use crate::domain::{Actor, DomainError, ErrorCode, Phone, Role};
 use crate::store::org::refresh_tokens;
 use crate::store::org::users::{self as store, UserChanges, UserFilter, UserRow};
 use crate::store::{DbConn, Page, PageRequest, StoreError, enum_col, now_utc, uuid_col};
@@ -86,10 +86,10 @@ pub struct CheckedNewUser {
 /// refused request costs the server nothing.
 pub fn check_new(actor: &Actor, input: NewUserInput) -> Result<CheckedNewUser, DomainError> {
     if !actor.role.manages_people() {
-        return Err(DomainError::forbidden("role_not_allowed", "only managers and admins create users"));
+        return Err(DomainError::forbidden(ErrorCode::RoleNotAllowed, "only managers and admins create users"));
     }
     if !actor.role.may_grant(input.role) {
-        return Err(DomainError::forbidden("role_escalation", "cannot grant a role above your own"));
+        return Err(DomainError::forbidden(ErrorCode::RoleEscalation, "cannot grant a role above your own"));
     }
     let mut v = Validator::default();
     let phone = v.check("phone", Phone::parse(&input.phone));
@@ -149,12 +149,12 @@ pub fn create(
         };
         match store::insert(conn, &row) {
             Err(StoreError::UniqueViolation(_)) => {
-                Err(DomainError::conflict("phone_taken", "a user with this phone already exists"))
+                Err(DomainError::conflict(ErrorCode::PhoneTaken, "a user with this phone already exists"))
             }
             other => other.map_err(DomainError::from),
         }?;
         let user = User::try_from(row)?;
-        let view = serde_json::json!({"name": user.name, "role": user.role, "org_unit_id": user.org_unit_id, "phone": crate::domain::common::phone::mask(&user.phone)});
+        let view = serde_json::json!({"name": user.name, "role": user.role, "org_unit_id": user.org_unit_id, "phone": crate::domain::common::phone_privacy::for_the_audit_log(&user.phone)});
         crate::domain::org::audit::record(conn, actor, "user", user.id, &user.org_path, crate::domain::org::audit::Action::Create, view)?;
         Ok(user)
     })
@@ -218,21 +218,21 @@ pub fn check_patch(actor: &Actor, target: &User, patch: UserPatch) -> Result<Che
     let is_self = actor.user_id == target.id;
     if !is_self {
         if !actor.role.manages_people() {
-            return Err(DomainError::forbidden("role_not_allowed", "only managers and admins edit other users"));
+            return Err(DomainError::forbidden(ErrorCode::RoleNotAllowed, "only managers and admins edit other users"));
         }
         if !actor.role.may_grant(target.role) {
-            return Err(DomainError::forbidden("role_escalation", "cannot edit a user above your own role"));
+            return Err(DomainError::forbidden(ErrorCode::RoleEscalation, "cannot edit a user above your own role"));
         }
     } else if patch.role.is_some() || patch.active.is_some() || patch.org_unit_id.is_some() {
         return Err(DomainError::forbidden(
-            "self_change_forbidden",
+            ErrorCode::SelfChangeForbidden,
             "your own role, org unit and active flag are changed by your manager",
         ));
     }
     if let Some(role) = patch.role
         && !actor.role.may_grant(role)
     {
-        return Err(DomainError::forbidden("role_escalation", "cannot grant a role above your own"));
+        return Err(DomainError::forbidden(ErrorCode::RoleEscalation, "cannot grant a role above your own"));
     }
     let mut v = Validator::default();
     let name = patch.name.as_deref().and_then(|n| v.check("name", crate::domain::common::text::name(n, 50)));
@@ -269,7 +269,7 @@ pub fn apply_patch(
     conn.write_tx(|conn| {
         let current = get(conn, actor, id)?;
         if patch.version.is_some_and(|v| v != current.version) {
-            return Err(DomainError::conflict("version_conflict", "the user changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the user changed since you read it"));
         }
         let role = patch.role.unwrap_or(current.role);
         let unit_id = patch.org_unit_id.or(current.org_unit_id);
@@ -294,7 +294,7 @@ pub fn apply_patch(
         }
         let now = now_utc();
         if !store::update(conn, &id.to_string(), current.version, &changes, now)? {
-            return Err(DomainError::conflict("version_conflict", "the user changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the user changed since you read it"));
         }
         let ends_sessions = password_hash.is_some() || moves || patch.active == Some(false);
         if ends_sessions {

@@ -14,7 +14,7 @@ use crate::domain::kinds::project_kind::Period;
 use crate::domain::kinds::text_enum;
 use crate::domain::projects::leaderboard::{standings, star_of};
 use crate::domain::projects::projects::{self, Project};
-use crate::domain::{Actor, DomainError};
+use crate::domain::{Actor, DomainError, ErrorCode};
 use crate::store::projects::award_pool::{self as store, PoolEntryRow};
 use crate::store::projects::projects as project_store;
 use crate::store::{DbConn, StoreError, enum_col, now_utc, uuid_col};
@@ -144,13 +144,16 @@ pub fn contribute(
         let manages = projects::may_manage(actor, &row).is_ok();
         let on_team = project_store::is_member(conn, &row.id, &actor.user_id.to_string())?;
         if !manages && !on_team {
-            return Err(DomainError::forbidden("role_not_allowed", "the team and its managers pay into the pool"));
+            return Err(DomainError::forbidden(
+                ErrorCode::RoleNotAllowed,
+                "the team and its managers pay into the pool",
+            ));
         }
         let payer = input.user_id.unwrap_or(actor.user_id);
         if payer != actor.user_id {
             if !manages {
                 return Err(DomainError::forbidden(
-                    "not_owner",
+                    ErrorCode::NotOwner,
                     "only a manager records a payment made by someone else",
                 ));
             }
@@ -179,15 +182,15 @@ pub fn pay_star(
         let project = Project::try_from(project_store::parts(conn, row)?)?;
         let (from, to) = period_bounds(input.period, input.date);
         if to >= project.clock().today() {
-            return Err(DomainError::conflict("period_not_over", "a star is paid once their period has ended"));
+            return Err(DomainError::conflict(ErrorCode::PeriodNotOver, "a star is paid once their period has ended"));
         }
         if let Some(paid) = store::payout_of(conn, &project_id.to_string(), input.period.as_str(), from)? {
             let detail = format!("the star of this {} was paid already (entry {})", input.period.as_str(), paid.id);
-            return Err(DomainError::conflict("already_paid", detail));
+            return Err(DomainError::conflict(ErrorCode::AlreadyPaid, detail));
         }
         let board = standings(conn, &project, from, to)?;
-        let star =
-            star_of(&board).ok_or_else(|| DomainError::conflict("no_star", "nobody earned points in this period"))?;
+        let star = star_of(&board)
+            .ok_or_else(|| DomainError::conflict(ErrorCode::NoStar, "nobody earned points in this period"))?;
         Ok(Draft {
             kind: PoolEntryKind::Payout,
             amount_fen,
@@ -233,7 +236,7 @@ fn append(
                     projects::get_row(conn, actor, project_id)?;
                     Ok(Created::Existing(PoolEntry::try_from(existing)?))
                 } else {
-                    Err(DomainError::conflict("id_conflict", "another pool entry already has this id"))
+                    Err(DomainError::conflict(ErrorCode::IdConflict, "another pool entry already has this id"))
                 };
             }
             let draft = decide(conn)?;
@@ -243,7 +246,7 @@ fn append(
                 PoolEntryKind::Contribution => balance + draft.amount_fen,
                 PoolEntryKind::Payout if draft.amount_fen > balance => {
                     let detail = format!("the pool holds {:.2} yuan", crate::domain::common::text::yuan(balance));
-                    return Err(DomainError::conflict("insufficient_pool", detail));
+                    return Err(DomainError::conflict(ErrorCode::InsufficientPool, detail));
                 }
                 PoolEntryKind::Payout => balance - draft.amount_fen,
             };

@@ -13,7 +13,7 @@ use crate::domain::common::text::{bounded_text, name};
 use crate::domain::kinds::lead_kind::Segment;
 use crate::domain::kinds::partner_kind::PartnerCategory;
 use crate::domain::kinds::text_enum;
-use crate::domain::{Actor, DomainError, Role};
+use crate::domain::{Actor, DomainError, ErrorCode, Role};
 use crate::store::org::org_units as unit_store;
 use crate::store::org::users as user_store;
 use crate::store::projects::cases::{self as store, CaseFilter, CaseRow};
@@ -166,11 +166,11 @@ fn may_edit(actor: &Actor, case: &Case) -> Result<(), DomainError> {
         return Ok(());
     }
     if case.author_id != actor.user_id {
-        return Err(DomainError::forbidden("not_owner", "only the author or a manager over it changes a case"));
+        return Err(DomainError::forbidden(ErrorCode::NotOwner, "only the author or a manager over it changes a case"));
     }
     if case.status == CaseStatus::Published {
         return Err(DomainError::conflict(
-            "case_published",
+            ErrorCode::CasePublished,
             "a published case is changed by a manager; ask one to withdraw it",
         ));
     }
@@ -181,7 +181,7 @@ fn may_publish(actor: &Actor, case: &Case) -> Result<(), DomainError> {
     if manages(actor, case) {
         Ok(())
     } else {
-        Err(DomainError::forbidden("role_not_allowed", "a manager over the case publishes it"))
+        Err(DomainError::forbidden(ErrorCode::RoleNotAllowed, "a manager over the case publishes it"))
     }
 }
 
@@ -243,7 +243,10 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewCase) -> Result<Create
     let figures = checked_figures(&mut v, &input.figures);
     v.finish()?;
     let Some(unit_id) = actor.org_unit_id else {
-        return Err(DomainError::forbidden("role_not_allowed", "a case is written from an org unit; yours has none"));
+        return Err(DomainError::forbidden(
+            ErrorCode::RoleNotAllowed,
+            "a case is written from an org unit; yours has none",
+        ));
     };
     let digest = crate::domain::common::create::create_digest(&input);
     crate::domain::common::create::retry_on_race(|| {
@@ -253,7 +256,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewCase) -> Result<Create
                 return if existing.create_digest == digest && visible(actor, &existing) {
                     Ok(Created::Existing(for_one_reader(conn, actor, Case::try_from(existing)?)?))
                 } else {
-                    Err(DomainError::conflict("id_conflict", "another case already has this id"))
+                    Err(DomainError::conflict(ErrorCode::IdConflict, "another case already has this id"))
                 };
             }
             let unit = crate::domain::org::org_units::get(conn, actor, unit_id)?;
@@ -374,7 +377,7 @@ fn change(
     conn.write_tx(|conn| {
         let current = get_visible(conn, actor, id)?;
         if version.is_some_and(|v| v != current.version) {
-            return Err(DomainError::conflict("version_conflict", "the case changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the case changed since you read it"));
         }
         let mut next = current.clone();
         edit(conn, &current, &mut next)?;
@@ -383,7 +386,7 @@ fn change(
         }
         next.bump();
         if !store::replace(conn, &next.to_row(), current.version)? {
-            return Err(DomainError::conflict("version_conflict", "the case changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the case changed since you read it"));
         }
         Ok(for_one_reader(conn, actor, next)?)
     })
@@ -442,7 +445,7 @@ pub fn mark_useful(conn: &mut DbConn, actor: &Actor, id: Uuid, useful: bool) -> 
     conn.write_tx(|conn| {
         let current = get_visible(conn, actor, id)?;
         if current.status != CaseStatus::Published {
-            return Err(DomainError::conflict("not_published", "only a published case is marked useful"));
+            return Err(DomainError::conflict(ErrorCode::NotPublished, "only a published case is marked useful"));
         }
         let (case_id, me) = (current.id.to_string(), actor.user_id.to_string());
         let changed = if useful {
@@ -479,7 +482,10 @@ pub fn attach_photo(conn: &mut DbConn, actor: &Actor, id: Uuid, photo: Evidence)
             return Ok(());
         }
         if current.photos.len() >= MAX_PHOTOS {
-            return Err(DomainError::conflict("too_many_photos", format!("a case keeps at most {MAX_PHOTOS} photos")));
+            return Err(DomainError::conflict(
+                ErrorCode::TooManyPhotos,
+                format!("a case keeps at most {MAX_PHOTOS} photos"),
+            ));
         }
         next.photos.push(photo);
         Ok(())

@@ -13,7 +13,7 @@ use crate::domain::common::text::{bounded_text, list_col, list_text, text_list};
 use crate::domain::kinds::lead_kind::Segment;
 use crate::domain::kinds::project_kind::{Metric, PointsAction, ProjectStatus};
 use crate::domain::org::audit::{self, Action};
-use crate::domain::{Actor, DomainError, Role};
+use crate::domain::{Actor, DomainError, ErrorCode, Role};
 use crate::store::projects::projects::{
     self as store, ManualMetricRow, ManualValueRow, MilestoneRow, ProjectFilter, ProjectParts, ProjectRow, RuleRow,
     TargetRow,
@@ -214,7 +214,7 @@ pub(crate) fn may_manage(actor: &Actor, row: &ProjectRow) -> Result<(), DomainEr
     if actor.role.manages_people() && actor.scope().contains(&row.org_path) {
         Ok(())
     } else {
-        Err(DomainError::forbidden("role_not_allowed", "only the project's managers change it"))
+        Err(DomainError::forbidden(ErrorCode::RoleNotAllowed, "only the project's managers change it"))
     }
 }
 
@@ -432,7 +432,7 @@ fn check_milestone(v: &mut Validator, field: &str, m: &MilestoneInput) -> String
 
 pub fn create(conn: &mut DbConn, actor: &Actor, input: NewProject) -> Result<Created<Project>, DomainError> {
     if !actor.role.manages_people() {
-        return Err(DomainError::forbidden("role_not_allowed", "managers create segment projects"));
+        return Err(DomainError::forbidden(ErrorCode::RoleNotAllowed, "managers create segment projects"));
     }
     let mut v = Validator::default();
     let name = v.check("name", crate::domain::common::text::name(&input.name, 100)).unwrap_or_default();
@@ -460,7 +460,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewProject) -> Result<Cre
             return if existing.create_digest == digest && visible(conn, actor, &existing)? {
                 Ok(Created::Existing(Project::try_from(store::parts(conn, existing)?)?))
             } else {
-                Err(DomainError::conflict("id_conflict", "another project already has this id"))
+                Err(DomainError::conflict(ErrorCode::IdConflict, "another project already has this id"))
             };
         }
         let unit_id = input
@@ -571,7 +571,7 @@ fn change(
             may_manage(actor, &current)?
         }
         if expected_version.is_some_and(|v| v != current.version) {
-            return Err(DomainError::conflict("version_conflict", "the project changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the project changed since you read it"));
         }
         let before = Project::try_from(store::parts(conn, current.clone())?)?;
         let mut next = current.clone();
@@ -579,7 +579,7 @@ fn change(
         next.version = current.version + 1;
         next.updated_at = now_utc();
         if !store::replace(conn, &next, current.version)? {
-            return Err(DomainError::conflict("version_conflict", "the project changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the project changed since you read it"));
         }
         let after = Project::try_from(store::parts(conn, next)?)?;
         let changes = audit::diff(&serde_json::to_value(&before)?, &serde_json::to_value(&after)?);

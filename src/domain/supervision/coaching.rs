@@ -12,7 +12,7 @@ use crate::domain::common::create::Created;
 use crate::domain::common::error::Validator;
 use crate::domain::common::text::{bounded_text, name};
 use crate::domain::supervision::coaching_phase::{self, Blocker, Phase, PhaseStanding};
-use crate::domain::{Actor, DomainError, Role};
+use crate::domain::{Actor, DomainError, ErrorCode, Role};
 use crate::store::org::users as user_store;
 use crate::store::projects::projects as project_store;
 use crate::store::supervision::coaching::{self as store, PlanFilter, PlanRow, ReviewRow};
@@ -201,7 +201,7 @@ fn sane_day(v: &mut Validator, field: &str, day: NaiveDate, today: NaiveDate) {
 
 pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPlan) -> Result<Created<Plan>, DomainError> {
     if !actor.role.manages_people() {
-        return Err(DomainError::forbidden("role_not_allowed", "managers set up coaching plans"));
+        return Err(DomainError::forbidden(ErrorCode::RoleNotAllowed, "managers set up coaching plans"));
     }
     let mut v = Validator::default();
     let coach_name = input.coach_name.as_deref().map(|n| v.check("coach_name", name(n, 50)).unwrap_or_default());
@@ -218,7 +218,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPlan) -> Result<Create
                 return if existing.create_digest == digest && visible(actor, &existing) {
                     Ok(Created::Existing(one(conn, existing)?))
                 } else {
-                    Err(DomainError::conflict("id_conflict", "another coaching plan already has this id"))
+                    Err(DomainError::conflict(ErrorCode::IdConflict, "another coaching plan already has this id"))
                 };
             }
             let trainee = user_store::find(conn, &input.trainee_id.to_string())?
@@ -242,7 +242,10 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPlan) -> Result<Create
                 None => None,
             };
             if store::has_running_plan(conn, &trainee.id)? {
-                return Err(DomainError::conflict("plan_exists", "this trainee already has a coaching plan running"));
+                return Err(DomainError::conflict(
+                    ErrorCode::PlanExists,
+                    "this trainee already has a coaching plan running",
+                ));
             }
             let today = Clock::new(&project_store::branch_time_zone(conn, &unit.branch_id.to_string())?).today();
             let started_on = input.started_on.unwrap_or(today);
@@ -317,7 +320,7 @@ pub const OVERVIEW_LIMIT: i64 = 1000;
 pub fn overview(conn: &mut DbConn, actor: &Actor) -> Result<Vec<(Phase, Vec<Plan>)>, DomainError> {
     if !(actor.role.manages_people() || actor.role == Role::Supervisor) {
         return Err(DomainError::forbidden(
-            "role_not_allowed",
+            ErrorCode::RoleNotAllowed,
             "the trainees' overview is for managers and supervisors",
         ));
     }
@@ -373,17 +376,17 @@ pub fn add_review(conn: &mut DbConn, actor: &Actor, id: Uuid, input: NewReview) 
                 return if existing.create_digest == digest {
                     Ok(Created::Existing(plan))
                 } else {
-                    Err(DomainError::conflict("id_conflict", "another review already has this id"))
+                    Err(DomainError::conflict(ErrorCode::IdConflict, "another review already has this id"))
                 };
             }
             if !(plan.trainee_id == actor.user_id || is_coach(actor, &plan) || manages(actor, &plan)) {
                 return Err(DomainError::forbidden(
-                    "role_not_allowed",
+                    ErrorCode::RoleNotAllowed,
                     "the trainee, the coach and managers review a plan",
                 ));
             }
             let Some(started) = plan.phase_started_on() else {
-                return Err(DomainError::conflict("plan_completed", "the plan is completed"));
+                return Err(DomainError::conflict(ErrorCode::PlanCompleted, "the plan is completed"));
             };
             let today = Clock::new(&project_store::branch_time_zone(conn, &plan.branch_id)?).today();
             let reviewed_on = input.reviewed_on.unwrap_or(today);
@@ -417,18 +420,21 @@ pub fn advance(conn: &mut DbConn, actor: &Actor, id: Uuid, version: Option<i64>)
     conn.write_tx(|conn| {
         let plan = get(conn, actor, id)?;
         if !(manages(actor, &plan) || is_coach(actor, &plan)) {
-            return Err(DomainError::forbidden("role_not_allowed", "a manager over the plan or its coach moves it on"));
+            return Err(DomainError::forbidden(
+                ErrorCode::RoleNotAllowed,
+                "a manager over the plan or its coach moves it on",
+            ));
         }
         if version.is_some_and(|v| v != plan.version) {
-            return Err(DomainError::conflict("version_conflict", "the plan changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the plan changed since you read it"));
         }
         let (Some(next), Some(standing)) = (plan.phase.next(), plan.standing.as_ref()) else {
-            return Err(DomainError::conflict("plan_completed", "the plan is completed"));
+            return Err(DomainError::conflict(ErrorCode::PlanCompleted, "the plan is completed"));
         };
         match &standing.blocker {
             Some(Blocker::NotFinished { from }) => {
                 return Err(DomainError::conflict(
-                    "phase_not_finished",
+                    ErrorCode::PhaseNotFinished,
                     format!("observation lasts {} days; practice may begin on {from}", coaching_phase::PHASE_DAYS),
                 ));
             }
@@ -438,7 +444,7 @@ pub fn advance(conn: &mut DbConn, actor: &Actor, id: Uuid, version: Option<i64>)
                     .map(|(from, to)| if from == to { from.to_string() } else { format!("{from}–{to}") })
                     .collect();
                 return Err(DomainError::conflict(
-                    "reviews_missing",
+                    ErrorCode::ReviewsMissing,
                     format!("the {} phase has no review for {}", plan.phase.as_str(), list.join(", ")),
                 ));
             }
@@ -456,7 +462,7 @@ pub fn advance(conn: &mut DbConn, actor: &Actor, id: Uuid, version: Option<i64>)
         moved.version += 1;
         moved.updated_at = now_utc().and_utc();
         if !store::replace(conn, &moved.to_row(), plan.version)? {
-            return Err(DomainError::conflict("version_conflict", "the plan changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the plan changed since you read it"));
         }
         get(conn, actor, id)
     })

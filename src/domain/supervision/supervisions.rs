@@ -15,7 +15,7 @@ use crate::domain::common::text::{bounded_text, name};
 use crate::domain::field::verification::{self, Reason, Signals, Thresholds};
 use crate::domain::kinds::text_enum;
 use crate::domain::org::org_units::OrgUnitKind;
-use crate::domain::{Actor, DomainError, Role};
+use crate::domain::{Actor, DomainError, ErrorCode, Role};
 use crate::geo::LatLon;
 use crate::store::org::users as user_store;
 use crate::store::projects::projects as project_store;
@@ -277,7 +277,7 @@ fn may_supervise(actor: &Actor) -> Result<(), DomainError> {
     if actor.role == Role::Supervisor || actor.role.manages_people() {
         Ok(())
     } else {
-        Err(DomainError::forbidden("role_not_allowed", "supervisors and managers record supervisions"))
+        Err(DomainError::forbidden(ErrorCode::RoleNotAllowed, "supervisors and managers record supervisions"))
     }
 }
 
@@ -287,7 +287,7 @@ fn may_keep(actor: &Actor, s: &Supervision) -> Result<(), DomainError> {
         Ok(())
     } else {
         Err(DomainError::forbidden(
-            "not_owner",
+            ErrorCode::NotOwner,
             "only its supervisor or a manager over the outlet changes a supervision",
         ))
     }
@@ -362,7 +362,7 @@ pub fn create(
                 {
                     Ok(Created::Existing(Supervision::try_from(existing)?))
                 } else {
-                    Err(DomainError::conflict("id_conflict", "another supervision already has this id"))
+                    Err(DomainError::conflict(ErrorCode::IdConflict, "another supervision already has this id"))
                 };
             }
             let outlet = crate::domain::org::org_units::get(conn, actor, input.org_unit_id)?;
@@ -464,7 +464,7 @@ pub fn list(
 fn save(conn: &mut DbConn, current: &Supervision, next: &mut Supervision) -> Result<(), DomainError> {
     next.bump(conn)?;
     if !store::replace(conn, &next.to_row(), current.version)? {
-        return Err(DomainError::conflict("version_conflict", "the supervision changed since you read it"));
+        return Err(DomainError::conflict(ErrorCode::VersionConflict, "the supervision changed since you read it"));
     }
     Ok(())
 }
@@ -484,7 +484,7 @@ pub fn update(
         let current = get(conn, actor, id)?;
         may_keep(actor, &current)?;
         if patch.version.is_some_and(|v| v != current.version) {
-            return Err(DomainError::conflict("version_conflict", "the supervision changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the supervision changed since you read it"));
         }
         let mut next = current.clone();
         if let Some(items) = &patch.checklist {
@@ -590,7 +590,7 @@ pub fn attach_photo(
         }
         if entry.photos.len() >= MAX_ITEM_PHOTOS {
             return Err(DomainError::conflict(
-                "too_many_photos",
+                ErrorCode::TooManyPhotos,
                 format!("an item keeps at most {MAX_ITEM_PHOTOS} photos"),
             ));
         }
@@ -649,7 +649,7 @@ pub fn add_finding(
                 return if existing.create_digest == digest && visible_finding(actor, &existing) {
                     Ok((Created::Existing(Finding::try_from(existing)?), today))
                 } else {
-                    Err(DomainError::conflict("id_conflict", "another finding already has this id"))
+                    Err(DomainError::conflict(ErrorCode::IdConflict, "another finding already has this id"))
                 };
             }
             may_keep(actor, &supervision)?;
@@ -753,19 +753,19 @@ pub fn update_finding(
         let owner = current.owner_id == actor.user_id;
         if !keeper && !owner {
             return Err(DomainError::forbidden(
-                "not_owner",
+                ErrorCode::NotOwner,
                 "the finding's owner, its supervisor or a manager changes it",
             ));
         }
         let edits_more = title.is_some() || detail.is_some() || patch.owner_id.is_some() || patch.due_on.is_some();
         if edits_more && !keeper {
             return Err(DomainError::forbidden(
-                "not_owner",
+                ErrorCode::NotOwner,
                 "the owner closes a finding; the supervisor sets what it says",
             ));
         }
         if patch.version.is_some_and(|v| v != current.version) {
-            return Err(DomainError::conflict("version_conflict", "the finding changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the finding changed since you read it"));
         }
         let mut next = current.clone();
         match (current.status, patch.status) {
@@ -776,7 +776,10 @@ pub fn update_finding(
             }
             (FindingStatus::Done, Some(FindingStatus::Open)) => {
                 if !keeper {
-                    return Err(DomainError::forbidden("not_owner", "the supervisor or a manager reopens a finding"));
+                    return Err(DomainError::forbidden(
+                        ErrorCode::NotOwner,
+                        "the supervisor or a manager reopens a finding",
+                    ));
                 }
                 next.status = FindingStatus::Open;
                 next.done_at = None;
@@ -806,7 +809,7 @@ pub fn update_finding(
         next.updated_at = now_utc().and_utc();
         next.seq = sync::next_seq(conn)?;
         if !store::replace_finding(conn, &next.to_row(), current.version)? {
-            return Err(DomainError::conflict("version_conflict", "the finding changed since you read it"));
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the finding changed since you read it"));
         }
         if next.org_path != current.org_path {
             // It left the old owner's unit: phones there drop it.

@@ -8,7 +8,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use serde::Deserialize;
 
 use crate::context::state::AppState;
-use crate::domain::Actor;
+use crate::domain::{Actor, ErrorCode};
 use crate::http::common::problem::ApiError;
 use crate::store::PageRequest;
 
@@ -28,17 +28,18 @@ impl FromRequest for Caller {
 
 fn authenticate(req: &HttpRequest) -> Result<Actor, ApiError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(ApiError::internal)?;
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthorized("missing_token", "send an access token as `Authorization: Bearer …`"))?;
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized(ErrorCode::MissingToken, "send an access token as `Authorization: Bearer …`")
+    })?;
     let token = value
         .to_str()
         .ok()
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::unauthorized("invalid_token", "the Authorization header is not `Bearer <token>`"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized(ErrorCode::InvalidToken, "the Authorization header is not `Bearer <token>`")
+        })?;
     Ok(state.auth.tokens.verify(token)?)
 }
 

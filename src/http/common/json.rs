@@ -10,7 +10,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use crate::domain::FieldErrors;
+use crate::domain::{ErrorCode, FieldErrors};
 use crate::http::common::problem::ApiError;
 
 /// The largest JSON body accepted, in bytes (app data; 1 MiB when absent).
@@ -40,7 +40,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             if !is_json {
                 return Err(ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
+                    ErrorCode::UnsupportedMediaType,
                     "send the body as application/json",
                 ));
             }
@@ -49,7 +49,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| crate::http::common::problem::unreadable(&e, "bad_payload"))?;
+                let chunk = chunk.map_err(|e| crate::http::common::problem::unreadable(&e, ErrorCode::BadPayload))?;
                 if body.len() + chunk.len() > limit {
                     return Err(too_large(limit));
                 }
@@ -65,7 +65,7 @@ fn mime_json() -> &'static str {
 }
 
 fn too_large(limit: usize) -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body exceeds {limit} bytes"))
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, format!("the body exceeds {limit} bytes"))
 }
 
 /// Parses a body, telling syntax errors (400) from well-formed JSON of the wrong shape (422).
@@ -74,7 +74,7 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         // PostgreSQL cannot store U+0000 in text (SQLite can): refused here, for both.
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
+            ErrorCode::InvalidBody,
             "the body does not fit the schema: text must not contain NUL characters (\\u0000)",
         ));
     }
@@ -84,7 +84,7 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             Ok(()) => Ok(value),
             Err(e) => Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "malformed_json",
+                ErrorCode::MalformedJson,
                 format!("the body is not valid JSON: {e}"),
             )),
         },
@@ -94,7 +94,7 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             if inner.is_syntax() || inner.is_eof() {
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
-                    "malformed_json",
+                    ErrorCode::MalformedJson,
                     format!("the body is not valid JSON: {inner}"),
                 ));
             }
@@ -102,7 +102,7 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             let message = strip_position(&inner.to_string());
             Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 format!("the body does not fit the schema: {message}"),
             )
             .with_errors(FieldErrors::from([(field, message)])))
@@ -143,7 +143,7 @@ mod tests {
     #[test]
     fn reports_the_path_of_a_wrong_type() {
         let err = parse::<Body>(br#"{"name": "a", "count": "many"}"#).err().map(|e| (e.code(), e.to_string()));
-        assert_eq!(err.map(|(c, _)| c), Some("invalid_body"));
+        assert_eq!(err.map(|(c, _)| c), Some(ErrorCode::InvalidBody));
     }
 
     #[test]
@@ -156,14 +156,14 @@ mod tests {
 
     #[test]
     fn tells_syntax_from_shape() {
-        assert_eq!(parse::<Body>(br#"{"name": "a", "#).err().map(|e| e.code()), Some("malformed_json"));
+        assert_eq!(parse::<Body>(br#"{"name": "a", "#).err().map(|e| e.code()), Some(ErrorCode::MalformedJson));
         assert_eq!(
             parse::<Body>(br#"{"name": "a", "count": 1, "x": 1}"#).err().map(|e| e.code()),
-            Some("invalid_body")
+            Some(ErrorCode::InvalidBody)
         );
         assert_eq!(
             parse::<Body>(br#"{"name": "a", "count": 1} trailing"#).err().map(|e| e.code()),
-            Some("malformed_json")
+            Some(ErrorCode::MalformedJson)
         );
         assert!(parse::<Body>(br#"{"name": "a", "count": 1}"#).is_ok());
     }

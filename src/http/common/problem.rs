@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::auth::{AuthError, TokenError};
-use crate::domain::{DomainError, FieldErrors};
+use crate::domain::{DomainError, ErrorCode, FieldErrors};
 use crate::store::StoreError;
 
 /// The problem document.
@@ -23,7 +23,7 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable machine-readable code; clients branch on this, never on `detail`.
-    pub code: String,
+    pub code: ErrorCode,
     /// Field (JSON path) → what is wrong with it, for validation problems.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<FieldErrors>,
@@ -35,7 +35,7 @@ pub struct Problem {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     detail: String,
     errors: Option<FieldErrors>,
     retry_after: Option<Duration>,
@@ -43,7 +43,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
+    pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> ApiError {
         ApiError { status, code, detail: detail.into(), errors: None, retry_after: None, existing_id: None }
     }
 
@@ -53,7 +53,7 @@ impl ApiError {
     }
 
     pub fn validation(errors: FieldErrors) -> ApiError {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "the request has invalid fields")
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ValidationFailed, "the request has invalid fields")
             .with_errors(errors)
     }
 
@@ -62,18 +62,18 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("{what} not found"))
     }
 
-    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> ApiError {
+    pub fn unauthorized(code: ErrorCode, detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, code, detail)
     }
 
     pub fn internal() -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "something went wrong on our side")
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::InternalError, "something went wrong on our side")
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.code
     }
 
@@ -83,7 +83,7 @@ impl ApiError {
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.to_owned(),
+            code: self.code,
             errors: self.errors.clone(),
             existing_id: self.existing_id,
         }
@@ -123,7 +123,7 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %err, "database unavailable");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "database_unavailable",
+                    ErrorCode::DatabaseUnavailable,
                     "the database is not reachable, try again shortly",
                 )
             }
@@ -155,17 +155,17 @@ impl From<AuthError> for ApiError {
     fn from(err: AuthError) -> Self {
         match err {
             AuthError::InvalidCredentials => {
-                ApiError::unauthorized("invalid_credentials", "phone or password is wrong")
+                ApiError::unauthorized(ErrorCode::InvalidCredentials, "phone or password is wrong")
             }
             AuthError::InvalidRefreshToken => ApiError::unauthorized(
-                "invalid_refresh_token",
+                ErrorCode::InvalidRefreshToken,
                 "the refresh token is unknown, expired, spent or revoked",
             ),
             AuthError::RateLimited { retry_after } => ApiError {
                 retry_after: Some(retry_after),
                 ..ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
+                    ErrorCode::RateLimited,
                     "too many login attempts, try again later",
                 )
             },
@@ -183,8 +183,10 @@ impl From<AuthError> for ApiError {
 impl From<TokenError> for ApiError {
     fn from(err: TokenError) -> Self {
         match err {
-            TokenError::Expired => ApiError::unauthorized("token_expired", "the access token has expired; refresh it"),
-            TokenError::Invalid => ApiError::unauthorized("invalid_token", "the access token is not valid"),
+            TokenError::Expired => {
+                ApiError::unauthorized(ErrorCode::TokenExpired, "the access token has expired; refresh it")
+            }
+            TokenError::Invalid => ApiError::unauthorized(ErrorCode::InvalidToken, "the access token is not valid"),
         }
     }
 }
@@ -194,10 +196,10 @@ pub(crate) const TIMED_OUT: &str = "the body did not arrive in time";
 
 /// The answer to a body that could not be read: 408 when it ran out of time
 /// (`middleware::deadline` cuts it off with `TIMED_OUT`), 400 otherwise.
-pub fn unreadable(err: &PayloadError, code: &'static str) -> ApiError {
+pub fn unreadable(err: &PayloadError, code: ErrorCode) -> ApiError {
     match err {
         PayloadError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-            ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", TIMED_OUT)
+            ApiError::new(StatusCode::REQUEST_TIMEOUT, ErrorCode::RequestTimeout, TIMED_OUT)
         }
         other => ApiError::new(StatusCode::BAD_REQUEST, code, other.to_string()),
     }

@@ -7,7 +7,6 @@ use uuid::Uuid;
 
 use crate::context::state::AppState;
 use crate::domain::Actor;
-use crate::domain::common::phone;
 use crate::domain::events::checkins::{self, CheckIn};
 use crate::http::common::extract::Caller;
 use crate::http::common::json::Json;
@@ -41,13 +40,9 @@ pub struct CheckInBody {
     pub lead_id: Option<Uuid>,
 }
 
-fn sees_phones(viewer: &Actor, owner: Option<Uuid>, do_not_contact: bool) -> bool {
-    viewer.role.sees_full_phones() || (owner == Some(viewer.user_id) && !do_not_contact)
-}
-
-fn render(c: CheckIn, full: bool) -> CheckInBody {
+fn render(c: CheckIn, viewer: &Actor) -> CheckInBody {
     CheckInBody {
-        phone: c.phone.map(|p| if full { p } else { phone::mask(&p) }),
+        phone: c.phone.map(|p| c.phone_holder.show(viewer, p)),
         ticket_code: c.ticket_code,
         already_checked_in: c.already_checked_in,
         checked_in_at: c.checked_in_at,
@@ -85,8 +80,7 @@ pub async fn check_in(
     let viewer = actor.clone();
     let checked =
         state.db.write(move |conn| checkins::check_in(conn, &actor, id, &body.ticket_code, body.scanned_at)).await?;
-    let full = sees_phones(&viewer, Some(checked.event_owner), checked.do_not_contact);
-    Ok(HttpResponse::Ok().json(render(checked, full)))
+    Ok(HttpResponse::Ok().json(render(checked, &viewer)))
 }
 
 /// Check in a batch of scans made offline; each gets its own result.
@@ -107,8 +101,8 @@ pub async fn check_in_batch(
     }
     let id = id.into_inner();
     let reader = actor.clone();
-    let owner =
-        state.db.run(move |conn| crate::domain::events::events::get(conn, &reader, id).map(|e| e.owner_id)).await?;
+    // An event the caller cannot see is a 404 for the whole batch, not one per scan.
+    state.db.run(move |conn| crate::domain::events::events::get(conn, &reader, id)).await?;
     let mut results = Vec::with_capacity(body.items.len());
     for item in body.items {
         let scanner = actor.clone();
@@ -118,10 +112,7 @@ pub async fn check_in_batch(
             .write(move |conn| checkins::check_in(conn, &scanner, id, &item.ticket_code, item.scanned_at))
             .await;
         results.push(match outcome {
-            Ok(c) => {
-                let full = sees_phones(&actor, Some(owner), c.do_not_contact);
-                BatchItemResult { ticket_code: ticket, result: Some(render(c, full)), problem: None }
-            }
+            Ok(c) => BatchItemResult { ticket_code: ticket, result: Some(render(c, &actor)), problem: None },
             Err(crate::domain::DomainError::Store(e)) => return Err(e.into()),
             Err(e) => BatchItemResult { ticket_code: ticket, result: None, problem: Some(ApiError::from(e).problem()) },
         });
@@ -160,14 +151,12 @@ pub async fn attendees(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let viewer = actor.clone();
-    let (event, list) = state.db.run(move |conn| checkins::attendees(conn, &actor, id)).await?;
-    let full = sees_phones(&viewer, Some(event.owner_id), false);
+    let (_, list) = state.db.run(move |conn| checkins::attendees(conn, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(AttendeeList {
         items: list
             .into_iter()
             .map(|a| AttendeeBody {
-                phone: a.phone.map(|p| if full { p } else { phone::mask(&p) }),
+                phone: a.phone,
                 checked_in: a.checked_in_at.is_some(),
                 name: a.name,
                 status: a.status,
@@ -222,7 +211,7 @@ pub async fn qr_png(
         .body(png))
 }
 
-fn attendee_table(list: Vec<crate::domain::events::checkins::Attendee>, full: bool) -> crate::export::Table {
+fn attendee_table(list: Vec<crate::domain::events::checkins::Attendee>) -> crate::export::Table {
     let china = chrono::FixedOffset::east_opt(8 * 3600);
     let time = |t: DateTime<Utc>| match china {
         Some(o) => t.with_timezone(&o).format("%Y-%m-%d %H:%M").to_string(),
@@ -235,7 +224,7 @@ fn attendee_table(list: Vec<crate::domain::events::checkins::Attendee>, full: bo
             .map(|a| {
                 vec![
                     a.name.unwrap_or_else(|| "（已删除）".to_owned()),
-                    a.phone.map(|p| if full { p } else { phone::mask(&p) }).unwrap_or_default(),
+                    a.phone.unwrap_or_default(),
                     match a.status.as_str() {
                         "registered" => "已报名",
                         "waitlisted" => "候补",
@@ -259,7 +248,6 @@ async fn export(
     id: Uuid,
     format: &'static str,
 ) -> Result<(crate::export::Table, String), ApiError> {
-    let viewer = actor.clone();
     let (event, list) = state
         .db
         .run(move |conn| {
@@ -268,8 +256,7 @@ async fn export(
             Ok::<_, crate::domain::DomainError>((event, list))
         })
         .await?;
-    let full = sees_phones(&viewer, Some(event.owner_id), false);
-    Ok((attendee_table(list, full), format!("attendees-{}.{format}", event.id)))
+    Ok((attendee_table(list), format!("attendees-{}.{format}", event.id)))
 }
 
 /// The attendee list as CSV (UTF-8 with BOM, opens in Excel); every export is audited.

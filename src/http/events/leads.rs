@@ -8,7 +8,6 @@ use uuid::Uuid;
 use crate::context::state::AppState;
 use crate::domain::Actor;
 use crate::domain::common::create::Created;
-use crate::domain::common::phone;
 use crate::domain::events::leads::{self, Lead, LeadPatch, LeadQuery, NewLead, fen_to_yuan};
 use crate::domain::kinds::lead_kind::{LeadKind, LeadSource, LeadStatus, Segment};
 use crate::http::common::extract::{Caller, PageParams};
@@ -49,12 +48,12 @@ pub struct LeadBody {
 
 impl LeadBody {
     pub fn render(l: Lead, viewer: &Actor) -> LeadBody {
-        let full = l.phone_visible_to(viewer);
+        let phone = l.phone_holder().show(viewer, l.phone);
         LeadBody {
             id: l.id,
             kind: l.kind,
             name: l.name,
-            phone: if full { l.phone } else { phone::mask(&l.phone) },
+            phone,
             source: l.source,
             source_id: l.source_id,
             partner_id: l.partner_id,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::context::state::AppState;
 use crate::domain::Actor;
 use crate::domain::common::create::Created;
-use crate::domain::common::phone;
+use crate::domain::common::phone_privacy::PhoneHolder;
 use crate::domain::field::partner_search;
 use crate::domain::field::partners::{self, NewPartner, Partner, PartnerPatch, PartnerQuery};
 use crate::domain::kinds::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
@@ -46,7 +46,7 @@ pub struct PartnerBody {
 
 impl PartnerBody {
     pub fn render(p: Partner, viewer: &Actor, coord: &CoordParam) -> PartnerBody {
-        let full = viewer.user_id == p.owner_id || viewer.role.sees_full_phones();
+        let holder = PhoneHolder::in_care_of(p.owner_id);
         PartnerBody {
             id: p.id,
             name: p.name,
@@ -55,7 +55,7 @@ impl PartnerBody {
             location: coord.outgoing(p.location),
             address: p.address,
             contact_name: p.contact_name,
-            contact_phone: p.contact_phone.map(|ph| if full { ph } else { phone::mask(&ph) }),
+            contact_phone: p.contact_phone.map(|ph| holder.show(viewer, ph)),
             audience_size: p.audience_size,
             audience_unit: p.audience_unit,
             pain_points: p.pain_points,

@@ -8,6 +8,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::context::state::AppState;
+use crate::domain::ErrorCode;
 use crate::domain::common::create::Created;
 use crate::domain::field::photos::{self, Photo, StoredImage};
 use crate::geo::LatLon;
@@ -20,16 +21,16 @@ impl From<MediaError> for ApiError {
     fn from(err: MediaError) -> Self {
         match err {
             MediaError::TooLarge { .. } => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", err.to_string())
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, err.to_string())
             }
             MediaError::Unsupported(message) => {
-                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType, message)
             }
             MediaError::TooManyPixels { .. } => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "image_too_large", err.to_string())
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ImageTooLarge, err.to_string())
             }
             MediaError::Corrupt(_) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "image_unreadable", err.to_string())
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ImageUnreadable, err.to_string())
             }
             MediaError::Storage(message) => {
                 tracing::error!(%message, "photo storage failure");
@@ -97,8 +98,10 @@ pub struct PhotoList {
 
 fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {
     match err {
-        actix_multipart::MultipartError::Payload(e) => crate::http::common::problem::unreadable(&e, "bad_multipart"),
-        other => ApiError::new(StatusCode::BAD_REQUEST, "bad_multipart", other.to_string()),
+        actix_multipart::MultipartError::Payload(e) => {
+            crate::http::common::problem::unreadable(&e, ErrorCode::BadMultipart)
+        }
+        other => ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadMultipart, other.to_string()),
     }
 }
 
@@ -173,7 +176,7 @@ pub(crate) async fn read_upload(req: &HttpRequest, payload: web::Payload, limit:
     }
     let mut payload = payload;
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| crate::http::common::problem::unreadable(&e, "bad_payload"))?;
+        let chunk = chunk.map_err(|e| crate::http::common::problem::unreadable(&e, ErrorCode::BadPayload))?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }

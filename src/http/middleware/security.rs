@@ -11,6 +11,7 @@ use actix_web::http::header::{self, HeaderName};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{DefaultHeaders, Next};
 
+use crate::domain::ErrorCode;
 use crate::http::common::problem::ApiError;
 
 /// One year, with subdomains: the policy browsers keep once they have seen it over TLS.
@@ -58,7 +59,7 @@ pub async fn cors_refusal_as_problem(
     Ok(if preflight && res.status() == StatusCode::BAD_REQUEST && !is_problem(&res) {
         let refusal = ApiError::new(
             StatusCode::BAD_REQUEST,
-            "cors_not_allowed",
+            ErrorCode::CorsNotAllowed,
             "this origin, method or header is not allowed to call the API from a browser",
         );
         res.into_response(refusal.error_response())
@@ -87,8 +88,11 @@ pub async fn refuse_nul(
         return Ok(req.into_response(ApiError::not_found("resource").error_response()));
     }
     if req.uri().query().is_some_and(nul) {
-        let problem =
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", "the query must not contain NUL (%00)");
+        let problem = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidQuery,
+            "the query must not contain NUL (%00)",
+        );
         return Ok(req.into_response(problem.error_response()));
     }
     Ok(next.call(req).await?.map_into_boxed_body())

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::context::state::AppState;
-use crate::domain::common::phone;
+use crate::domain::common::phone_privacy::PhoneHolder;
 use crate::domain::org::users::{self, NewUserInput, User, UserPatch, UserQuery};
-use crate::domain::{Actor, Role};
+use crate::domain::{Actor, ErrorCode, Role};
 use crate::http::common::extract::{Caller, PageParams};
 use crate::http::common::json::Json;
 use crate::http::common::problem::{ApiError, Problem};
@@ -31,11 +31,7 @@ pub struct UserBody {
 
 impl UserBody {
     pub fn for_viewer(user: User, viewer: &Actor) -> UserBody {
-        let phone = if viewer.user_id == user.id || viewer.role.sees_full_phones() {
-            user.phone
-        } else {
-            phone::mask(&user.phone)
-        };
+        let phone = PhoneHolder::in_care_of(user.id).show(viewer, user.phone);
         UserBody {
             id: user.id,
             phone,
@@ -208,7 +204,11 @@ pub async fn update_user(
     if let Some(current) = &checked.verify_current
         && !state.auth.verify_password_of(actor.user_id, SecretString::from(current.clone())).await?
     {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_current_password", "the current password is wrong"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::WrongCurrentPassword,
+            "the current password is wrong",
+        ));
     }
     let hash = match &checked.password {
         Some(p) => Some(state.auth.hasher.hash(SecretString::from(p.expose().to_owned())).await?),
