@@ -13,7 +13,7 @@ use outreach::domain::field::partner_search;
 use outreach::domain::map::MapIndex;
 use outreach::domain::org::org_units::{self, NewOrgUnit, OrgUnitKind};
 use outreach::domain::{Actor, Role};
-use outreach::geo::bbox::lat_band;
+use outreach::fixtures::rows::{self, place};
 use outreach::geo::datum::{gcj02_to_wgs84, wgs84_to_gcj02};
 use outreach::geo::{Area, Datum, LatLon, Territory, distance_m};
 use outreach::store::field::partners::{PartnerRow, insert_many};
@@ -76,50 +76,21 @@ fn nearby_100k(c: &mut Criterion) {
         )
         .await
         .unwrap();
-        (state, (user.as_actor(), branch))
+        (state, (user, branch))
     });
-    let (actor, branch) = actor;
+    let (owner, branch) = actor;
+    let actor = owner.as_actor();
     let mut rng = StdRng::seed_from_u64(7);
     let now = outreach::store::now_utc();
-    let rows: Vec<PartnerRow> = (0..100_000)
+    let partners: Vec<PartnerRow> = (0..100_000)
         .map(|i| {
             // The urban area of Jiangmen, ~55 km across: ~33 partners per km².
-            let lat = rng.random_range(22.33..22.83);
-            let lon = rng.random_range(112.81..113.35);
-            PartnerRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                branch_id: branch.id.to_string(),
-                org_unit_id: branch.id.to_string(),
-                org_path: branch.path.clone(),
-                owner_id: actor.user_id.to_string(),
-                name: format!("partner {i}"),
-                category: "supermarket".into(),
-                status: "active".into(),
-                lat,
-                lon,
-                lat_band: lat_band(lat),
-                address: String::new(),
-                contact_name: None,
-                contact_phone: None,
-                audience_size: None,
-                audience_unit: None,
-                pain_points: "[]".into(),
-                agreed_benefits: "[]".into(),
-                visit_cadence_days: 14,
-                geofence_m: 200,
-                territory_unit_id: None,
-                create_digest: String::new(),
-                version: 1,
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-                seq: 0,
-                created_seq: 0,
-            }
+            let at = place::within(&mut rng, [112.81, 22.33, 113.35, 22.83]);
+            rows::partner(&mut rng, &owner, branch.branch_id, at, i, 0, now)
         })
         .collect();
     let mut conn = state.db.get().unwrap();
-    conn.write_tx(|c| insert_many(c, &rows)).unwrap();
+    conn.write_tx(|c| insert_many(c, &partners)).unwrap();
     // The same search from the database (an index not loaded yet) and from the loaded map index.
     let cold = MapIndex::default();
     let warm = MapIndex::default();

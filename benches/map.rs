@@ -43,25 +43,21 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDateTime, SecondsFormat, Utc};
+use chrono::{SecondsFormat, Utc};
 use diesel::connection::SimpleConnection;
 use outreach::app::startup::Application;
 use outreach::context::config::Settings;
-use outreach::context::state::AppState;
-use outreach::domain::common::create::Created;
+use outreach::domain::Actor;
 use outreach::domain::map::coverage::{self, CoverageQuery};
 use outreach::domain::map::features::{self, FeatureQuery};
 use outreach::domain::map::index::{Layers, NONE, Pt};
 use outreach::domain::map::scope::{Filters, Matcher};
 use outreach::domain::map::{Layer, MapIndex};
-use outreach::domain::org::org_units::{self, NewOrgUnit, OrgUnit, OrgUnitKind};
-use outreach::domain::org::users::{self, NewUserInput, User};
-use outreach::domain::{Actor, Role};
-use outreach::geo::bbox::lat_band;
+use outreach::fixtures::rows::{self, place};
+use outreach::fixtures::seed::{self, network, network::Network};
 use outreach::geo::cluster::{Gather, Grid};
-use outreach::geo::mercator::{project, unproject_f};
 use outreach::geo::point_index::Entry;
-use outreach::geo::{BBox, LatLon, WorldBox};
+use outreach::geo::{BBox, WorldBox};
 use outreach::store::events::events::EventRow;
 use outreach::store::events::leads::LeadRow;
 use outreach::store::field::partners::PartnerRow;
@@ -71,46 +67,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
-const PASSWORD: &str = "bench password 123";
-const BRANCH_MANAGER: &str = "13600000000";
 /// Rows per write transaction while seeding.
 const BATCH: usize = 50_000;
 const PLAN_FILE: &str = "map-bench.json";
-/// The city: where partners are spread (lon 112.95–113.25, lat 22.40–22.70).
-const CITY: (f64, f64, f64, f64) = (112.95, 22.40, 113.25, 22.70);
-/// Town centres: latitude, longitude, spread (degrees, one standard deviation), share of partners.
-/// The rest of the partners (18%) are spread evenly over the city.
-const TOWNS: [(&str, f64, f64, f64, f64); 6] = [
-    ("蓬江", 22.590, 113.080, 0.012, 0.28),
-    ("江海", 22.560, 113.115, 0.012, 0.18),
-    ("新会", 22.522, 113.035, 0.012, 0.20),
-    ("杜阮", 22.615, 113.005, 0.008, 0.06),
-    ("外海", 22.540, 113.150, 0.008, 0.05),
-    ("棠下", 22.655, 113.070, 0.008, 0.05),
-];
-const CATEGORIES: [(&str, u32, i32); 7] = [
-    ("supermarket", 25, 14),
-    ("community", 20, 30),
-    ("school", 8, 30),
-    ("garment_wholesale", 12, 14),
-    ("seafood_wholesale", 10, 14),
-    ("bookkeeping_agency", 10, 30),
-    ("other", 15, 30),
-];
-const PARTNER_STATUSES: [(&str, u32); 7] = [
-    ("prospect", 25),
-    ("contacted", 15),
-    ("negotiating", 10),
-    ("signed", 15),
-    ("active", 25),
-    ("paused", 5),
-    ("terminated", 5),
-];
-const LEAD_STATUSES: [(&str, u32); 5] =
-    [("new", 35), ("contacted", 25), ("qualified", 15), ("converted", 12), ("lost", 13)];
-const EVENT_STATUSES: [(&str, u32); 3] = [("planned", 30), ("cancelled", 10), ("completed", 60)];
 
 // ---------------------------------------------------------------------------------------------
 // Arguments, numbers, memory
@@ -143,135 +103,7 @@ impl Mem {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Geography
-
-/// One standard normal draw (Box–Muller).
-fn normal(rng: &mut StdRng) -> f64 {
-    let u: f64 = rng.random_range(f64::EPSILON..1.0);
-    let v: f64 = rng.random_range(0.0..1.0);
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-}
-
-fn in_city(lat: f64, lon: f64) -> (f64, f64) {
-    (lat.clamp(CITY.1, CITY.3), lon.clamp(CITY.0, CITY.2))
-}
-
-/// A place in the city: around a town centre, or anywhere.
-fn somewhere(rng: &mut StdRng) -> (f64, f64) {
-    let mut pick = rng.random_range(0.0..1.0);
-    for (_, lat, lon, sigma, share) in TOWNS {
-        if pick < share {
-            let dlat = normal(rng) * sigma;
-            let dlon = normal(rng) * sigma / lat.to_radians().cos();
-            return in_city(lat + dlat, lon + dlon);
-        }
-        pick -= share;
-    }
-    (rng.random_range(CITY.1..CITY.3), rng.random_range(CITY.0..CITY.2))
-}
-
-/// A spot within `radius_m` metres of a place.
-fn near(rng: &mut StdRng, lat: f64, lon: f64, radius_m: f64) -> (f64, f64) {
-    let r = radius_m * rng.random_range(0.0f64..1.0).sqrt();
-    let angle = rng.random_range(0.0..std::f64::consts::TAU);
-    let dlat = r * angle.sin() / 111_320.0;
-    let dlon = r * angle.cos() / (111_320.0 * lat.to_radians().cos());
-    (lat + dlat, lon + dlon)
-}
-
-fn weighted<'a, T: Copy>(rng: &mut StdRng, table: &'a [(T, u32)]) -> &'a (T, u32) {
-    let total: u32 = table.iter().map(|(_, w)| w).sum();
-    let mut pick = rng.random_range(0..total);
-    for row in table {
-        if pick < row.1 {
-            return row;
-        }
-        pick -= row.1;
-    }
-    &table[table.len() - 1]
-}
-
-/// `minLon,minLat,maxLon,maxLat` of a 1280×800 px screen centred at `(lat, lon)` at `zoom`.
-fn viewport(lat: f64, lon: f64, zoom: u8) -> String {
-    let c = project(LatLon { lat, lon });
-    // The world is 2^32 units and 256 × 2^zoom pixels wide.
-    let units_per_px = 2f64.powi(24 - i32::from(zoom));
-    let (half_w, half_h) = (640.0 * units_per_px, 400.0 * units_per_px);
-    let nw = unproject_f(f64::from(c.x) - half_w, f64::from(c.y) - half_h);
-    let se = unproject_f(f64::from(c.x) + half_w, f64::from(c.y) + half_h);
-    format!("{:.6},{:.6},{:.6},{:.6}", nw.lon, se.lat, se.lon, nw.lat)
-}
-
-/// The centre moved by up to a tenth of the screen (128 × 80 px) at `zoom`.
-fn jitter(rng: &mut StdRng, lat: f64, lon: f64, zoom: u8) -> (f64, f64) {
-    let deg_per_px = 360.0 / (256.0 * 2f64.powi(i32::from(zoom)));
-    let dlon = rng.random_range(-128.0..128.0) * deg_per_px;
-    let dlat = rng.random_range(-80.0..80.0) * deg_per_px * lat.to_radians().cos();
-    (lat + dlat, lon + dlon)
-}
-
-// ---------------------------------------------------------------------------------------------
 // Seeding (the parent)
-
-struct Org {
-    branch: OrgUnit,
-    subs: Vec<OrgUnit>,
-    /// Outlets with where each stands.
-    outlets: Vec<(OrgUnit, f64, f64)>,
-    /// Account managers per outlet (same order as `outlets`).
-    managers: Vec<Vec<User>>,
-}
-
-async fn unit(state: &AppState, name: &str, kind: OrgUnitKind, parent: Option<Uuid>) -> OrgUnit {
-    let input =
-        NewOrgUnit { id: None, name: name.to_owned(), kind, parent_id: parent, territory: None, location: None };
-    match state.db.run(move |c| org_units::create(c, &Actor::system(), input)).await.unwrap() {
-        Created::New(u) | Created::Existing(u) => u,
-    }
-}
-
-/// Creates a user through the domain with a hash made once (hashing 500 passwords is not the point).
-async fn user(state: &AppState, hash: &str, phone: &str, name: &str, role: Role, unit: Uuid) -> User {
-    let input = NewUserInput {
-        phone: phone.to_owned(),
-        name: name.to_owned(),
-        password: PASSWORD.to_owned(),
-        role,
-        org_unit_id: Some(unit),
-    };
-    let checked = users::check_new(&Actor::system(), input).unwrap();
-    let hash = hash.to_owned();
-    state.db.run(move |c| users::create(c, &Actor::system(), &checked, hash)).await.unwrap()
-}
-
-async fn build_org(state: &AppState, account_managers: usize) -> Org {
-    let hash = state.auth.hasher.hash(SecretString::from(PASSWORD)).await.unwrap();
-    let branch = unit(state, "江门分行", OrgUnitKind::Branch, None).await;
-    user(state, &hash, BRANCH_MANAGER, "分行行长", Role::BranchManager, branch.id).await;
-    let mut rng = StdRng::seed_from_u64(1);
-    let mut subs = Vec::new();
-    let mut outlets = Vec::new();
-    for s in 0..20 {
-        let sub = unit(state, &format!("第{:02}支行", s + 1), OrgUnitKind::SubBranch, Some(branch.id)).await;
-        user(state, &hash, &format!("1360001{s:04}"), &format!("支行行长{s}"), Role::SubBranchManager, sub.id).await;
-        for o in 0..3 {
-            let outlet =
-                unit(state, &format!("第{:02}支行{}号网点", s + 1, o + 1), OrgUnitKind::Outlet, Some(sub.id)).await;
-            // Outlets stand where people are: in the towns more than in between.
-            let (lat, lon) = somewhere(&mut rng);
-            outlets.push((outlet, lat, lon));
-        }
-        subs.push(sub);
-    }
-    let mut managers: Vec<Vec<User>> = vec![Vec::new(); outlets.len()];
-    for n in 0..account_managers {
-        let o = n % outlets.len();
-        let outlet = outlets[o].0.id;
-        let phone = format!("1370000{n:04}");
-        managers[o].push(user(state, &hash, &phone, &format!("客户经理{n}"), Role::AccountManager, outlet).await);
-    }
-    Org { branch, subs, outlets, managers }
-}
 
 struct Counts {
     partners: usize,
@@ -279,183 +111,6 @@ struct Counts {
     verified: usize,
     events: usize,
     leads: usize,
-}
-
-fn ago(rng: &mut StdRng, now: NaiveDateTime, days: i64) -> NaiveDateTime {
-    now - chrono::Duration::seconds(rng.random_range(60..days * 86_400))
-}
-
-fn partner_row(org: &Org, rng: &mut StdRng, i: usize, seq: i64, now: NaiveDateTime) -> PartnerRow {
-    let (lat, lon) = somewhere(rng);
-    // Owned by an account manager of the nearest outlet.
-    let nearest = org
-        .outlets
-        .iter()
-        .enumerate()
-        .min_by(|(_, a), (_, b)| {
-            let da = (a.1 - lat).powi(2) + (a.2 - lon).powi(2);
-            let db = (b.1 - lat).powi(2) + (b.2 - lon).powi(2);
-            da.total_cmp(&db)
-        })
-        .map_or(0, |(i, _)| i);
-    let team = &org.managers[nearest];
-    let owner = &team[rng.random_range(0..team.len())];
-    let (category, _, cadence) = CATEGORIES[pick_category(rng)];
-    let status = weighted(rng, &PARTNER_STATUSES).0;
-    let created = ago(rng, now, 730);
-    PartnerRow {
-        id: Uuid::now_v7().to_string(),
-        branch_id: org.branch.branch_id.to_string(),
-        org_unit_id: owner.org_unit_id.unwrap().to_string(),
-        org_path: owner.org_path.clone(),
-        owner_id: owner.id.to_string(),
-        name: format!("联盟商户{i}"),
-        category: category.to_owned(),
-        status: status.to_owned(),
-        lat,
-        lon,
-        lat_band: lat_band(lat),
-        address: format!("江门市建设路{i}号"),
-        contact_name: Some("王经理".to_owned()),
-        contact_phone: Some(format!("135{i:08}")),
-        audience_size: Some(rng.random_range(50..5000)),
-        audience_unit: None,
-        pain_points: "[]".to_owned(),
-        agreed_benefits: "[]".to_owned(),
-        visit_cadence_days: cadence,
-        geofence_m: 200,
-        territory_unit_id: None,
-        create_digest: String::new(),
-        version: 1,
-        created_at: created,
-        updated_at: created,
-        deleted_at: None,
-        seq,
-        created_seq: seq,
-    }
-}
-
-fn pick_category(rng: &mut StdRng) -> usize {
-    let total: u32 = CATEGORIES.iter().map(|c| c.1).sum();
-    let mut pick = rng.random_range(0..total);
-    for (i, c) in CATEGORIES.iter().enumerate() {
-        if pick < c.1 {
-            return i;
-        }
-        pick -= c.1;
-    }
-    CATEGORIES.len() - 1
-}
-
-fn visit_row(rng: &mut StdRng, p: &PartnerRow, seq: i64, now: NaiveDateTime) -> VisitRow {
-    let at = ago(rng, now, 365);
-    let verified = rng.random_bool(0.85);
-    let (lat, lon) = near(rng, p.lat, p.lon, 50.0);
-    VisitRow {
-        id: Uuid::now_v7().to_string(),
-        branch_id: p.branch_id.clone(),
-        org_unit_id: p.org_unit_id.clone(),
-        org_path: p.org_path.clone(),
-        user_id: p.owner_id.clone(),
-        partner_id: Some(p.id.clone()),
-        visited_at: at,
-        lat,
-        lon,
-        lat_band: lat_band(lat),
-        accuracy_m: if verified { 12.0 } else { 180.0 },
-        purpose: "relationship".to_owned(),
-        notes: "了解商户收单需求".to_owned(),
-        outcome: Some("positive".to_owned()),
-        next_step: None,
-        next_visit_at: None,
-        mock_location: Some(false),
-        location_age_s: Some(5.0),
-        verified,
-        distance_m: Some(outreach::geo::distance_m(LatLon { lat, lon }, LatLon { lat: p.lat, lon: p.lon })),
-        reasons: if verified { "[]" } else { "[\"poor_accuracy\"]" }.to_owned(),
-        create_digest: String::new(),
-        version: 1,
-        created_at: at,
-        updated_at: at,
-        deleted_at: None,
-        seq,
-        created_seq: seq,
-        project_id: None,
-    }
-}
-
-fn event_row(rng: &mut StdRng, p: &PartnerRow, i: usize, seq: i64, now: NaiveDateTime) -> EventRow {
-    // Over the past year and the next two months.
-    let starts = now - chrono::Duration::seconds(rng.random_range(-60 * 86_400..365 * 86_400));
-    let created = starts.min(now) - chrono::Duration::days(14);
-    EventRow {
-        id: Uuid::now_v7().to_string(),
-        branch_id: p.branch_id.clone(),
-        org_unit_id: p.org_unit_id.clone(),
-        org_path: p.org_path.clone(),
-        owner_id: p.owner_id.clone(),
-        partner_id: p.id.clone(),
-        project_id: None,
-        title: format!("社区金融知识讲座{i}"),
-        theme: "防诈骗".to_owned(),
-        description: String::new(),
-        starts_at: starts,
-        ends_at: starts + chrono::Duration::hours(2),
-        venue: p.address.clone(),
-        lat: p.lat,
-        lon: p.lon,
-        lat_band: p.lat_band,
-        capacity: 50,
-        registration_deadline: starts - chrono::Duration::hours(2),
-        registration_code: format!("bench{}", Uuid::new_v4().simple()),
-        registration_open: true,
-        status: weighted(rng, &EVENT_STATUSES).0.to_owned(),
-        registered_count: 0,
-        retention_days: 180,
-        create_digest: String::new(),
-        version: 1,
-        created_at: created,
-        updated_at: created,
-        deleted_at: None,
-        seq,
-        created_seq: seq,
-    }
-}
-
-fn lead_row(rng: &mut StdRng, p: &PartnerRow, i: usize, now: NaiveDateTime) -> LeadRow {
-    let created = ago(rng, now, 365);
-    let status = weighted(rng, &LEAD_STATUSES).0;
-    let converted_at = (status == "converted")
-        .then(|| (created + chrono::Duration::seconds(rng.random_range(0..21 * 86_400))).min(now));
-    LeadRow {
-        id: Uuid::now_v7().to_string(),
-        branch_id: p.branch_id.clone(),
-        org_unit_id: p.org_unit_id.clone(),
-        org_path: p.org_path.clone(),
-        owner_id: p.owner_id.clone(),
-        project_id: None,
-        name: format!("客户{i}"),
-        phone: format!("139{i:08}"),
-        source: "partner".to_owned(),
-        source_id: Some(p.id.clone()),
-        status: status.to_owned(),
-        version: 1,
-        created_at: created,
-        updated_at: converted_at.unwrap_or(created),
-        kind: "person".to_owned(),
-        partner_id: Some(p.id.clone()),
-        segment: "outreach".to_owned(),
-        portrait_tags: "[]".to_owned(),
-        needs: String::new(),
-        product_interest: "[]".to_owned(),
-        expected_amount_fen: Some(5_000_000),
-        converted_amount_fen: converted_at.map(|_| rng.random_range(100_000..50_000_000)),
-        converted_at,
-        lost_reason: (status == "lost").then(|| "暂无需求".to_owned()),
-        // One in a hundred asked not to be contacted: off the map.
-        do_not_contact: rng.random_bool(0.01),
-        create_digest: String::new(),
-    }
 }
 
 fn sql(conn: &mut DbConn, text: &str) {
@@ -473,7 +128,7 @@ fn insert_batches<T>(conn: &mut DbConn, rows: &[T], insert: fn(&mut DbConn, &[T]
 
 /// Seeds partners, visits, events and leads through the store layer. Returns the counts and, for
 /// the child, the partners of one account manager in the densest town.
-fn seed(conn: &mut DbConn, org: &Org, n: &Counts) -> (Counts, Value) {
+fn seed(conn: &mut DbConn, net: &Network, n: &Counts) -> (Counts, Value) {
     let mut rng = StdRng::seed_from_u64(42);
     let now = outreach::store::now_utc();
     // A big page cache for this one connection: index pages of a million rows stay in memory.
@@ -485,7 +140,7 @@ fn seed(conn: &mut DbConn, org: &Org, n: &Counts) -> (Counts, Value) {
     let partners: Vec<PartnerRow> = (0..n.partners)
         .map(|i| {
             seq += 1;
-            partner_row(org, &mut rng, i, seq, now)
+            net.partner(&mut rng, i, seq, now)
         })
         .collect();
     insert_batches(conn, &partners, outreach::store::field::partners::insert_many);
@@ -500,8 +155,8 @@ fn seed(conn: &mut DbConn, org: &Org, n: &Counts) -> (Counts, Value) {
             .map(|_| {
                 seq += 1;
                 // A partner at random, visited by its own account manager.
-                let p = &partners[rng.random_range(0..partners.len())];
-                visit_row(&mut rng, p, seq, now)
+                let (p, at, _) = rows::occasion(&mut rng, &partners, now, |_, _, _| None);
+                rows::visit(&mut rng, p, at, None, seq)
             })
             .collect();
         verified += rows.iter().filter(|v| v.verified).count();
@@ -512,10 +167,10 @@ fn seed(conn: &mut DbConn, org: &Org, n: &Counts) -> (Counts, Value) {
 
     let t = Instant::now();
     let events: Vec<EventRow> = (0..n.events)
-        .map(|i| {
+        .map(|_| {
             seq += 1;
             let p = &partners[rng.random_range(0..partners.len())];
-            event_row(&mut rng, p, i, seq, now)
+            rows::event(&mut rng, p, 50, seq, now)
         })
         .collect();
     conn.write_tx(|c| {
@@ -540,8 +195,8 @@ fn seed(conn: &mut DbConn, org: &Org, n: &Counts) -> (Counts, Value) {
         let size = BATCH.min(n.leads - done);
         let rows: Vec<LeadRow> = (done..done + size)
             .map(|i| {
-                let p = &partners[rng.random_range(0..partners.len())];
-                lead_row(&mut rng, p, i, now)
+                let (p, created, _) = rows::occasion(&mut rng, &partners, now, |_, _, _| None);
+                rows::lead(&mut rng, p, i, created, None, now)
             })
             .collect();
         conn.write_tx(|c| outreach::store::events::leads::insert_many(c, &rows)).unwrap();
@@ -551,7 +206,7 @@ fn seed(conn: &mut DbConn, org: &Org, n: &Counts) -> (Counts, Value) {
     sql(conn, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA cache_size = -2000;");
 
     // The account manager for scenario 5: the one with most partners in the densest town.
-    let (_, town_lat, town_lon, _, _) = TOWNS[0];
+    let [town_lat, town_lon] = place::densest_town();
     let mut by_owner: HashMap<&str, Vec<&PartnerRow>> = HashMap::new();
     for p in &partners {
         if (p.lat - town_lat).abs() < 0.03 && (p.lon - town_lon).abs() < 0.03 {
@@ -559,7 +214,7 @@ fn seed(conn: &mut DbConn, org: &Org, n: &Counts) -> (Counts, Value) {
         }
     }
     let (owner, own) = by_owner.into_iter().max_by_key(|(id, ps)| (ps.len(), *id)).unwrap();
-    let owner_user = org.managers.iter().flatten().find(|u| u.id.to_string() == owner).unwrap();
+    let owner_user = net.account_managers().find(|u| u.id.to_string() == owner).unwrap();
     let all_own: Vec<&PartnerRow> = partners.iter().filter(|p| p.owner_id == owner).collect();
     let centre = (
         own.iter().map(|p| p.lat).sum::<f64>() / own.len() as f64,
@@ -593,20 +248,23 @@ async fn parent(partners: usize, visits: usize, events: usize, leads: usize) {
         let settings = Settings::load(&env_of(&dir)).unwrap();
         let state = outreach::app::startup::open_state(settings).await.unwrap();
         let started = Instant::now();
-        let org = build_org(&state, 500).await;
-        println!(
-            "org: 1 branch, {} sub-branches, {} outlets, {} account managers in {:.1} s",
-            org.subs.len(),
-            org.outlets.len(),
-            org.managers.iter().map(Vec::len).sum::<usize>(),
-            started.elapsed().as_secs_f64()
-        );
-        let started = Instant::now();
+        // The org tree of `bench seed` (20 sub-branches, 60 outlets), with 500 account managers.
+        let hash = state.auth.hasher.hash(SecretString::from(seed::PASSWORD)).await.unwrap();
         let db = state.db.clone();
         let wanted = Counts { partners: partners.max(1), visits, verified: 0, events, leads };
-        let (counts, am) = tokio::task::spawn_blocking(move || {
+        let (counts, am, started) = tokio::task::spawn_blocking(move || {
             let mut conn = db.get().unwrap();
-            seed(&mut conn, &org, &wanted)
+            let net = network::build(&mut conn, 1, 20, 500, &hash).unwrap();
+            println!(
+                "org: 1 branch, {} sub-branches, {} outlets, {} account managers in {:.1} s",
+                net.sub_branches.len(),
+                net.outlets.len(),
+                net.account_managers().count(),
+                started.elapsed().as_secs_f64()
+            );
+            let started = Instant::now();
+            let (counts, am) = seed(&mut conn, &net, &wanted);
+            (counts, am, started)
         })
         .await
         .unwrap();
@@ -785,7 +443,7 @@ async fn measure(
 async fn login(client: &reqwest::Client, base: &str, phone: &str) -> String {
     let r: Value = client
         .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"phone": phone, "password": PASSWORD}))
+        .json(&json!({"phone": phone, "password": seed::PASSWORD}))
         .send()
         .await
         .unwrap()
@@ -804,7 +462,7 @@ async fn post_visit(
     rng: &mut StdRng,
 ) -> Result<(), String> {
     let p = &partners[rng.random_range(0..partners.len())];
-    let (lat, lon) = near(rng, p["lat"].as_f64().unwrap(), p["lon"].as_f64().unwrap(), 30.0);
+    let (lat, lon) = place::near(rng, p["lat"].as_f64().unwrap(), p["lon"].as_f64().unwrap(), 30.0);
     let visited = (Utc::now() - chrono::Duration::seconds(30)).to_rfc3339_opts(SecondsFormat::Millis, true);
     let body = json!({
         "partner_id": p["id"],
@@ -830,8 +488,8 @@ fn feature_urls(base: &str, seed: u64, n: usize, (lat, lon): (f64, f64), zoom: u
     let mut rng = StdRng::seed_from_u64(seed);
     (0..n)
         .map(|_| {
-            let (la, lo) = jitter(&mut rng, lat, lon, zoom);
-            format!("{base}/api/v1/map/features?bbox={}&zoom={zoom}&{ALL_LAYERS}{extra}", viewport(la, lo, zoom))
+            let (la, lo) = place::jitter(&mut rng, lat, lon, zoom);
+            format!("{base}/api/v1/map/features?bbox={}&zoom={zoom}&{ALL_LAYERS}{extra}", place::viewport(la, lo, zoom))
         })
         .collect()
 }
@@ -864,9 +522,9 @@ async fn child(dir: PathBuf) {
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
-    let token = login(&client, &base, BRANCH_MANAGER).await;
+    let token = login(&client, &base, network::BRANCH_MANAGER).await;
     let logged_in = t0.elapsed();
-    let city = ((CITY.1 + CITY.3) / 2.0, (CITY.0 + CITY.2) / 2.0);
+    let city: (f64, f64) = place::city_centre().into();
     let first_url = feature_urls(&base, 0, 1, city, 12, "").remove(0);
     let t1 = Instant::now();
     let first = get(&client, &first_url, &token).await.unwrap();
@@ -898,7 +556,7 @@ async fn child(dir: PathBuf) {
     let am = &plan["am"];
     let am_token = login(&client, &base, am["phone"].as_str().unwrap()).await;
     let am_centre = (am["centre"][0].as_f64().unwrap(), am["centre"][1].as_f64().unwrap());
-    let dense = (TOWNS[0].1, TOWNS[0].2);
+    let dense: (f64, f64) = place::densest_town().into();
     let from = (Utc::now() - chrono::Duration::days(30)).to_rfc3339_opts(SecondsFormat::Secs, true);
     let warmup = 5;
     let n = requests + warmup;
@@ -917,8 +575,8 @@ async fn child(dir: PathBuf) {
     let mut rng = StdRng::seed_from_u64(6);
     let coverage: Vec<String> = (0..n)
         .map(|_| {
-            let (la, lo) = jitter(&mut rng, city.0, city.1, 12);
-            format!("{base}/api/v1/map/coverage?days=30&bbox={}&zoom=12", viewport(la, lo, 12))
+            let (la, lo) = place::jitter(&mut rng, city.0, city.1, 12);
+            format!("{base}/api/v1/map/coverage?days=30&bbox={}&zoom=12", place::viewport(la, lo, 12))
         })
         .collect();
     results.push(measure(&client, "6 coverage 30 d + heat z12", coverage, &token, warmup, concurrency).await);
@@ -1168,7 +826,7 @@ fn median_ms(views: &[(BBox, WorldBox)], mut f: impl FnMut(&BBox, &WorldBox) -> 
 /// The parts of the z12 city view, the z16 street view (branch manager) and the z14 account
 /// manager's view, each step adding to the one before; and the domain calls themselves.
 fn breakdown(conn: &mut DbConn, index: &MapIndex, am_phone: &str, centres: [(f64, f64); 3]) -> Vec<String> {
-    let bm = actor_of(conn, BRANCH_MANAGER);
+    let bm = actor_of(conn, network::BRANCH_MANAGER);
     let am = actor_of(conn, am_phone);
     let cases =
         [(&bm, centres[0], 12u8, "z12 city"), (&bm, centres[1], 16, "z16 street"), (&am, centres[2], 14, "z14 AM")];
@@ -1178,8 +836,8 @@ fn breakdown(conn: &mut DbConn, index: &MapIndex, am_phone: &str, centres: [(f64
         .map(|(_, (lat, lon), zoom, _)| {
             (0..21)
                 .map(|_| {
-                    let (la, lo) = jitter(&mut rng, *lat, *lon, *zoom);
-                    let b = BBox::parse(&viewport(la, lo, *zoom)).unwrap();
+                    let (la, lo) = place::jitter(&mut rng, *lat, *lon, *zoom);
+                    let b = BBox::parse(&place::viewport(la, lo, *zoom)).unwrap();
                     (b, WorldBox::of(&b))
                 })
                 .collect()

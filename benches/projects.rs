@@ -32,11 +32,10 @@ use outreach::domain::common::create::Created;
 use outreach::domain::org::org_units::{self, NewOrgUnit, OrgUnit, OrgUnitKind};
 use outreach::domain::org::users::User;
 use outreach::domain::{Actor, Role};
-use outreach::geo::bbox::lat_band;
+use outreach::fixtures::rows::{self, place};
 use outreach::store::events::leads::LeadRow;
 use outreach::store::field::partners::PartnerRow;
 use outreach::store::field::visits::VisitRow;
-use outreach::store::projects::points::EntryRow;
 use outreach::store::{DbConn, StoreError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -65,7 +64,7 @@ async fn user(state: &AppState, phone: &str, name: &str, role: Role, unit: Uuid)
 
 /// Everything the seeder needs to know about the org tree and the projects.
 struct Plan {
-    branch_id: String,
+    branch_id: Uuid,
     members: Vec<User>,
     project_id: String,
     other_project_id: String,
@@ -90,145 +89,30 @@ fn at_random(rng: &mut StdRng, from: NaiveDateTime, until: NaiveDateTime) -> Nai
     from + chrono::Duration::seconds(rng.random_range(0..span))
 }
 
-fn entry(
-    project: &str,
-    user: &str,
-    action: &str,
-    source_type: &str,
-    source: &str,
-    points: i32,
-    at: NaiveDateTime,
-) -> EntryRow {
-    EntryRow {
-        id: Uuid::now_v7().to_string(),
-        project_id: project.to_owned(),
-        user_id: user.to_owned(),
-        action: action.to_owned(),
-        source_type: source_type.to_owned(),
-        source_id: source.to_owned(),
-        points,
-        occurred_at: at,
-        reverses_id: None,
-        created_at: at,
-    }
-}
-
+/// The project's team owns the partners in turn; they stand in the middle of 蓬江 and 江海.
 fn partners(plan: &Plan, rng: &mut StdRng, n: usize, seq: i64, now: NaiveDateTime) -> Vec<PartnerRow> {
     (0..n)
         .map(|i| {
             let owner = &plan.members[i % plan.members.len()];
-            let lat = rng.random_range(22.50..22.65);
-            let lon = rng.random_range(113.00..113.15);
-            PartnerRow {
-                id: Uuid::now_v7().to_string(),
-                branch_id: plan.branch_id.clone(),
-                org_unit_id: owner.org_unit_id.unwrap().to_string(),
-                org_path: owner.org_path.clone(),
-                owner_id: owner.id.to_string(),
-                name: format!("联盟商户{i}"),
-                category: ["supermarket", "community", "school", "seafood_wholesale"][i % 4].to_owned(),
-                status: "active".to_owned(),
-                lat,
-                lon,
-                lat_band: lat_band(lat),
-                address: format!("江门市蓬江区建设路{i}号"),
-                contact_name: Some("王经理".to_owned()),
-                contact_phone: Some(format!("1350000{i:04}")),
-                audience_size: Some(500),
-                audience_unit: None,
-                pain_points: "[]".to_owned(),
-                agreed_benefits: "[]".to_owned(),
-                visit_cadence_days: 14,
-                geofence_m: 200,
-                territory_unit_id: None,
-                create_digest: String::new(),
-                version: 1,
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-                seq: seq + i as i64,
-                created_seq: seq + i as i64,
-            }
+            let at = place::within(rng, [113.00, 22.50, 113.15, 22.65]);
+            rows::partner(rng, owner, plan.branch_id, at, i, seq + i as i64, now)
         })
         .collect()
 }
 
-/// One visit by a random member to a random partner inside the period; ~80% verified.
+/// One visit to a random partner inside the period, by its owner.
 fn visit(plan: &Plan, rng: &mut StdRng, partners: &[PartnerRow], project: Option<&str>, seq: i64) -> VisitRow {
-    let member = &plan.members[rng.random_range(0..plan.members.len())];
     let partner = &partners[rng.random_range(0..partners.len())];
     let at = at_random(rng, plan.from, plan.until);
-    let verified = rng.random_bool(0.8);
-    let lat = partner.lat + rng.random_range(-0.0005..0.0005);
-    let lon = partner.lon + rng.random_range(-0.0005..0.0005);
-    VisitRow {
-        id: Uuid::now_v7().to_string(),
-        branch_id: plan.branch_id.clone(),
-        org_unit_id: member.org_unit_id.unwrap().to_string(),
-        org_path: member.org_path.clone(),
-        user_id: member.id.to_string(),
-        partner_id: Some(partner.id.clone()),
-        visited_at: at,
-        lat,
-        lon,
-        lat_band: lat_band(lat),
-        accuracy_m: 12.0,
-        purpose: "relationship".to_owned(),
-        notes: "了解商户收单需求".to_owned(),
-        outcome: Some("positive".to_owned()),
-        next_step: None,
-        next_visit_at: None,
-        mock_location: Some(false),
-        location_age_s: Some(5.0),
-        verified,
-        distance_m: Some(if verified { 40.0 } else { 900.0 }),
-        reasons: if verified { "[]" } else { "[\"outside_geofence\"]" }.to_owned(),
-        create_digest: String::new(),
-        version: 1,
-        created_at: at,
-        updated_at: at,
-        deleted_at: None,
-        seq,
-        created_seq: seq,
-        project_id: project.map(str::to_owned),
-    }
+    rows::visit(rng, partner, at, project, seq)
 }
 
+/// A lead of the project met at a partner inside the period; every fifth of an existing customer.
 fn lead(plan: &Plan, rng: &mut StdRng, partners: &[PartnerRow], i: usize) -> LeadRow {
-    let owner = &plan.members[rng.random_range(0..plan.members.len())];
     let created = at_random(rng, plan.from, plan.until);
-    let converted = rng.random_bool(0.1);
-    let converted_at =
-        converted.then(|| (created + chrono::Duration::seconds(rng.random_range(0..7 * 86_400))).min(plan.until));
-    let status = if converted { "converted" } else { ["new", "contacted", "qualified", "lost"][i % 4] };
-    LeadRow {
-        id: Uuid::now_v7().to_string(),
-        branch_id: plan.branch_id.clone(),
-        org_unit_id: owner.org_unit_id.unwrap().to_string(),
-        org_path: owner.org_path.clone(),
-        owner_id: owner.id.to_string(),
-        project_id: Some(plan.project_id.clone()),
-        name: format!("客户{i}"),
-        phone: format!("138{i:08}"),
-        source: "partner".to_owned(),
-        source_id: Some(partners[i % partners.len()].id.clone()),
-        status: status.to_owned(),
-        version: 1,
-        created_at: created,
-        updated_at: converted_at.unwrap_or(created),
-        kind: "person".to_owned(),
-        partner_id: Some(partners[i % partners.len()].id.clone()),
-        segment: if i.is_multiple_of(5) { "existing" } else { "outreach" }.to_owned(),
-        portrait_tags: "[\"档主\"]".to_owned(),
-        needs: "收款码".to_owned(),
-        product_interest: "[\"商户收单\"]".to_owned(),
-        expected_amount_fen: Some(5_000_000),
-        converted_amount_fen: converted_at.map(|_| rng.random_range(100_000..50_000_000)),
-        converted_at,
-        lost_reason: (status == "lost").then(|| "暂无需求".to_owned()),
-        do_not_contact: false,
-        create_digest: String::new(),
-    }
+    let mut lead = rows::lead(rng, &partners[i % partners.len()], i, created, Some(&plan.project_id), plan.until);
+    lead.segment = if i.is_multiple_of(5) { "existing" } else { "outreach" }.to_owned();
+    lead
 }
 
 fn in_batches<T>(conn: &mut DbConn, rows: &[T], insert: fn(&mut DbConn, &[T]) -> Result<(), StoreError>) {
@@ -253,7 +137,16 @@ fn seed(conn: &mut DbConn, plan: &Plan) -> Seeded {
         let v = visit(plan, &mut rng, &partner_rows, Some(&plan.project_id), seq);
         seq += 1;
         if v.verified {
-            entries.push(entry(&plan.project_id, &v.user_id, "verified_visit", "visit", &v.id, 2, v.visited_at));
+            let source = ("visit", v.id.as_str());
+            entries.push(rows::award(
+                &mut rng,
+                &plan.project_id,
+                &v.user_id,
+                "verified_visit",
+                source,
+                2,
+                v.visited_at,
+            ));
         }
         visits.push(v);
     }
@@ -268,15 +161,8 @@ fn seed(conn: &mut DbConn, plan: &Plan) -> Seeded {
         let v = visit(plan, &mut rng, &partner_rows, project, seq);
         seq += 1;
         if v.verified && project.is_some() {
-            noise_entries.push(entry(
-                &plan.other_project_id,
-                &v.user_id,
-                "verified_visit",
-                "visit",
-                &v.id,
-                2,
-                v.visited_at,
-            ));
+            let (other, source) = (&plan.other_project_id, ("visit", v.id.as_str()));
+            noise_entries.push(rows::award(&mut rng, other, &v.user_id, "verified_visit", source, 2, v.visited_at));
         }
         noise.push(v);
     }
@@ -287,10 +173,18 @@ fn seed(conn: &mut DbConn, plan: &Plan) -> Seeded {
     let leads: Vec<LeadRow> = (0..plan.leads).map(|i| lead(plan, &mut rng, &partner_rows, i)).collect();
     let mut conversions = 0;
     for l in &leads {
-        entries.push(entry(&plan.project_id, &l.owner_id, "new_lead", "lead", &l.id, 5, l.created_at));
+        entries.push(rows::award(
+            &mut rng,
+            &plan.project_id,
+            &l.owner_id,
+            "new_lead",
+            ("lead", &l.id),
+            5,
+            l.created_at,
+        ));
         if let Some(at) = l.converted_at {
             conversions += 1;
-            entries.push(entry(&plan.project_id, &l.owner_id, "conversion", "lead", &l.id, 20, at));
+            entries.push(rows::award(&mut rng, &plan.project_id, &l.owner_id, "conversion", ("lead", &l.id), 20, at));
         }
     }
     in_batches(conn, &leads, outreach::store::events::leads::insert_many);
@@ -525,7 +419,7 @@ async fn main() {
     let project = project_ids[0].clone();
 
     let plan = Plan {
-        branch_id: branch.branch_id.to_string(),
+        branch_id: branch.branch_id,
         members,
         project_id: project.clone(),
         other_project_id: project_ids[1].clone(),
