@@ -140,7 +140,7 @@ fn the_reader_sees_the_crate() {
     let has = |from: &str, to: &str| crate_.edges.iter().any(|e| e.from == module(from) && e.to == module(to));
     assert!(has("app/cli", "context/config"));
     assert!(has("http/common/json", "http/common/problem"));
-    assert!(has("domain/supervision/daily_report", "domain/supervision/supervisions"));
+    assert!(has("domain/supervision/daily_report", "domain/supervision/findings"));
     assert!(has("context/bootstrap", "store/org/users"), "`use crate::store;` then `store::org::users::count`");
     assert!(
         has("domain/org/audit", "domain/common/actor") && !has("domain/org/audit", "domain"),

@@ -8,9 +8,8 @@ use crate::domain::field::partners::{self, NewPartner, Partner, PartnerPatch};
 use crate::domain::field::photos::{self, Photo};
 use crate::domain::field::verification::Thresholds;
 use crate::domain::field::visits::{self, NewVisit, Visit, VisitPatch};
-use crate::domain::supervision::supervisions::{
-    self, Finding, FindingPatch, NewFinding, NewSupervision, Supervision, SupervisionPatch,
-};
+use crate::domain::supervision::findings::{self, Finding, FindingPatch, NewFinding};
+use crate::domain::supervision::supervisions::{self, NewSupervision, Supervision, SupervisionPatch};
 use crate::domain::{Actor, DomainError, ErrorCode, Role};
 use crate::store::field::partners as partner_store;
 use crate::store::field::photos as photo_store;
@@ -203,7 +202,7 @@ fn still_visible(conn: &mut DbConn, actor: &Actor, entity: &str, id: Uuid) -> Re
         "partners" => partners::get(conn, actor, id).map(|_| ()),
         "visits" => visits::get(conn, actor, id).map(|_| ()),
         "supervisions" => supervisions::get(conn, actor, id).map(|_| ()),
-        "supervision_findings" => supervisions::get_finding(conn, actor, id).map(|_| ()),
+        "supervision_findings" => findings::get_finding(conn, actor, id).map(|_| ()),
         _ => photos::get(conn, actor, id).map(|_| ()),
     };
     match result {
@@ -415,11 +414,11 @@ fn apply_op(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, op: Op) -
         }
         Op::CreateFinding(supervision_id, input) => {
             let id = input.id;
-            match supervisions::add_finding(conn, actor, supervision_id, *input) {
+            match findings::add_finding(conn, actor, supervision_id, *input) {
                 Ok((Created::New(f), today)) => Outcome::Created(Record::Finding(Box::new(f), today)),
                 Ok((Created::Existing(f), today)) => Outcome::Unchanged(Some(Record::Finding(Box::new(f), today))),
                 Err(DomainError::Conflict { code: ErrorCode::IdConflict, .. }) if id.is_some() => {
-                    match id.map(|id| supervisions::get_finding(conn, actor, id)) {
+                    match id.map(|id| findings::get_finding(conn, actor, id)) {
                         Some(Ok((f, today))) => Outcome::Conflict(Record::Finding(Box::new(f), today)),
                         _ => Outcome::Rejected(DomainError::conflict(
                             ErrorCode::IdConflict,
@@ -430,10 +429,10 @@ fn apply_op(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, op: Op) -
                 Err(e) => Outcome::Rejected(e),
             }
         }
-        Op::UpdateFinding(id, patch) => match supervisions::update_finding(conn, actor, id, patch.clone()) {
+        Op::UpdateFinding(id, patch) => match findings::update_finding(conn, actor, id, patch.clone()) {
             Ok((f, today)) => Outcome::Updated(Record::Finding(Box::new(f), today)),
             Err(DomainError::Conflict { code: ErrorCode::VersionConflict, .. }) => {
-                match supervisions::get_finding(conn, actor, id) {
+                match findings::get_finding(conn, actor, id) {
                     Ok((f, today)) if finding_patch_is_applied(&f, &patch) => {
                         Outcome::Unchanged(Some(Record::Finding(Box::new(f), today)))
                     }

@@ -13,9 +13,8 @@ use crate::context::state::AppState;
 use crate::domain::field::partners::{NewPartner, PartnerPatch};
 use crate::domain::field::visits::{NewVisit, VisitOutcome, VisitPatch, VisitPurpose};
 use crate::domain::kinds::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
-use crate::domain::supervision::supervisions::{
-    ChecklistInput, FindingPatch, FindingStatus, NewFinding, NewSupervision, SupervisionItem, SupervisionPatch,
-};
+use crate::domain::supervision::findings::{FindingPatch, FindingStatus, NewFinding};
+use crate::domain::supervision::supervisions::{ChecklistInput, NewSupervision, SupervisionItem, SupervisionPatch};
 use crate::domain::sync::{self, MAX_PUSH, Op, Outcome, Record, TableChanges};
 use crate::domain::{Actor, DomainError, ErrorCode};
 use crate::geo::LatLon;

@@ -28,7 +28,15 @@ pub struct CheckIn {
     pub phone_holder: PhoneHolder,
 }
 
-fn result(conn: &mut DbConn, row: &RegistrationRow, already: bool, event: &Event) -> Result<CheckIn, StoreError> {
+/// What a scan found: an attendee it checked in, or one checked in already (by an earlier scan,
+/// or by another phone a moment before).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scan {
+    CheckedIn,
+    AlreadyIn,
+}
+
+fn result(conn: &mut DbConn, row: &RegistrationRow, scan: Scan, event: &Event) -> Result<CheckIn, StoreError> {
     let do_not_contact = match &row.phone {
         Some(phone) => {
             !lead_store::do_not_contact_phones(conn, &event.branch_id, std::slice::from_ref(phone))?.is_empty()
@@ -39,7 +47,7 @@ fn result(conn: &mut DbConn, row: &RegistrationRow, already: bool, event: &Event
         phone_holder: PhoneHolder::in_care_of(event.owner_id)
             .with_contact(Contact::from_do_not_contact(do_not_contact)),
         ticket_code: row.ticket_code.clone(),
-        already_checked_in: already,
+        already_checked_in: scan == Scan::AlreadyIn,
         checked_in_at: row.checked_in_at.map(|t| t.and_utc()).unwrap_or_else(Utc::now),
         name: row.name.clone(),
         phone: row.phone.clone(),
@@ -61,7 +69,7 @@ pub fn check_in(
                 .filter(|r| r.event_id == event_id.to_string())
                 .ok_or(DomainError::NotFound("ticket"))?;
             if row.checked_in_at.is_some() {
-                return Ok(result(conn, &row, true, &event)?);
+                return Ok(result(conn, &row, Scan::AlreadyIn, &event)?);
             }
             match row.status.as_str() {
                 "waitlisted" => {
@@ -97,13 +105,13 @@ pub fn check_in(
             let lead_id = crate::domain::events::leads::from_checkin(conn, &event, &name, &phone)?;
             if !store::check_in(conn, &row.id, at.naive_utc(), &actor.user_id.to_string(), &lead_id)? {
                 let fresh = store::find_by_ticket(conn, ticket.trim())?.ok_or(DomainError::NotFound("ticket"))?;
-                return Ok(result(conn, &fresh, true, &event)?);
+                return Ok(result(conn, &fresh, Scan::AlreadyIn, &event)?);
             }
             let credit =
                 event.project_id.map(|project_id| Credit { project_id, user_id: event.owner_id, occurred_at: at });
             points::settle(conn, PointsAction::Checkin, Source { kind: "registration", id: &row.id }, None, credit)?;
             let checked = RegistrationRow { checked_in_at: Some(at.naive_utc()), lead_id: Some(lead_id), ..row };
-            Ok(result(conn, &checked, false, &event)?)
+            Ok(result(conn, &checked, Scan::CheckedIn, &event)?)
         })
     })
 }

@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use crate::domain::common::evidence::Evidence;
+use crate::domain::common::evidence::{Evidence, EvidenceHolder};
 use crate::domain::events::events;
 use crate::domain::events::step_plan::{ChecklistItem, EventStep, MAX_EVIDENCE, ReviewFigures, Step, to_row};
 use crate::domain::kinds::event_kind::EventStatus;
@@ -138,19 +138,20 @@ pub fn add_evidence(
     })
 }
 
-/// The stored blob (image or thumbnail) of an evidence photo of an event the caller may see.
-pub fn evidence_blob(
-    conn: &mut DbConn,
-    actor: &Actor,
-    event_id: Uuid,
-    sha256: &str,
-    thumbnail: bool,
-) -> Result<String, DomainError> {
-    events::get(conn, actor, event_id)?;
-    steps(conn, event_id)?
-        .into_iter()
-        .flat_map(|s| s.evidence)
-        .find(|e| e.sha256 == sha256)
-        .map(|e| if thumbnail { e.thumb_sha256 } else { e.sha256 })
-        .ok_or(DomainError::NotFound("evidence"))
+/// An event's evidence: photos go on its steps, added by whoever may edit the event and seen by
+/// whoever may see it.
+pub struct EventEvidence;
+
+impl EvidenceHolder for EventEvidence {
+    type Slot = Step;
+    const PHOTO: &'static str = "evidence";
+
+    fn check_can_attach(conn: &mut DbConn, actor: &Actor, id: Uuid, _: Step) -> Result<(), DomainError> {
+        events::may_write(actor, events::get(conn, actor, id)?.owner_id)
+    }
+
+    fn photos(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<Vec<Evidence>, DomainError> {
+        events::get(conn, actor, id)?;
+        Ok(steps(conn, id)?.into_iter().flat_map(|s| s.evidence).collect())
+    }
 }

@@ -103,7 +103,15 @@ fn ticket_code() -> String {
     (0..10).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
 }
 
-fn ticket_of(conn: &mut DbConn, row: &RegistrationRow, existing: bool) -> Result<Ticket, StoreError> {
+/// Whether the ticket an answer carries was issued by this request or found issued before (the
+/// same phone again, a second cancel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Issued {
+    Now,
+    Before,
+}
+
+fn ticket_of(conn: &mut DbConn, row: &RegistrationRow, issued: Issued) -> Result<Ticket, StoreError> {
     let status = RegistrationStatus::parse(&row.status)?;
     let waitlist_position = match status {
         RegistrationStatus::Waitlisted => {
@@ -111,7 +119,7 @@ fn ticket_of(conn: &mut DbConn, row: &RegistrationRow, existing: bool) -> Result
         }
         _ => None,
     };
-    Ok(Ticket { ticket_code: row.ticket_code.clone(), status, waitlist_position, existing })
+    Ok(Ticket { ticket_code: row.ticket_code.clone(), status, waitlist_position, existing: issued == Issued::Before })
 }
 
 fn check_open(event: &Event) -> Result<(), DomainError> {
@@ -149,7 +157,7 @@ pub fn register(conn: &mut DbConn, code: &str, name: &str, phone: &str, consent:
                 && existing.status != RegistrationStatus::Cancelled.as_str()
             {
                 // The same phone again (a double tap, a second visit of the page): the same ticket.
-                return Ok(ticket_of(conn, &existing, true)?);
+                return Ok(ticket_of(conn, &existing, Issued::Before)?);
             }
             check_open(&event)?;
             let status = if store::take_place(conn, &event_id)? {
@@ -178,7 +186,7 @@ pub fn register(conn: &mut DbConn, code: &str, name: &str, phone: &str, consent:
                 crate::store::events::registrations::erase_row(conn, &cancelled.id)?;
             }
             store::insert(conn, &row)?;
-            Ok(ticket_of(conn, &row, false)?)
+            Ok(ticket_of(conn, &row, Issued::Now)?)
         })
     })
 }
@@ -192,7 +200,7 @@ pub fn cancel(conn: &mut DbConn, code: &str, ticket: &str) -> Result<Ticket, Dom
             .ok_or(DomainError::NotFound("ticket"))?;
         let status = RegistrationStatus::parse(&row.status)?;
         if status == RegistrationStatus::Cancelled {
-            return Ok(ticket_of(conn, &row, true)?);
+            return Ok(ticket_of(conn, &row, Issued::Before)?);
         }
         if row.checked_in_at.is_some() {
             return Err(DomainError::conflict(
@@ -208,7 +216,7 @@ pub fn cancel(conn: &mut DbConn, code: &str, ticket: &str) -> Result<Ticket, Dom
             }
         }
         let cancelled = RegistrationRow { status: RegistrationStatus::Cancelled.as_str().to_owned(), ..row };
-        Ok(ticket_of(conn, &cancelled, true)?)
+        Ok(ticket_of(conn, &cancelled, Issued::Before)?)
     })
 }
 

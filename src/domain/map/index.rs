@@ -86,6 +86,20 @@ impl<T: Hash + Eq + Clone> Interner<T> {
     }
 }
 
+/// Whether a record may already have a point in the index. One created after the watermark, or
+/// met during the first load, has none: no old point to look for and remove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Indexed {
+    Never,
+    Maybe,
+}
+
+impl Indexed {
+    fn since(created_seq: i64, watermark: i64) -> Indexed {
+        if created_seq > watermark { Indexed::Never } else { Indexed::Maybe }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Layers {
     pub partners: PointIndex<Pt>,
@@ -157,11 +171,10 @@ impl Layers {
         id.map_or(Ok(NONE), |id| Ok(self.projects.intern(&crate::store::uuid_col(id)?)))
     }
 
-    /// Puts the point of a record in place of its old one. `fresh` records (created after the
-    /// watermark, or during the first load) have no old one to look for.
-    fn put(&mut self, layer: Layer, at: WorldXY, point: Option<Pt>, id: [u8; 16], fresh: bool) {
+    /// Puts the point of a record in place of its old one, if it may have one.
+    fn put(&mut self, layer: Layer, at: WorldXY, point: Option<Pt>, id: [u8; 16], indexed: Indexed) {
         let index = self.layer_mut(layer);
-        if !fresh {
+        if indexed == Indexed::Maybe {
             index.remove(Some(at), |p| p.id == id);
         }
         if let Some(point) = point {
@@ -169,7 +182,7 @@ impl Layers {
         }
     }
 
-    fn apply_partner(&mut self, row: PartnerPoint, fresh: bool) -> Result<(), StoreError> {
+    fn apply_partner(&mut self, row: PartnerPoint, indexed: Indexed) -> Result<(), StoreError> {
         let slot = self.partner_slot(&row.id)?;
         let category = category_index(&row.category);
         let id = *self.partner_slots[slot as usize].id.as_bytes();
@@ -191,11 +204,11 @@ impl Layers {
             partner: slot,
             status: status_index::<PartnerStatus>(&row.status),
         };
-        self.put(Layer::Partners, at, live.then_some(point), id, fresh);
+        self.put(Layer::Partners, at, live.then_some(point), id, indexed);
         Ok(())
     }
 
-    fn apply_visit(&mut self, row: VisitPoint, fresh: bool) -> Result<(), StoreError> {
+    fn apply_visit(&mut self, row: VisitPoint, indexed: Indexed) -> Result<(), StoreError> {
         let id = *crate::store::uuid_col(&row.id)?.as_bytes();
         let point = Pt {
             id,
@@ -207,11 +220,11 @@ impl Layers {
             partner: self.optional_partner(row.partner_id.as_deref())?,
             status: u8::from(row.verified),
         };
-        self.put(Layer::Visits, position(row.lat, row.lon), row.deleted_at.is_none().then_some(point), id, fresh);
+        self.put(Layer::Visits, position(row.lat, row.lon), row.deleted_at.is_none().then_some(point), id, indexed);
         Ok(())
     }
 
-    fn apply_event(&mut self, row: EventPoint, fresh: bool) -> Result<(), StoreError> {
+    fn apply_event(&mut self, row: EventPoint, indexed: Indexed) -> Result<(), StoreError> {
         let uuid = crate::store::uuid_col(&row.id)?;
         let point = Pt {
             id: *uuid.as_bytes(),
@@ -229,13 +242,13 @@ impl Layers {
         } else {
             self.event_titles.remove(&uuid);
         }
-        self.put(Layer::Events, position(row.lat, row.lon), live.then_some(point), *uuid.as_bytes(), fresh);
+        self.put(Layer::Events, position(row.lat, row.lon), live.then_some(point), *uuid.as_bytes(), indexed);
         Ok(())
     }
 
     /// A lead is drawn where its source took place: the visit, the event's venue, or the partner.
     /// One the person asked not to be contacted is left off the map.
-    fn apply_lead(&mut self, row: LeadPoint, place: Option<&Place>, fresh: bool) -> Result<(), StoreError> {
+    fn apply_lead(&mut self, row: LeadPoint, place: Option<&Place>, indexed: Indexed) -> Result<(), StoreError> {
         let id = *crate::store::uuid_col(&row.id)?.as_bytes();
         let partner_id = row.partner_id.as_deref().or(place.and_then(|p| p.partner_id.as_deref()));
         let point = Pt {
@@ -250,8 +263,8 @@ impl Layers {
         };
         let at = place.map(|p| position(p.lat, p.lon));
         match at.filter(|_| !row.do_not_contact) {
-            Some(at) => self.put(Layer::Leads, at, Some(point), id, fresh),
-            None if !fresh => self.put(Layer::Leads, WorldXY::default(), None, id, false),
+            Some(at) => self.put(Layer::Leads, at, Some(point), id, indexed),
+            None if indexed == Indexed::Maybe => self.put(Layer::Leads, WorldXY::default(), None, id, Indexed::Maybe),
             None => {}
         }
         Ok(())
@@ -263,7 +276,7 @@ impl Layers {
         &mut self,
         conn: &mut DbConn,
         rows: Vec<LeadPoint>,
-        fresh: impl Fn(&LeadPoint) -> bool,
+        indexed: impl Fn(&LeadPoint) -> Indexed,
     ) -> Result<(), StoreError> {
         let of = |source: &str| -> Vec<String> {
             rows.iter().filter(|r| r.source == source).filter_map(|r| r.source_id.clone()).collect()
@@ -280,14 +293,14 @@ impl Layers {
             .collect();
         places.extend(store::partner_places(conn, &partners)?.into_iter().map(|p| (p.id.clone(), p)));
         for row in rows {
-            let fresh = fresh(&row);
+            let indexed = indexed(&row);
             let place = row
                 .source_id
                 .as_ref()
                 .and_then(|s| places.get(s))
                 .or_else(|| row.partner_id.as_ref().and_then(|p| places.get(p)))
                 .cloned();
-            self.apply_lead(row, place.as_ref(), fresh)?;
+            self.apply_lead(row, place.as_ref(), indexed)?;
         }
         Ok(())
     }
@@ -376,7 +389,7 @@ fn load(conn: &mut DbConn, head: i64) -> Result<Layers, StoreError> {
         let Some(last) = rows.last() else { break };
         from = last.id.clone();
         for row in rows.into_iter().filter(|r| r.seq <= head) {
-            layers.apply_partner(row, true)?;
+            layers.apply_partner(row, Indexed::Never)?;
         }
     }
     from.clear();
@@ -385,7 +398,7 @@ fn load(conn: &mut DbConn, head: i64) -> Result<Layers, StoreError> {
         let Some(last) = rows.last() else { break };
         from = last.id.clone();
         for row in rows.into_iter().filter(|r| r.seq <= head) {
-            layers.apply_visit(row, true)?;
+            layers.apply_visit(row, Indexed::Never)?;
         }
     }
     from.clear();
@@ -394,7 +407,7 @@ fn load(conn: &mut DbConn, head: i64) -> Result<Layers, StoreError> {
         let Some(last) = rows.last() else { break };
         from = last.id.clone();
         for row in rows.into_iter().filter(|r| r.seq <= head) {
-            layers.apply_event(row, true)?;
+            layers.apply_event(row, Indexed::Never)?;
         }
     }
     from.clear();
@@ -403,7 +416,7 @@ fn load(conn: &mut DbConn, head: i64) -> Result<Layers, StoreError> {
         let Some(last) = rows.last() else { break };
         from = last.id.clone();
         let rows: Vec<LeadPoint> = rows.into_iter().filter(|r| r.seq <= head).collect();
-        layers.apply_leads(conn, rows, |_| true)?;
+        layers.apply_leads(conn, rows, |_| Indexed::Never)?;
     }
     for index in [&mut layers.partners, &mut layers.visits, &mut layers.events, &mut layers.leads] {
         index.optimize();
@@ -434,18 +447,18 @@ impl Changes {
 
     fn apply(self, conn: &mut DbConn, layers: &mut Layers, watermark: i64) -> Result<(), StoreError> {
         for row in self.partners {
-            let fresh = row.created_seq > watermark;
-            layers.apply_partner(row, fresh)?;
+            let indexed = Indexed::since(row.created_seq, watermark);
+            layers.apply_partner(row, indexed)?;
         }
         for row in self.visits {
-            let fresh = row.created_seq > watermark;
-            layers.apply_visit(row, fresh)?;
+            let indexed = Indexed::since(row.created_seq, watermark);
+            layers.apply_visit(row, indexed)?;
         }
         for row in self.events {
-            let fresh = row.created_seq > watermark;
-            layers.apply_event(row, fresh)?;
+            let indexed = Indexed::since(row.created_seq, watermark);
+            layers.apply_event(row, indexed)?;
         }
-        layers.apply_leads(conn, self.leads, |r| r.created_seq > watermark)?;
+        layers.apply_leads(conn, self.leads, |r| Indexed::since(r.created_seq, watermark))?;
         let erased: HashSet<[u8; 16]> = self
             .erased_leads
             .iter()

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::domain::common::create::Created;
 use crate::domain::common::error::Validator;
-use crate::domain::common::evidence::Evidence;
+use crate::domain::common::evidence::{Evidence, EvidenceHolder};
 use crate::domain::common::text::{bounded_text, name};
 use crate::domain::kinds::lead_kind::Segment;
 use crate::domain::kinds::partner_kind::PartnerCategory;
@@ -438,23 +438,29 @@ pub fn withdraw(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<Case, Doma
     })
 }
 
-/// Marks (or with `useful = false` unmarks) a published case useful for the caller; idempotent.
-/// The count moves by an atomic increment, not a new version: a click must not conflict with
-/// another reader's, nor with the author's edit.
-pub fn mark_useful(conn: &mut DbConn, actor: &Actor, id: Uuid, useful: bool) -> Result<Case, DomainError> {
+/// A reader's "useful" on a published case: given, or taken back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Useful {
+    Mark,
+    Unmark,
+}
+
+/// Marks (or unmarks) a published case useful for the caller; idempotent. The count moves by an
+/// atomic increment, not a new version: a click must not conflict with another reader's, nor
+/// with the author's edit.
+pub fn mark_useful(conn: &mut DbConn, actor: &Actor, id: Uuid, useful: Useful) -> Result<Case, DomainError> {
     conn.write_tx(|conn| {
         let current = get_visible(conn, actor, id)?;
         if current.status != CaseStatus::Published {
             return Err(DomainError::conflict(ErrorCode::NotPublished, "only a published case is marked useful"));
         }
         let (case_id, me) = (current.id.to_string(), actor.user_id.to_string());
-        let changed = if useful {
-            store::add_vote(conn, &case_id, &me, now_utc())?
-        } else {
-            store::remove_vote(conn, &case_id, &me)?
+        let (changed, by) = match useful {
+            Useful::Mark => (store::add_vote(conn, &case_id, &me, now_utc())?, 1),
+            Useful::Unmark => (store::remove_vote(conn, &case_id, &me)?, -1),
         };
         if changed {
-            store::count_useful(conn, &case_id, if useful { 1 } else { -1 })?;
+            store::count_useful(conn, &case_id, by)?;
         }
         get(conn, actor, id)
     })
@@ -492,18 +498,18 @@ pub fn attach_photo(conn: &mut DbConn, actor: &Actor, id: Uuid, photo: Evidence)
     })
 }
 
-/// The stored blob (image or thumbnail) of a photo of a case the caller may see.
-pub fn photo_blob(
-    conn: &mut DbConn,
-    actor: &Actor,
-    id: Uuid,
-    sha256: &str,
-    thumbnail: bool,
-) -> Result<String, DomainError> {
-    get_visible(conn, actor, id)?
-        .photos
-        .into_iter()
-        .find(|p| p.sha256 == sha256)
-        .map(|p| if thumbnail { p.thumb_sha256 } else { p.sha256 })
-        .ok_or(DomainError::NotFound("photo"))
+/// A case's photos: added by whoever may edit the case, seen by whoever may see it.
+pub struct CasePhotos;
+
+impl EvidenceHolder for CasePhotos {
+    type Slot = ();
+    const PHOTO: &'static str = "photo";
+
+    fn check_can_attach(conn: &mut DbConn, actor: &Actor, id: Uuid, _: ()) -> Result<(), DomainError> {
+        check_can_attach(conn, actor, id)
+    }
+
+    fn photos(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<Vec<Evidence>, DomainError> {
+        Ok(get_visible(conn, actor, id)?.photos)
+    }
 }

@@ -42,7 +42,7 @@ pub struct DailyReport {
     pub members: Vec<MemberDay>,
     /// Supervision findings of the unit still open past their due day (an account manager: their
     /// own), the oldest due first.
-    pub overdue_findings: Vec<crate::domain::supervision::supervisions::Finding>,
+    pub overdue_findings: Vec<crate::domain::supervision::findings::Finding>,
 }
 
 fn count(rows: &[(String, i64)], user: &str) -> i64 {
@@ -115,7 +115,7 @@ pub fn daily(
             })
         })
         .collect::<Result<_, _>>()?;
-    let mut overdue_findings = crate::domain::supervision::supervisions::overdue_under(conn, &path, date)?;
+    let mut overdue_findings = crate::domain::supervision::findings::overdue_under(conn, &path, date)?;
     if actor.role == Role::AccountManager {
         overdue_findings.retain(|f| f.owner_id == actor.user_id);
     }

@@ -4,4 +4,5 @@
 pub mod coaching;
 pub mod coaching_phase;
 pub mod daily_report;
+pub mod findings;
 pub mod supervisions;

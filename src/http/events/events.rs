@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::context::state::AppState;
 use crate::domain::common::create::Created;
 use crate::domain::common::evidence::Evidence;
-use crate::domain::events::event_steps;
+use crate::domain::events::event_steps::{self, EventEvidence};
 use crate::domain::events::events::{self, Event, EventPatch, EventQuery, NewEvent};
 use crate::domain::events::step_plan::{ChecklistItem, EventStep, ReviewFigures, Step};
 use crate::domain::kinds::event_kind::{EventStatus, EventTheme};
@@ -16,6 +16,7 @@ use crate::geo::LatLon;
 use crate::http::common::extract::{Caller, CoordParam, PageParams};
 use crate::http::common::json::Json;
 use crate::http::common::problem::{ApiError, Problem};
+use crate::http::field::evidence;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct EventBody {
@@ -411,46 +412,13 @@ pub async fn add_evidence(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (id, step) = path.into_inner();
-    let checker = actor.clone();
-    state
-        .db
-        .run(move |conn| events::get(conn, &checker, id).and_then(|e| events::may_write(&checker, e.owner_id)))
-        .await?;
-    let evidence = crate::http::field::photos::ingest_evidence(&req, payload, &state, actor.user_id).await?;
+    let evidence = evidence::upload::<EventEvidence>(&req, payload, &state, &actor, id, step).await?;
     let step = state.db.run(move |conn| event_steps::add_evidence(conn, &actor, id, step, evidence)).await?;
     Ok(HttpResponse::Ok().json(StepBody::render(step, id)))
 }
 
-/// An evidence photo (JPEG).
-#[utoipa::path(tag = "events", security(("bearer" = [])), params(("id" = Uuid, Path), ("sha256" = String, Path)), responses(
-    (status = 200, description = "JPEG", content_type = "image/jpeg", body = Vec<u8>),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-))]
-#[get("/events/{id}/evidence/{sha256}")]
-pub async fn get_evidence(
-    Caller(actor): Caller,
-    state: web::Data<AppState>,
-    path: web::Path<(Uuid, String)>,
-    req: actix_web::HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let (id, sha) = path.into_inner();
-    let blob = state.db.run(move |conn| event_steps::evidence_blob(conn, &actor, id, &sha, false)).await?;
-    crate::http::field::photos::serve(&req, &state, blob).await
-}
-
-/// An evidence photo's thumbnail (JPEG).
-#[utoipa::path(tag = "events", security(("bearer" = [])), params(("id" = Uuid, Path), ("sha256" = String, Path)), responses(
-    (status = 200, description = "JPEG", content_type = "image/jpeg", body = Vec<u8>),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-))]
-#[get("/events/{id}/evidence/{sha256}/thumbnail")]
-pub async fn get_evidence_thumbnail(
-    Caller(actor): Caller,
-    state: web::Data<AppState>,
-    path: web::Path<(Uuid, String)>,
-    req: actix_web::HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let (id, sha) = path.into_inner();
-    let blob = state.db.run(move |conn| event_steps::evidence_blob(conn, &actor, id, &sha, true)).await?;
-    crate::http::field::photos::serve(&req, &state, blob).await
+evidence::evidence_downloads! {
+    holder: EventEvidence, tag: "events",
+    full: get_evidence => "/events/{id}/evidence/{sha256}", "An evidence photo (JPEG).",
+    thumbnail: get_evidence_thumbnail => "/events/{id}/evidence/{sha256}/thumbnail", "An evidence photo's thumbnail (JPEG).",
 }

@@ -105,32 +105,6 @@ fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {
     }
 }
 
-/// An uploaded image (multipart `file` or a raw body) through the intake, described as evidence
-/// `uploader` gave: what event steps, cases and supervision items keep.
-pub(crate) async fn ingest_evidence(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
-    uploader: Uuid,
-) -> Result<crate::domain::common::evidence::Evidence, ApiError> {
-    let bytes = read_upload(req, payload, state.media.limits.max_bytes).await?;
-    let stored = state.media.ingest(bytes).await?;
-    Ok(crate::domain::common::evidence::Evidence {
-        sha256: stored.sha256,
-        thumb_sha256: stored.thumb_sha256,
-        width: stored.width,
-        height: stored.height,
-        uploaded_by: uploader,
-        uploaded_at: crate::store::now_utc().and_utc(),
-        exif: Some(crate::domain::common::evidence::PhotoSignal {
-            position: stored.exif.position,
-            taken_at: stored.exif.taken_at,
-            offset_minutes: stored.exif.offset_minutes,
-        })
-        .filter(|s| s.position.is_some() || s.taken_at.is_some()),
-    })
-}
-
 /// Reads the upload: the `file` part of a multipart form, or the raw body. Stops at the limit
 /// without reading the rest, and refuses at once when Content-Length already says too much.
 pub(crate) async fn read_upload(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {

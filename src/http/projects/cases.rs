@@ -9,10 +9,13 @@ use crate::context::state::AppState;
 use crate::domain::common::create::Created;
 use crate::domain::kinds::lead_kind::Segment;
 use crate::domain::kinds::partner_kind::PartnerCategory;
-use crate::domain::projects::cases::{self, Case, CasePatch, CaseQuery, CaseStatus, Figure, NewCase};
+use crate::domain::projects::cases::{
+    self, Case, CasePatch, CasePhotos, CaseQuery, CaseStatus, Figure, NewCase, Useful,
+};
 use crate::http::common::extract::{Caller, PageParams};
 use crate::http::common::json::Json;
 use crate::http::common::problem::{ApiError, Problem};
+use crate::http::field::evidence;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CaseBody {
@@ -319,7 +322,7 @@ pub async fn mark_useful(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let case = state.db.run(move |conn| cases::mark_useful(conn, &actor, id, true)).await?;
+    let case = state.db.run(move |conn| cases::mark_useful(conn, &actor, id, Useful::Mark)).await?;
     Ok(HttpResponse::Ok().json(CaseBody::from(case)))
 }
 
@@ -336,7 +339,7 @@ pub async fn unmark_useful(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let case = state.db.run(move |conn| cases::mark_useful(conn, &actor, id, false)).await?;
+    let case = state.db.run(move |conn| cases::mark_useful(conn, &actor, id, Useful::Unmark)).await?;
     Ok(HttpResponse::Ok().json(CaseBody::from(case)))
 }
 
@@ -361,43 +364,13 @@ pub async fn add_case_photo(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let checker = actor.clone();
-    state.db.run(move |conn| cases::check_can_attach(conn, &checker, id)).await?;
-    let photo = crate::http::field::photos::ingest_evidence(&req, payload, &state, actor.user_id).await?;
+    let photo = evidence::upload::<CasePhotos>(&req, payload, &state, &actor, id, ()).await?;
     let case = state.db.run(move |conn| cases::attach_photo(conn, &actor, id, photo)).await?;
     Ok(HttpResponse::Created().json(CaseBody::from(case)))
 }
 
-/// A case's photo (JPEG).
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = Uuid, Path), ("sha256" = String, Path)), responses(
-    (status = 200, description = "JPEG", content_type = "image/jpeg", body = Vec<u8>),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-))]
-#[get("/cases/{id}/photos/{sha256}")]
-pub async fn get_case_photo(
-    Caller(actor): Caller,
-    state: web::Data<AppState>,
-    path: web::Path<(Uuid, String)>,
-    req: actix_web::HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let (id, sha) = path.into_inner();
-    let blob = state.db.run(move |conn| cases::photo_blob(conn, &actor, id, &sha, false)).await?;
-    crate::http::field::photos::serve(&req, &state, blob).await
-}
-
-/// A case's photo's thumbnail (JPEG).
-#[utoipa::path(tag = "cases", security(("bearer" = [])), params(("id" = Uuid, Path), ("sha256" = String, Path)), responses(
-    (status = 200, description = "JPEG", content_type = "image/jpeg", body = Vec<u8>),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-))]
-#[get("/cases/{id}/photos/{sha256}/thumbnail")]
-pub async fn get_case_photo_thumbnail(
-    Caller(actor): Caller,
-    state: web::Data<AppState>,
-    path: web::Path<(Uuid, String)>,
-    req: actix_web::HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let (id, sha) = path.into_inner();
-    let blob = state.db.run(move |conn| cases::photo_blob(conn, &actor, id, &sha, true)).await?;
-    crate::http::field::photos::serve(&req, &state, blob).await
+evidence::evidence_downloads! {
+    holder: CasePhotos, tag: "cases",
+    full: get_case_photo => "/cases/{id}/photos/{sha256}", "A case's photo (JPEG).",
+    thumbnail: get_case_photo_thumbnail => "/cases/{id}/photos/{sha256}/thumbnail", "A case's photo's thumbnail (JPEG).",
 }

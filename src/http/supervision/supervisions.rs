@@ -9,14 +9,16 @@ use uuid::Uuid;
 use crate::context::state::AppState;
 use crate::domain::common::create::Created;
 use crate::domain::common::evidence::Evidence;
+use crate::domain::supervision::findings::{self, Finding, FindingPatch, FindingQuery, FindingStatus, NewFinding};
 use crate::domain::supervision::supervisions::{
-    self, ChecklistInput, Finding, FindingPatch, FindingQuery, FindingStatus, NewFinding, NewSupervision, Supervision,
-    SupervisionItem, SupervisionPatch, SupervisionQuery,
+    self, ChecklistInput, NewSupervision, Supervision, SupervisionItem, SupervisionPatch, SupervisionPhotos,
+    SupervisionQuery,
 };
 use crate::geo::LatLon;
 use crate::http::common::extract::{Caller, CoordParam, PageParams};
 use crate::http::common::json::Json;
 use crate::http::common::problem::{ApiError, Problem};
+use crate::http::field::evidence;
 use crate::http::field::visits::{VerificationBody, VisitLocation};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -358,7 +360,7 @@ pub async fn get_supervision(
     coord: web::Query<CoordParam>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (s, findings, today) = state.db.run(move |conn| supervisions::get_with_findings(conn, &actor, id)).await?;
+    let (s, findings, today) = state.db.run(move |conn| findings::get_with_findings(conn, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(SupervisionBody::render(s, Some((findings, today)), &coord)))
 }
 
@@ -432,46 +434,16 @@ pub async fn add_supervision_photo(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (id, item) = (id.into_inner(), item.item);
-    let checker = actor.clone();
-    state.db.run(move |conn| supervisions::check_can_attach(conn, &checker, id, item)).await?;
-    let photo = crate::http::field::photos::ingest_evidence(&req, payload, &state, actor.user_id).await?;
+    let photo = evidence::upload::<SupervisionPhotos>(&req, payload, &state, &actor, id, item).await?;
     let thresholds = state.settings.verification;
     let s = state.db.run(move |conn| supervisions::attach_photo(conn, &actor, &thresholds, id, item, photo)).await?;
     Ok(HttpResponse::Created().json(SupervisionBody::render(s, None, &coord)))
 }
 
-/// An evidence photo (JPEG).
-#[utoipa::path(tag = "supervision", security(("bearer" = [])), params(("id" = Uuid, Path), ("sha256" = String, Path)), responses(
-    (status = 200, description = "JPEG", content_type = "image/jpeg", body = Vec<u8>),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-))]
-#[get("/supervisions/{id}/photos/{sha256}")]
-pub async fn get_supervision_photo(
-    Caller(actor): Caller,
-    state: web::Data<AppState>,
-    path: web::Path<(Uuid, String)>,
-    req: actix_web::HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let (id, sha) = path.into_inner();
-    let blob = state.db.run(move |conn| supervisions::photo_blob(conn, &actor, id, &sha, false)).await?;
-    crate::http::field::photos::serve(&req, &state, blob).await
-}
-
-/// An evidence photo's thumbnail (JPEG).
-#[utoipa::path(tag = "supervision", security(("bearer" = [])), params(("id" = Uuid, Path), ("sha256" = String, Path)), responses(
-    (status = 200, description = "JPEG", content_type = "image/jpeg", body = Vec<u8>),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-))]
-#[get("/supervisions/{id}/photos/{sha256}/thumbnail")]
-pub async fn get_supervision_photo_thumbnail(
-    Caller(actor): Caller,
-    state: web::Data<AppState>,
-    path: web::Path<(Uuid, String)>,
-    req: actix_web::HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let (id, sha) = path.into_inner();
-    let blob = state.db.run(move |conn| supervisions::photo_blob(conn, &actor, id, &sha, true)).await?;
-    crate::http::field::photos::serve(&req, &state, blob).await
+evidence::evidence_downloads! {
+    holder: SupervisionPhotos, tag: "supervision",
+    full: get_supervision_photo => "/supervisions/{id}/photos/{sha256}", "An evidence photo (JPEG).",
+    thumbnail: get_supervision_photo_thumbnail => "/supervisions/{id}/photos/{sha256}/thumbnail", "An evidence photo's thumbnail (JPEG).",
 }
 
 /// Leave a finding with an owner and a due day: the supervision's supervisor or a manager over
@@ -499,7 +471,7 @@ pub async fn add_finding(
         owner_id: body.owner_id,
         due_on: body.due_on,
     };
-    let (created, today) = state.db.run(move |conn| supervisions::add_finding(conn, &actor, id, input)).await?;
+    let (created, today) = state.db.run(move |conn| findings::add_finding(conn, &actor, id, input)).await?;
     Ok(match created {
         Created::New(f) => HttpResponse::Created()
             .insert_header(("Location", format!("/api/v1/findings/{}", f.id)))
@@ -528,7 +500,7 @@ pub async fn list_findings(
         status: filters.status,
         overdue: filters.overdue,
     };
-    let (page, today) = state.db.run(move |conn| supervisions::list_findings(conn, &actor, &query, &page)).await?;
+    let (page, today) = state.db.run(move |conn| findings::list_findings(conn, &actor, &query, &page)).await?;
     Ok(HttpResponse::Ok().json(FindingPage {
         items: page.items.into_iter().map(|f| FindingBody::render(f, today)).collect(),
         next_cursor: page.next_cursor,
@@ -547,7 +519,7 @@ pub async fn get_finding(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (f, today) = state.db.run(move |conn| supervisions::get_finding(conn, &actor, id)).await?;
+    let (f, today) = state.db.run(move |conn| findings::get_finding(conn, &actor, id)).await?;
     Ok(HttpResponse::Ok().json(FindingBody::render(f, today)))
 }
 
@@ -577,6 +549,6 @@ pub async fn update_finding(
         due_on: body.due_on,
         version: body.version,
     };
-    let (f, today) = state.db.run(move |conn| supervisions::update_finding(conn, &actor, id, patch)).await?;
+    let (f, today) = state.db.run(move |conn| findings::update_finding(conn, &actor, id, patch)).await?;
     Ok(HttpResponse::Ok().json(FindingBody::render(f, today)))
 }
