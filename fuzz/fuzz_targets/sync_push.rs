@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = outreach::http::sync::decode_push(data);
+    let _ = outreach::http::sync::pushed::decode_push(data);
 });

@@ -161,8 +161,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(projects::monitoring::daily)
                 .service(map::map_features)
                 .service(map::map_coverage)
-                .service(sync::pull)
-                .service(sync::push)
+                .service(sync::pull::pull)
+                .service(sync::push::push)
                 .service(org::audit::list_audit),
         );
 }

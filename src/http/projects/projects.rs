@@ -11,10 +11,13 @@ use crate::context::state::AppState;
 use crate::domain::common::create::Created;
 use crate::domain::kinds::lead_kind::Segment;
 use crate::domain::kinds::project_kind::{Metric, PointsAction, ProjectStatus};
-use crate::domain::projects::projects::{
-    self, ManualMetric, ManualMetricInput, ManualValue, Milestone, MilestoneInput, MilestonePatch, NewProject, Project,
-    ProjectPatch, ProjectQuery, RuleInput, TargetInput, TeamInput,
-};
+use crate::domain::projects::project_create::{self, NewProject};
+use crate::domain::projects::project_details::{self, ProjectPatch};
+use crate::domain::projects::project_manual_metrics::{self, ManualMetricInput, ManualValue};
+use crate::domain::projects::project_milestones::{self, MilestoneInput, MilestonePatch};
+use crate::domain::projects::project_targets::{self, RuleInput, TargetInput};
+use crate::domain::projects::project_team::{self, TeamInput};
+use crate::domain::projects::projects::{self, ManualMetric, Milestone, Project, ProjectQuery};
 use crate::http::common::extract::{Caller, PageParams};
 use crate::http::common::json::Json;
 use crate::http::common::problem::{ApiError, Problem};
@@ -324,7 +327,7 @@ pub async fn create_project(
             .milestones
             .map(|list| list.into_iter().map(|m| MilestoneInput { title: m.title, due_on: m.due_on }).collect()),
     };
-    Ok(match state.db.run(move |conn| projects::create(conn, &actor, input)).await? {
+    Ok(match state.db.run(move |conn| project_create::create(conn, &actor, input)).await? {
         Created::New(p) => HttpResponse::Created()
             .insert_header(("Location", format!("/api/v1/projects/{}", p.id)))
             .json(ProjectBody::from(p)),
@@ -397,7 +400,7 @@ pub async fn update_project(
         status: body.status,
         version: body.version,
     };
-    let project = state.db.run(move |conn| projects::update(conn, &actor, id, patch)).await?;
+    let project = state.db.run(move |conn| project_details::update(conn, &actor, id, patch)).await?;
     Ok(HttpResponse::Ok().json(ProjectBody::from(project)))
 }
 
@@ -417,7 +420,7 @@ pub async fn set_team(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let team = TeamInput { lead_id: body.lead_id, supervisor_id: body.supervisor_id, member_ids: body.member_ids };
-    let project = state.db.run(move |conn| projects::set_team(conn, &actor, id, team)).await?;
+    let project = state.db.run(move |conn| project_team::set_team(conn, &actor, id, team)).await?;
     Ok(HttpResponse::Ok().json(ProjectBody::from(project)))
 }
 
@@ -437,7 +440,7 @@ pub async fn set_targets(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let list = targets(body.targets);
-    let project = state.db.run(move |conn| projects::set_targets(conn, &actor, id, list)).await?;
+    let project = state.db.run(move |conn| project_targets::set_targets(conn, &actor, id, list)).await?;
     Ok(HttpResponse::Ok().json(ProjectBody::from(project)))
 }
 
@@ -457,7 +460,7 @@ pub async fn set_rules(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let list = rules(body.rules);
-    let project = state.db.run(move |conn| projects::set_rules(conn, &actor, id, list)).await?;
+    let project = state.db.run(move |conn| project_targets::set_rules(conn, &actor, id, list)).await?;
     Ok(HttpResponse::Ok().json(ProjectBody::from(project)))
 }
 
@@ -477,7 +480,7 @@ pub async fn add_milestone(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let input = MilestoneInput { title: body.title, due_on: body.due_on };
-    let milestone = state.db.run(move |conn| projects::add_milestone(conn, &actor, id, input)).await?;
+    let milestone = state.db.run(move |conn| project_milestones::add_milestone(conn, &actor, id, input)).await?;
     Ok(HttpResponse::Created().json(MilestoneBody::from(milestone)))
 }
 
@@ -497,7 +500,8 @@ pub async fn update_milestone(
 ) -> Result<HttpResponse, ApiError> {
     let (id, mid) = path.into_inner();
     let patch = MilestonePatch { title: body.title, due_on: body.due_on, done: body.done };
-    let milestone = state.db.run(move |conn| projects::update_milestone(conn, &actor, id, mid, patch)).await?;
+    let milestone =
+        state.db.run(move |conn| project_milestones::update_milestone(conn, &actor, id, mid, patch)).await?;
     Ok(HttpResponse::Ok().json(MilestoneBody::from(milestone)))
 }
 
@@ -517,7 +521,7 @@ pub async fn add_manual_metric(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let input = ManualMetricInput { name: body.name, unit: body.unit, total: body.total, split: body.split };
-    let metric = state.db.run(move |conn| projects::add_manual_metric(conn, &actor, id, input)).await?;
+    let metric = state.db.run(move |conn| project_manual_metrics::add_manual_metric(conn, &actor, id, input)).await?;
     Ok(HttpResponse::Created().json(ManualMetricBody::from(metric)))
 }
 
@@ -538,7 +542,9 @@ pub async fn add_manual_value(
     let (id, mid) = path.into_inner();
     let value = state
         .db
-        .run(move |conn| projects::add_manual_value(conn, &actor, id, mid, body.user_id, body.on_date, body.value))
+        .run(move |conn| {
+            project_manual_metrics::add_manual_value(conn, &actor, id, mid, body.user_id, body.on_date, body.value)
+        })
         .await?;
     Ok(HttpResponse::Created().json(ManualValueBody::from(value)))
 }

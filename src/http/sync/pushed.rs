@@ -1,137 +1,22 @@
-//! `/api/v1/sync`: the phone's pull and push (WatermelonDB-shaped; see docs/SYNC.md).
+//! What a phone pushes, read without the database: the request body, and each pushed record as
+//! the domain's operation or its own refusal. Apart from the handler so that the `sync_push`
+//! fuzz target can drive the whole decoder.
 
-use actix_web::{HttpResponse, get, post, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::context::state::AppState;
 use crate::domain::field::partners::{NewPartner, PartnerPatch};
 use crate::domain::field::visits::{NewVisit, VisitOutcome, VisitPatch, VisitPurpose};
 use crate::domain::kinds::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
 use crate::domain::supervision::findings::{FindingPatch, FindingStatus, NewFinding};
 use crate::domain::supervision::supervisions::{ChecklistInput, NewSupervision, SupervisionItem, SupervisionPatch};
-use crate::domain::sync::{self, MAX_PUSH, Op, Outcome, Record, TableChanges};
-use crate::domain::{Actor, DomainError, ErrorCode};
+use crate::domain::sync::Op;
 use crate::geo::LatLon;
-use crate::http::common::extract::{Caller, CoordParam};
-use crate::http::common::json::Json;
-use crate::http::common::problem::{ApiError, Problem};
-use crate::http::field::partners::PartnerBody;
-use crate::http::field::photos::PhotoBody;
-use crate::http::field::visits::{VisitBody, VisitLocation};
-use crate::http::supervision::supervisions::{FindingBody, SupervisionBody};
-
-/// The caller's scope, as a short digest: a cursor is only valid for the scope that made it.
-fn scope_tag(actor: &Actor) -> String {
-    let text = format!("{}|{}|{}", actor.user_id, actor.role.as_str(), actor.org_path);
-    Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
-}
-
-fn encode_cursor(seq: i64, actor: &Actor) -> String {
-    URL_SAFE_NO_PAD.encode(format!("s2:{seq}:{}", scope_tag(actor)))
-}
-
-/// The change number in a cursor. A cursor made before the caller's role or org unit changed
-/// cannot be continued: the phone holds another scope's records and must start over.
-fn decode_cursor(cursor: &str, actor: &Actor) -> Result<i64, ApiError> {
-    let text = URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok());
-    let parts = text.as_deref().and_then(|t| t.strip_prefix("s2:")).and_then(|t| t.split_once(':'));
-    let (seq, tag) = parts
-        .and_then(|(n, tag)| n.parse::<i64>().ok().map(|n| (n, tag)))
-        .ok_or_else(|| ApiError::field("cursor", "not a cursor this server issued"))?;
-    if tag != scope_tag(actor) {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::CONFLICT,
-            ErrorCode::ResyncRequired,
-            "your role or org unit changed since this cursor: clear local data and pull without a cursor",
-        ));
-    }
-    Ok(seq)
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TableBody<T> {
-    pub created: Vec<T>,
-    pub updated: Vec<T>,
-    pub deleted: Vec<Uuid>,
-}
-
-fn table<D, T>(changes: TableChanges<D>, render: impl Fn(D) -> T) -> TableBody<T> {
-    TableBody {
-        created: changes.created.into_iter().map(&render).collect(),
-        updated: changes.updated.into_iter().map(&render).collect(),
-        deleted: changes.deleted,
-    }
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PullChanges {
-    pub partners: TableBody<PartnerBody>,
-    pub visits: TableBody<VisitBody>,
-    pub visit_photos: TableBody<PhotoBody>,
-    /// Supervisions of outlets in your subtree: an outlet's staff get their outlet's.
-    pub supervisions: TableBody<SupervisionBody>,
-    /// Findings in your subtree: an account manager gets their outlet's, their own among them.
-    pub supervision_findings: TableBody<FindingBody>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PullResponse {
-    pub changes: PullChanges,
-    /// Send it back as `cursor` on the next pull.
-    pub cursor: String,
-    /// More changes are waiting: pull again at once with the new cursor.
-    pub has_more: bool,
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PullParams {
-    /// The `cursor` of the previous pull; absent (or empty) for a first, full sync.
-    pub cursor: Option<String>,
-    /// Changes per page, 1–1000 (default 500).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<i64>,
-}
-
-/// Changes in your scope since a cursor, with tombstones, oldest first.
-#[utoipa::path(tag = "sync", security(("bearer" = [])), params(PullParams, CoordParam), responses(
-    (status = 200, body = PullResponse),
-    (status = 409, description = "resync_required: the cursor belongs to your former scope", body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
-))]
-#[get("/sync/pull")]
-pub async fn pull(
-    Caller(actor): Caller,
-    state: web::Data<AppState>,
-    params: web::Query<PullParams>,
-    coord: web::Query<CoordParam>,
-) -> Result<HttpResponse, ApiError> {
-    let after = params.cursor.as_deref().filter(|c| !c.is_empty()).map(|c| decode_cursor(c, &actor)).transpose()?;
-    let limit = params.limit.unwrap_or(500);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::field("limit", "must be between 1 and 1000"));
-    }
-    let viewer = actor.clone();
-    let pulled =
-        state.db.run(move |conn| sync::pull(conn, &actor, after, usize::try_from(limit).unwrap_or(500))).await?;
-    Ok(HttpResponse::Ok().json(PullResponse {
-        changes: PullChanges {
-            partners: table(pulled.partners, |p| PartnerBody::render(p, &viewer, &coord)),
-            visits: table(pulled.visits, |v| VisitBody::render(v, &coord)),
-            visit_photos: table(pulled.visit_photos, |p| PhotoBody::render(p, &coord)),
-            supervisions: table(pulled.supervisions, |s| SupervisionBody::render(s, None, &coord)),
-            supervision_findings: table(pulled.supervision_findings, |f| FindingBody::render(f, pulled.today)),
-        },
-        cursor: encode_cursor(pulled.cursor, &viewer),
-        has_more: pulled.has_more,
-    }))
-}
+use crate::http::common::extract::CoordParam;
+use crate::http::common::problem::ApiError;
+use crate::http::field::visits::VisitLocation;
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -181,14 +66,14 @@ impl PushChanges {
         ]
     }
 
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.tables().iter().map(|(_, t)| t.created.len() + t.updated.len() + t.deleted.len()).sum()
     }
 
     /// Every pushed record as (table, kind, value), in the order they apply: table by table,
     /// creates first, then updates, then deletes, so an offline day's edits of a record made that
     /// day apply in order.
-    fn records(&self) -> impl Iterator<Item = (&'static str, &'static str, serde_json::Value)> + '_ {
+    pub(super) fn records(&self) -> impl Iterator<Item = (&'static str, &'static str, serde_json::Value)> + '_ {
         use serde_json::{Map, Value};
         self.tables().into_iter().flat_map(|(name, table)| {
             let object = move |kind: &'static str| move |m: &Map<String, Value>| (name, kind, Value::Object(m.clone()));
@@ -209,35 +94,6 @@ pub struct PushRequest {
     /// The cursor of the client's last pull.
     pub cursor: Option<String>,
     pub changes: PushChanges,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PushStatus {
-    Created,
-    Updated,
-    Unchanged,
-    Deleted,
-    Conflict,
-    Rejected,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PushResult {
-    pub table: String,
-    pub id: Option<Uuid>,
-    pub status: PushStatus,
-    /// The server's copy: the stored record, or for a conflict the version that won.
-    #[schema(value_type = Option<Object>)]
-    pub record: Option<serde_json::Value>,
-    pub problem: Option<Problem>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PushResponse {
-    pub results: Vec<PushResult>,
-    /// Pull from here next; your own changes come back as updates.
-    pub cursor: Option<String>,
 }
 
 // The pushed shapes: the REST records, read leniently (server-managed fields are ignored).
@@ -375,7 +231,7 @@ fn read<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ApiError> {
     crate::http::common::json::parse(value.to_string().as_bytes())
 }
 
-fn id_of(value: &serde_json::Value) -> Option<Uuid> {
+pub(super) fn id_of(value: &serde_json::Value) -> Option<Uuid> {
     value.get("id").and_then(|v| v.as_str()).or_else(|| value.as_str()).and_then(|s| s.parse().ok())
 }
 
@@ -396,7 +252,7 @@ pub fn decode_push(body: &[u8]) -> Result<Vec<Result<(), ApiError>>, ApiError> {
 }
 
 /// Turns one pushed record into an operation; a record that does not parse is rejected alone.
-fn parse_op(table: &str, kind: &str, value: &serde_json::Value, coord: &CoordParam) -> Result<Op, ApiError> {
+pub(super) fn parse_op(table: &str, kind: &str, value: &serde_json::Value, coord: &CoordParam) -> Result<Op, ApiError> {
     let location = |l: LatLon| coord.incoming("location", l);
     Ok(match (table, kind) {
         ("partners", "created") => {
@@ -552,73 +408,6 @@ fn parse_op(table: &str, kind: &str, value: &serde_json::Value, coord: &CoordPar
         }
         _ => return Err(ApiError::field(table, "unknown change")),
     })
-}
-
-fn render(record: Record, viewer: &Actor, coord: &CoordParam) -> Option<serde_json::Value> {
-    match record {
-        Record::Partner(p) => serde_json::to_value(PartnerBody::render(*p, viewer, coord)).ok(),
-        Record::Visit(v) => serde_json::to_value(VisitBody::render(*v, coord)).ok(),
-        Record::Supervision(s) => serde_json::to_value(SupervisionBody::render(*s, None, coord)).ok(),
-        Record::Finding(f, today) => serde_json::to_value(FindingBody::render(*f, today)).ok(),
-    }
-}
-
-fn result(table: &str, id: Option<Uuid>, outcome: Outcome, viewer: &Actor, coord: &CoordParam) -> PushResult {
-    let (status, record, problem) = match outcome {
-        Outcome::Created(r) => (PushStatus::Created, render(r, viewer, coord), None),
-        Outcome::Updated(r) => (PushStatus::Updated, render(r, viewer, coord), None),
-        Outcome::Unchanged(r) => (PushStatus::Unchanged, r.and_then(|r| render(r, viewer, coord)), None),
-        Outcome::Deleted => (PushStatus::Deleted, None, None),
-        Outcome::Conflict(r) => (PushStatus::Conflict, render(r, viewer, coord), None),
-        Outcome::Rejected(e) => (PushStatus::Rejected, None, Some(ApiError::from(e).problem())),
-    };
-    PushResult { table: table.to_owned(), id, status, record, problem }
-}
-
-/// Apply a batch of offline changes. Every record gets its own result, and its own transaction:
-/// one rejected record never loses the others. Pushing the same batch again changes nothing.
-#[utoipa::path(tag = "sync", security(("bearer" = [])), params(CoordParam), request_body = PushRequest, responses(
-    (status = 200, body = PushResponse),
-    (status = 409, description = "resync_required: the cursor sent with the batch belongs to your former scope", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "more than 500 records, or a malformed batch", body = Problem, content_type = "application/problem+json"),
-))]
-#[post("/sync/push")]
-pub async fn push(
-    Caller(actor): Caller,
-    state: web::Data<AppState>,
-    coord: web::Query<CoordParam>,
-    Json(body): Json<PushRequest>,
-) -> Result<HttpResponse, ApiError> {
-    if let Some(cursor) = body.cursor.as_deref().filter(|c| !c.is_empty()) {
-        decode_cursor(cursor, &actor)?;
-    }
-    let count = body.changes.len();
-    if count > MAX_PUSH {
-        return Err(ApiError::field("changes", format!("at most {MAX_PUSH} records per push; split the batch")));
-    }
-    let thresholds = state.settings.verification;
-    let mut results = Vec::with_capacity(count);
-    for (name, kind, value) in body.changes.records() {
-        let id = id_of(&value);
-        let outcome = match parse_op(name, kind, &value, &coord) {
-            Err(problem) => {
-                results.push(PushResult {
-                    table: name.to_owned(),
-                    id,
-                    status: PushStatus::Rejected,
-                    record: None,
-                    problem: Some(problem.problem()),
-                });
-                continue;
-            }
-            Ok(op) => {
-                let actor = actor.clone();
-                state.db.run(move |conn| sync::apply(conn, &actor, &thresholds, op).map_err(DomainError::from)).await?
-            }
-        };
-        results.push(result(name, id, outcome, &actor, &coord));
-    }
-    Ok(HttpResponse::Ok().json(PushResponse { results, cursor: body.cursor }))
 }
 
 #[cfg(test)]
