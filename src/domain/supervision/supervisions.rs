@@ -3,6 +3,8 @@
 //! and a due date, open → done) and its review (复盘: what worked, what to change). Verified like
 //! a visit, against the outlet's door.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -728,6 +730,12 @@ pub fn get_finding(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<(Findin
         .ok_or(DomainError::NotFound("finding"))?;
     let today = Clock::new(&project_store::branch_time_zone(conn, &row.branch_id)?).today();
     Ok((Finding::try_from(row)?, today))
+}
+
+/// Of these finding ids, the ones [`get_finding`] answers to the caller, in one query whatever their
+/// number.
+pub fn readable_finding_ids(conn: &mut DbConn, actor: &Actor, ids: &[String]) -> Result<HashSet<String>, StoreError> {
+    Ok(store::find_findings(conn, ids)?.into_iter().filter(|r| visible_finding(actor, r)).map(|r| r.id).collect())
 }
 
 /// The owner closes (or reopens) their finding with a note; the supervisor and the managers over
