@@ -1,6 +1,8 @@
 //! Offline sync: a change feed ordered by the server's change sequence, and batch push.
 //! See `docs/SYNC.md` for the protocol as the phone sees it.
 
+use std::collections::HashSet;
+
 use uuid::Uuid;
 
 use crate::domain::common::create::Created;
@@ -121,12 +123,13 @@ pub fn pull(conn: &mut DbConn, actor: &Actor, after: Option<i64>, limit: usize) 
     }
     let tombstones: Vec<_> = tombstones.into_iter().filter(|t| t.seq <= bound).collect();
     // A record that left one subtree for another the caller also sees is an update, not a delete.
-    // Only a record not deleted can be one: found for all the tombstones at once, so only those
-    // (rare) records are read one by one.
+    // Only a record not deleted can be one (found for all the tombstones at once), and of those
+    // the ones the caller still reads: one query per kind, whatever their number.
     let live = sync::live_records(conn, &tombstones)?;
+    let seen = still_visible(conn, actor, &live)?;
     for t in tombstones {
         let id = uuid_col(&t.record_id)?;
-        if live.contains(&(t.entity.clone(), t.record_id.clone())) && still_visible(conn, actor, &t.entity, id)? {
+        if seen.contains(&(t.entity.clone(), t.record_id.clone())) {
             continue;
         }
         items.push((t.seq, false, Item::Gone(t.entity, id)));
@@ -197,19 +200,47 @@ pub fn pull(conn: &mut DbConn, actor: &Actor, after: Option<i64>, limit: usize) 
     Ok(pulled)
 }
 
-fn still_visible(conn: &mut DbConn, actor: &Actor, entity: &str, id: Uuid) -> Result<bool, StoreError> {
-    let result = match entity {
-        "partners" => partners::get(conn, actor, id).map(|_| ()),
-        "visits" => visits::get(conn, actor, id).map(|_| ()),
-        "supervisions" => supervisions::get(conn, actor, id).map(|_| ()),
-        "supervision_findings" => findings::get_finding(conn, actor, id).map(|_| ()),
-        _ => photos::get(conn, actor, id).map(|_| ()),
-    };
-    match result {
-        Ok(()) => Ok(true),
-        Err(DomainError::Store(e)) => Err(e),
-        Err(_) => Ok(false),
+/// Of these live records (as `(entity, id)`), the ones the caller reads. Partners and findings
+/// move between subtrees (a new owner or unit) and are read in one query per kind; visits,
+/// supervisions and photos leave a tombstone only when deleted, so are never live here, and
+/// would be read one by one.
+fn still_visible(
+    conn: &mut DbConn,
+    actor: &Actor,
+    live: &HashSet<(String, String)>,
+) -> Result<HashSet<(String, String)>, StoreError> {
+    let of =
+        |entity: &str| -> Vec<String> { live.iter().filter(|(e, _)| e == entity).map(|(_, id)| id.clone()).collect() };
+    let mut seen = HashSet::new();
+    let (partner_ids, finding_ids) = (of("partners"), of("supervision_findings"));
+    if !partner_ids.is_empty() {
+        seen.extend(
+            partners::readable_ids(conn, actor, &partner_ids)?.into_iter().map(|id| ("partners".to_owned(), id)),
+        );
     }
+    if !finding_ids.is_empty() {
+        seen.extend(
+            findings::readable_finding_ids(conn, actor, &finding_ids)?
+                .into_iter()
+                .map(|id| ("supervision_findings".to_owned(), id)),
+        );
+    }
+    for (entity, id) in live.iter().filter(|(e, _)| e != "partners" && e != "supervision_findings") {
+        let uuid = uuid_col(id)?;
+        let result = match entity.as_str() {
+            "visits" => visits::get(conn, actor, uuid).map(|_| ()),
+            "supervisions" => supervisions::get(conn, actor, uuid).map(|_| ()),
+            _ => photos::get(conn, actor, uuid).map(|_| ()),
+        };
+        match result {
+            Ok(()) => {
+                seen.insert((entity.clone(), id.clone()));
+            }
+            Err(DomainError::Store(e)) => return Err(e),
+            Err(_) => {}
+        }
+    }
+    Ok(seen)
 }
 
 /// One record of a push batch, already parsed.

@@ -914,23 +914,94 @@ fn every_operation_has_a_row_in_the_matrix() {
     assert!(stale.is_empty(), "rows for operations that no longer exist: {stale:?}");
 }
 
-#[tokio::test]
-async fn every_object_operation_answers_each_role_by_the_scope_rules() {
+/// The matrix runs in [`PARTS`] tests, each with its own app and world, so that the parts run
+/// side by side. Each part builds the whole world (every kind at every position, about a second),
+/// so its leak scan looks for the same ids as one test over all rows did.
+const PARTS: usize = 4;
+
+/// Roughly what a row's cells cost, counted in plain cells: a consuming row makes an object for
+/// each cell (about five times a plain cell); the showcase card is drawn anew for each caller who
+/// may see it (about fifty: six of the matrix's twenty seconds in a debug build).
+fn weight(template: &str, row: &Row) -> u32 {
+    if template.ends_with("/showcase.png") {
+        50
+    } else if row.consumes {
+        5
+    } else {
+        1
+    }
+}
+
+/// The keys of the rows of each part: the heaviest rows first (then in key order), each to the
+/// part with the least weight so far (the first of equals). The same rows every run, and parts
+/// that take about as long as each other.
+fn parts() -> Vec<Vec<(&'static str, &'static str)>> {
+    let rows = rows();
+    let mut keys: Vec<_> = rows.iter().map(|(key, row)| (weight(key.1, row), *key)).collect();
+    keys.sort_by_key(|(weight, key)| (std::cmp::Reverse(*weight), *key));
+    let mut parts = vec![(0, Vec::new()); PARTS];
+    for (weight, key) in keys {
+        let lightest = (0..PARTS).min_by_key(|i| (parts[*i].0, *i)).unwrap();
+        parts[lightest].0 += weight;
+        parts[lightest].1.push(key);
+    }
+    parts.into_iter().map(|(_, keys)| keys).collect()
+}
+
+/// The positions a row is called on: an org unit is nobody's own; a user's own record is the
+/// caller account manager.
+fn positions(row: &Row) -> impl Iterator<Item = Pos> + '_ {
+    POSITIONS.into_iter().filter(|pos| !(row.kind == Kind::Unit && *pos == Pos::Own))
+}
+
+/// The cells of a row: every caller on every position it is called on.
+fn cells_of(row: &Row) -> usize {
+    CALLERS.len() * positions(row).count()
+}
+
+#[test]
+fn the_matrix_parts_hold_every_row_once_and_over_a_thousand_cells() {
+    let rows = rows();
+    let parts = parts();
+    assert_eq!(parts.len(), PARTS);
+    assert_eq!(PART_TESTS, (0..PARTS).collect::<Vec<_>>(), "a test for each part, and no other");
+    let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for (i, part) in parts.iter().enumerate() {
+        assert!(!part.is_empty(), "part {} of {PARTS} has no row", i + 1);
+        for key in part {
+            assert!(rows.contains_key(key), "part {} names {key:?}, which is no row", i + 1);
+            *seen.entry(*key).or_default() += 1;
+        }
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).map(|(k, _)| k).collect();
+    assert!(twice.is_empty(), "rows in more than one part: {twice:?}");
+    let missing: Vec<_> = rows.keys().filter(|k| !seen.contains_key(*k)).collect();
+    assert!(missing.is_empty(), "rows in no part: {missing:?}");
+    let cells: usize = rows.values().map(cells_of).sum();
+    let by_parts: usize = parts.iter().flatten().map(|key| cells_of(&rows[key])).sum();
+    assert_eq!(by_parts, cells);
+    assert!(cells > 1000, "{cells} cells");
+}
+
+/// One part of the matrix: its rows, every caller, every position; the count of cells it walked
+/// must be the one its rows ask for.
+async fn matrix_part(part: usize) {
+    let mut rows = rows();
+    let keys = parts().swap_remove(part);
+    let expected_cells: usize = keys.iter().map(|key| cells_of(&rows[key])).sum();
     let app = spawn_app().await;
     let mut world = World::new(&app).await;
     let mut findings = Findings::default();
     // The objects every non-consuming row reads or edits, one per kind and position.
     let shared = world.populate(&app).await;
     let mut cells = 0;
-    for ((method, template), row) in rows() {
+    for key in keys {
+        let (method, template) = key;
+        let row = rows.remove(&key).unwrap();
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         for caller in CALLERS {
             let token = world.callers[&caller].token.clone();
-            for pos in POSITIONS {
-                // An org unit is nobody's own; a user's own record is the caller account manager.
-                if row.kind == Kind::Unit && pos == Pos::Own {
-                    continue;
-                }
+            for pos in positions(&row) {
                 let obj =
                     if row.consumes { world.make(&app, row.kind, pos).await } else { shared[&(row.kind, pos)].clone() };
                 let expected = match (visible(row.kind, caller, pos), allowed(row.access, caller, pos)) {
@@ -947,7 +1018,27 @@ async fn every_object_operation_answers_each_role_by_the_scope_rules() {
         }
     }
     assert!(findings.0.is_empty(), "{} of {cells} cells disagree:\n{}", findings.0.len(), findings.0.join("\n"));
-    assert!(cells > 1000, "{cells} cells");
+    assert_eq!(cells, expected_cells, "part {} of {PARTS}: cells walked", part + 1);
+}
+
+/// A test per part, named by its number (`…_1_of_4`), and the list of the parts they run.
+macro_rules! matrix_parts {
+    ($($name:ident => $part:expr),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                matrix_part($part).await;
+            }
+        )+
+        const PART_TESTS: &[usize] = &[$($part),+];
+    };
+}
+
+matrix_parts! {
+    every_object_operation_answers_each_role_by_the_scope_rules_1_of_4 => 0,
+    every_object_operation_answers_each_role_by_the_scope_rules_2_of_4 => 1,
+    every_object_operation_answers_each_role_by_the_scope_rules_3_of_4 => 2,
+    every_object_operation_answers_each_role_by_the_scope_rules_4_of_4 => 3,
 }
 
 impl World {

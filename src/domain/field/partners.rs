@@ -1,5 +1,7 @@
 //! Alliance partners (联盟商户): geolocated records that move through the alliance pipeline.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -428,12 +430,21 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPartner) -> Result<Cre
     })
 }
 
+/// Whether [`get`] answers this row to the caller: a live partner in their scope.
+fn readable(actor: &Actor, row: &PartnerRow) -> bool {
+    row.deleted_at.is_none() && actor.scope().contains(&row.org_path)
+}
+
 /// A live partner in the caller's scope.
 pub fn get(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<Partner, DomainError> {
-    let row = store::find(conn, &id.to_string())?
-        .filter(|r| r.deleted_at.is_none() && actor.scope().contains(&r.org_path))
-        .ok_or(DomainError::NotFound("partner"))?;
+    let row =
+        store::find(conn, &id.to_string())?.filter(|r| readable(actor, r)).ok_or(DomainError::NotFound("partner"))?;
     Ok(Partner::try_from(row)?)
+}
+
+/// Of these partner ids, the ones [`get`] answers to the caller, in one query whatever their number.
+pub fn readable_ids(conn: &mut DbConn, actor: &Actor, ids: &[String]) -> Result<HashSet<String>, StoreError> {
+    Ok(store::find_many(conn, ids)?.into_iter().filter(|r| readable(actor, r)).map(|r| r.id).collect())
 }
 
 /// Beyond this many 0.01° bands (2° of latitude) the box is not a local search: the band list is

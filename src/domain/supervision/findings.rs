@@ -1,6 +1,8 @@
 //! A supervision's findings (整改项): each with an owner who must act on it by a day, open →
 //! done, seen by the outlet's subtree and by its owner and author wherever they sit.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -243,6 +245,12 @@ pub fn get_finding(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<(Findin
         .ok_or(DomainError::NotFound("finding"))?;
     let today = Clock::new(&project_store::branch_time_zone(conn, &row.branch_id)?).today();
     Ok((Finding::try_from(row)?, today))
+}
+
+/// Of these finding ids, the ones [`get_finding`] answers to the caller, in one query whatever their
+/// number.
+pub fn readable_finding_ids(conn: &mut DbConn, actor: &Actor, ids: &[String]) -> Result<HashSet<String>, StoreError> {
+    Ok(store::find_findings(conn, ids)?.into_iter().filter(|r| visible_finding(actor, r)).map(|r| r.id).collect())
 }
 
 /// The owner closes (or reopens) their finding with a note; the supervisor and the managers over

@@ -175,6 +175,11 @@ pub fn find_finding(conn: &mut DbConn, id: &str) -> Result<Option<FindingRow>, S
     Ok(findings::table.find(id).select(FindingRow::as_select()).first(conn).optional()?)
 }
 
+/// Full rows of findings by id (any order), deleted ones too.
+pub fn find_findings(conn: &mut DbConn, ids: &[String]) -> Result<Vec<FindingRow>, StoreError> {
+    Ok(findings::table.filter(findings::id.eq_any(ids)).select(FindingRow::as_select()).load(conn)?)
+}
+
 pub fn replace_finding(conn: &mut DbConn, row: &FindingRow, expected_version: i64) -> Result<bool, StoreError> {
     let n =
         diesel::update(findings::table.filter(findings::id.eq(&row.id)).filter(findings::version.eq(expected_version)))
