@@ -29,9 +29,12 @@ pub mod snapshot;
 pub mod supervision;
 pub mod sync;
 
+mod checkpointer;
 mod connection;
+mod current_lane;
 mod error;
 mod group_commit;
+mod lane;
 mod pagination;
 mod pool;
 mod statements;

@@ -6,7 +6,8 @@ use tokio::sync::Semaphore;
 use diesel::Connection;
 use diesel::r2d2::R2D2Connection;
 
-use super::group_commit::{self, GroupCommit};
+use super::current_lane;
+use super::group_commit::GroupCommit;
 use super::statements::StatementCount;
 use super::{Backend, DbConn, StoreError};
 use crate::workers::Workers;
@@ -58,9 +59,10 @@ impl PoolOptions {
     }
 }
 
-/// The database handle the application shares: a pool plus the one bridge into async code.
+/// A connection out of the pool, from [`Db::get`].
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
+/// The database handle the application shares: a pool plus the one bridge into async code.
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<ConnectionManager>,
@@ -74,8 +76,9 @@ pub struct Db {
     workers: Workers,
     /// How long work waits for a permit before it is refused (the pool's connection timeout).
     patience: Duration,
-    /// SQLite's group commit: where this database's write transactions queue (see
-    /// [`group_commit`]). PostgreSQL takes concurrent writers itself.
+    /// SQLite's group commit: where this database's write transactions queue (its lane, see
+    /// [`super::write`]) and the thread [`Db::write`] hands whole writes to (see
+    /// [`super::group_commit`]). PostgreSQL takes concurrent writers itself.
     group: Option<Arc<GroupCommit>>,
     /// The statements this database's connections have run (see [`super::statements`]).
     statements: StatementCount,
@@ -135,7 +138,7 @@ impl Db {
         self.workers
             .run(move || {
                 let _permit = permit;
-                let _lane = group_commit::enter(lane);
+                let _lane = current_lane::enter(lane);
                 let mut conn = pool.get().map_err(StoreError::from)?;
                 f(&mut conn)
             })
@@ -145,7 +148,7 @@ impl Db {
 
     /// A write: `f` runs as one unit (its `write_tx` calls are savepoints of it). On SQLite it
     /// runs on the writer thread, back to back with the writes queued with it, in one commit (see
-    /// [`group_commit`]); on PostgreSQL as [`Db::run`]. For the writes that come in bursts.
+    /// [`super::group_commit`]); on PostgreSQL as [`Db::run`]. For the writes that come in bursts.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
@@ -158,7 +161,8 @@ impl Db {
         }
     }
 
-    /// Synchronous access, for the command line and the demo seeder.
+    /// Synchronous access, for the command line and the bench seeder. No lane is entered: a
+    /// `write_tx` on this connection is a transaction of its own (see [`super::write`] for why).
     pub fn get(&self) -> Result<PooledConn, StoreError> {
         Ok(self.pool.get()?)
     }
