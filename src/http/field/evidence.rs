@@ -65,14 +65,18 @@ macro_rules! evidence_downloads {
         full: $full:ident => $full_path:tt, $full_doc:tt,
         thumbnail: $thumb:ident => $thumb_path:tt, $thumb_doc:tt $(,)?
     ) => {
-        #[doc = $full_doc]
+        $crate::http::field::evidence::evidence_downloads!(@route $holder, $tag, $full, $full_path, $full_doc, Full);
+        $crate::http::field::evidence::evidence_downloads!(@route $holder, $tag, $thumb, $thumb_path, $thumb_doc, Thumbnail);
+    };
+    (@route $holder:ty, $tag:tt, $name:ident, $path:tt, $doc:tt, $rendition:ident) => {
+        #[doc = $doc]
         #[utoipa::path(tag = $tag, security(("bearer" = [])), params(("id" = uuid::Uuid, Path), ("sha256" = String, Path)), responses(
             (status = 200, description = "JPEG", content_type = "image/jpeg", body = Vec<u8>),
             (status = 304, description = "not modified (If-None-Match)"),
             (status = 404, body = crate::http::common::problem::Problem, content_type = "application/problem+json"),
         ))]
-        #[get($full_path)]
-        pub async fn $full(
+        #[get($path)]
+        pub async fn $name(
             crate::http::common::extract::Caller(actor): crate::http::common::extract::Caller,
             state: actix_web::web::Data<crate::context::state::AppState>,
             path: actix_web::web::Path<(uuid::Uuid, String)>,
@@ -83,30 +87,7 @@ macro_rules! evidence_downloads {
                 state,
                 path,
                 req,
-                crate::domain::common::evidence::Rendition::Full,
-            )
-            .await
-        }
-
-        #[doc = $thumb_doc]
-        #[utoipa::path(tag = $tag, security(("bearer" = [])), params(("id" = uuid::Uuid, Path), ("sha256" = String, Path)), responses(
-            (status = 200, description = "JPEG", content_type = "image/jpeg", body = Vec<u8>),
-            (status = 304, description = "not modified (If-None-Match)"),
-            (status = 404, body = crate::http::common::problem::Problem, content_type = "application/problem+json"),
-        ))]
-        #[get($thumb_path)]
-        pub async fn $thumb(
-            crate::http::common::extract::Caller(actor): crate::http::common::extract::Caller,
-            state: actix_web::web::Data<crate::context::state::AppState>,
-            path: actix_web::web::Path<(uuid::Uuid, String)>,
-            req: actix_web::HttpRequest,
-        ) -> Result<actix_web::HttpResponse, crate::http::common::problem::ApiError> {
-            crate::http::field::evidence::download::<$holder>(
-                actor,
-                state,
-                path,
-                req,
-                crate::domain::common::evidence::Rendition::Thumbnail,
+                crate::domain::common::evidence::Rendition::$rendition,
             )
             .await
         }
