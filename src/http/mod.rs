@@ -37,6 +37,7 @@ pub const PUBLIC_OPERATIONS: &[(&str, &str)] = &[
     ("get", "/e/{code}/tickets/{ticket}.png"),
     ("get", "/map"),
     ("get", "/map/assets/{file}"),
+    ("get", "/api/v1/sync/schema"),
 ];
 
 /// Registers every route. Routes are added only with `.service()`, so each one is in the spec.
@@ -161,6 +162,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(projects::monitoring::daily)
                 .service(map::map_features)
                 .service(map::map_coverage)
+                .service(sync::watermelon::sync_schema)
+                .service(sync::watermelon::pull_changes)
+                .service(sync::watermelon::push_changes)
                 .service(sync::pull::pull)
                 .service(sync::push::push)
                 .service(org::audit::list_audit),

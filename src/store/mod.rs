@@ -28,6 +28,7 @@ pub mod schema;
 pub mod snapshot;
 pub mod supervision;
 pub mod sync;
+pub mod sync_replies;
 
 mod checkpointer;
 mod connection;

@@ -555,6 +555,31 @@ diesel::joinable!(partners -> users (owner_id));
 diesel::joinable!(partner_status_changes -> partners (partner_id));
 diesel::joinable!(visits -> users (user_id));
 diesel::joinable!(visit_photos -> visits (visit_id));
+diesel::table! {
+    sync_resends (user_id, entity, record_id) {
+        user_id -> Text,
+        entity -> Text,
+        record_id -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    sync_rejections (id) {
+        id -> Text,
+        user_id -> Text,
+        table_name -> Text,
+        record_id -> Text,
+        code -> Text,
+        message -> Text,
+        detail -> Text,
+        existing_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        seq -> BigInt,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
     users,
@@ -566,6 +591,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     visit_photos,
     sync_tombstones,
     sync_counter,
+    sync_resends,
+    sync_rejections,
     events,
     event_steps,
     registrations,

@@ -661,6 +661,8 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/projects"),
     ("post", "/api/v1/projects"),
     ("get", "/api/v1/reports/daily"),
+    ("get", "/api/v1/sync"),
+    ("post", "/api/v1/sync"),
     ("get", "/api/v1/sync/pull"),
     ("post", "/api/v1/sync/push"),
     ("get", "/api/v1/users"),
@@ -1160,6 +1162,10 @@ async fn every_collection_shows_each_role_its_scope_and_nothing_else() {
                 }
             }
         }
+        // WatermelonDB's pull, one change set: the caller's scope only.
+        let (status, body) = send(&app, Method::GET, "/api/v1/sync", &token, Body::None).await;
+        findings.status(format!("GET /api/v1/sync as {role}"), 200, status, &body);
+        findings.leaks(&format!("GET /api/v1/sync as {role}"), &world, caller, &body);
         // A sync pull, every page: the caller's scope only.
         let mut cursor = String::new();
         for _ in 0..50 {

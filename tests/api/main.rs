@@ -37,3 +37,4 @@ mod supervisions;
 mod sync;
 mod users;
 mod visits;
+mod watermelon_sync;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::cursor::{decode_cursor, encode_cursor};
 use crate::context::state::AppState;
-use crate::domain::sync::{self, TableChanges};
+use crate::domain::sync::legacy::{self as sync, TableChanges};
 use crate::http::common::extract::{Caller, CoordParam};
 use crate::http::common::problem::{ApiError, Problem};
 use crate::http::field::partners::PartnerBody;

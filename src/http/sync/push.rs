@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::cursor::decode_cursor;
 use super::pushed::{PushRequest, id_of, parse_op};
 use crate::context::state::AppState;
-use crate::domain::sync::{self, MAX_PUSH, Outcome, Record};
+use crate::domain::sync::legacy::{self as sync, MAX_PUSH, Outcome, Record};
 use crate::domain::{Actor, DomainError};
 use crate::http::common::extract::{Caller, CoordParam};
 use crate::http::common::json::Json;

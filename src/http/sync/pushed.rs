@@ -12,7 +12,7 @@ use crate::domain::field::visits::{NewVisit, VisitOutcome, VisitPatch, VisitPurp
 use crate::domain::kinds::partner_kind::{AudienceUnit, PartnerCategory, PartnerStatus};
 use crate::domain::supervision::findings::{FindingPatch, FindingStatus, NewFinding};
 use crate::domain::supervision::supervisions::{ChecklistInput, NewSupervision, SupervisionItem, SupervisionPatch};
-use crate::domain::sync::Op;
+use crate::domain::sync::legacy::Op;
 use crate::geo::LatLon;
 use crate::http::common::extract::CoordParam;
 use crate::http::common::problem::ApiError;

@@ -1,0 +1,2 @@
+DROP TABLE sync_rejections;
+DROP TABLE sync_resends;
