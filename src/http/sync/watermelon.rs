@@ -128,8 +128,7 @@ pub struct PushBody {
     /// WatermelonDB's `lastPulledAt`, if the app sends it in the body (it may send it as the
     /// query parameter instead); not needed to apply the push.
     #[serde(default, rename = "lastPulledAt")]
-    #[schema(value_type = Option<i64>)]
-    pub last_pulled_at: Option<serde_json::Value>,
+    pub last_pulled_at: Option<i64>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
