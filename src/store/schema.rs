@@ -15,6 +15,7 @@ diesel::table! {
         time_zone -> Text,
         lat -> Nullable<Double>,
         lon -> Nullable<Double>,
+        seq -> BigInt,
     }
 }
 
@@ -31,6 +32,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        seq -> BigInt,
+        scope_seq -> BigInt,
     }
 }
 
@@ -226,6 +229,8 @@ diesel::table! {
         notes -> Nullable<Text>,
         evidence -> Text,
         figures -> Nullable<Text>,
+        sync_id -> Text,
+        seq -> BigInt,
     }
 }
 
@@ -244,6 +249,7 @@ diesel::table! {
         checked_in_by -> Nullable<Text>,
         erased_at -> Nullable<Timestamp>,
         lead_id -> Nullable<Text>,
+        seq -> BigInt,
     }
 }
 
@@ -314,6 +320,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        seq -> BigInt,
     }
 }
 

@@ -36,12 +36,15 @@ pub fn insert_tombstone(conn: &mut DbConn, row: &TombstoneRow) -> Result<(), Sto
     Ok(())
 }
 
-/// The tables the phone syncs; tombstones of others (leads) serve only the map's index.
-const SYNCED: [&str; 5] = ["partners", "visits", "visit_photos", "supervisions", "supervision_findings"];
+/// The tables the first sync protocol syncs; tombstones of others (leads) serve only the map's
+/// index there.
+pub const LEGACY_SYNCED: [&str; 5] = ["partners", "visits", "visit_photos", "supervisions", "supervision_findings"];
 
-/// Tombstones in `(after, upto]`, in a subtree (and for one author's records, if given).
+/// Tombstones of `entities` in `(after, upto]`, in a subtree (and for one author's records, if
+/// given).
 pub fn tombstones_since(
     conn: &mut DbConn,
+    entities: &[&str],
     path_prefix: Option<&str>,
     user_id: Option<&str>,
     after: i64,
@@ -52,7 +55,7 @@ pub fn tombstones_since(
         .select(TombstoneRow::as_select())
         .filter(sync_tombstones::seq.gt(after))
         .filter(sync_tombstones::seq.le(upto))
-        .filter(sync_tombstones::entity.eq_any(SYNCED))
+        .filter(sync_tombstones::entity.eq_any(entities))
         .into_boxed();
     if let Some(prefix) = path_prefix {
         query = query.filter(sync_tombstones::org_path.like(format!("{prefix}%")));

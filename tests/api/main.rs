@@ -37,4 +37,5 @@ mod supervisions;
 mod sync;
 mod users;
 mod visits;
+mod watermelon_offline;
 mod watermelon_sync;

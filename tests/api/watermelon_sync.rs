@@ -13,7 +13,7 @@ async fn pull(app: &TestApp, token: &str, last: i64) -> Value {
     json_ok(app.get(format!("/api/v1/sync?last_pulled_at={last}&schema_version=1"), Some(token)).await, 200).await
 }
 
-async fn push(app: &TestApp, token: &str, changes: Value) -> Value {
+pub async fn push(app: &TestApp, token: &str, changes: Value) -> Value {
     json_ok(app.post_json("/api/v1/sync", Some(token), &json!({"changes": changes})).await, 200).await
 }
 
@@ -26,7 +26,7 @@ fn find<'a>(pulled: &'a Value, table: &str, id: &str) -> Option<&'a Value> {
 }
 
 /// A record as WatermelonDB pushes it: its raw columns, `_status` and `_changed`.
-fn raw(record: &Value, status: &str, changed: &[&str]) -> Value {
+pub fn raw(record: &Value, status: &str, changed: &[&str]) -> Value {
     let mut row: Map<String, Value> = record.as_object().unwrap().clone();
     row.insert("_status".into(), json!(status));
     row.insert("_changed".into(), json!(changed.join(",")));
@@ -37,8 +37,19 @@ fn raw(record: &Value, status: &str, changed: &[&str]) -> Value {
 async fn the_schema_is_public_and_watermelondb_shaped() {
     let app = spawn_app().await;
     let schema = json_ok(app.get("/api/v1/sync/schema", None).await, 200).await;
-    assert_eq!(schema["version"], 1);
-    assert_eq!(schema["migrations"], json!([]));
+    assert_eq!(schema["version"], 2);
+    // Version 2 took the work of the market offline: one migration creating its tables.
+    let steps = schema["migrations"][0]["steps"].as_array().unwrap();
+    assert_eq!(schema["migrations"][0]["toVersion"], 2);
+    let created: Vec<&str> = steps.iter().map(|s| s["schema"]["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        created,
+        ["org_units", "colleagues", "projects", "leads", "events", "event_steps", "event_attendees"],
+        "{steps:?}"
+    );
+    let v1 = json_ok(app.get("/api/v1/sync/schema?version=1", None).await, 200).await;
+    assert_eq!((v1["version"].as_i64(), v1["migrations"].clone()), (Some(1), json!([])));
+    assert!(v1["tables"].as_array().unwrap().iter().all(|t| t["name"] != "leads"));
     let tables: Vec<&str> = schema["tables"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     for table in ["partners", "visits", "visit_photos", "supervisions", "supervision_findings", "sync_rejections"] {
         assert!(tables.contains(&table), "{table} in {tables:?}");
@@ -49,13 +60,20 @@ async fn the_schema_is_public_and_watermelondb_shaped() {
             assert!(["string", "number", "boolean"].contains(&column["type"].as_str().unwrap()), "{column}");
             assert!(column["name"] != "id" && !column["name"].as_str().unwrap().starts_with('_'), "{column}");
         }
+        // Times are epoch milliseconds (steps and attendees have none of their own).
         for time in ["created_at", "updated_at"] {
-            let c = columns.iter().find(|c| c["name"] == time).unwrap_or_else(|| panic!("{time} in {table}"));
-            assert_eq!((c["type"].as_str(), c["isOptional"].as_bool()), (Some("number"), Some(false)));
+            if let Some(c) = columns.iter().find(|c| c["name"] == time) {
+                assert_eq!((c["type"].as_str(), c["isOptional"].as_bool()), (Some("number"), Some(false)), "{table}");
+            } else {
+                assert!(
+                    ["event_steps", "event_attendees"].contains(&table["name"].as_str().unwrap()),
+                    "{time} in {table}"
+                );
+            }
         }
     }
     assert_problem(app.get("/api/v1/sync/schema?version=0", None).await, 422, "validation_failed").await;
-    assert_problem(app.get("/api/v1/sync/schema?version=2", None).await, 422, "validation_failed").await;
+    assert_problem(app.get("/api/v1/sync/schema?version=3", None).await, 422, "validation_failed").await;
 }
 
 #[tokio::test]

@@ -106,7 +106,14 @@ export class Outreach {
   }
 }
 
-export type Exchange = { method: string; path: string; status: number; request: any; response: any }
+export type Exchange = {
+  method: string
+  path: string
+  query: Record<string, string>
+  status: number
+  request: any
+  response: any
+}
 
 // Forwards to the server and records every sync exchange; `loseNextPushAnswer()` forwards the
 // next push, lets the server apply it, and then drops the connection instead of answering.
@@ -142,6 +149,7 @@ export class Proxy {
         this.exchanges.push({
           method: req.method!,
           path: req.url!,
+          query: Object.fromEntries(new URL(req.url!, this.target).searchParams),
           status: lose ? 0 : upstream.status,
           request: body.length ? JSON.parse(body.toString()) : null,
           response: text ? JSON.parse(text) : null,

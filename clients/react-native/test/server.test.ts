@@ -7,8 +7,9 @@ import assert from 'node:assert/strict'
 import type { Database } from '@nozbe/watermelondb'
 import { hasUnsyncedChanges } from '@nozbe/watermelondb/sync'
 import { sync } from '../src/sync'
-import { makeNodeDatabase, type NodeDatabase } from '../src/node-database'
+import { makeNodeDatabase, save, type NodeDatabase } from '../src/node-database'
 import type { SchemaJson } from '../src/schema'
+import type { SyncLog } from '@nozbe/watermelondb/sync'
 import { Outreach, Proxy } from './outreach'
 import { LogCapture } from './log-capture'
 
@@ -49,7 +50,7 @@ afterEach(() => {
 })
 
 const phone = (token: string): Phone => ({ ...makeNodeDatabase(schema), token })
-const syncPhone = (p: Phone) => sync(p.database, proxy.url, p.token)
+const syncPhone = (p: Phone, log?: SyncLog) => sync(p.database, proxy.url, p.token, log)
 const pending = (p: Phone) => hasUnsyncedChanges({ database: p.database })
 const find = (p: Phone, table: string, id: string): Promise<any> => p.database.get(table).find(id)
 const exists = async (p: Phone, table: string, id: string) =>
@@ -333,5 +334,126 @@ describe('WatermelonDB synchronize() against the Outreach server', () => {
     assert.equal(visits.filter((v) => v.partner_id === p.id).length, 599)
     await syncPhone(b)
     await assertConverged(b)
+  })
+  it('a schema upgrade: the app of version 1 keeps its pending work and gets the new tables', async () => {
+    const v1: SchemaJson = await (await fetch(`${server.url}/api/v1/sync/schema?version=1`)).json()
+    const old: Phone = { ...makeNodeDatabase(v1), token: am }
+    await syncPhone(old)
+    assert.equal(proxy.pulls().at(-1)!.query.schema_version, '1')
+    assert.equal('leads' in proxy.pulls().at(-1)!.response.changes, false, 'version 1 has no leads')
+    const p = await newPartner(old, '升级前录入的店')
+    await save(old.database)
+    // The app update: WatermelonDB runs the server's migrations on open; nothing is lost.
+    const upgraded: Phone = { ...makeNodeDatabase(schema, old.memory), token: am }
+    assert.equal((await find(upgraded, 'partners', p.id)).name, '升级前录入的店')
+    assert.equal(await pending(upgraded), true)
+    const log: SyncLog = {}
+    await syncPhone(upgraded, log)
+    const added = ['org_units', 'colleagues', 'projects', 'leads', 'events', 'event_steps', 'event_attendees']
+    assert.deepEqual(log.migration, { from: 1, tables: added, columns: [] })
+    assert.equal((await server.rest(am, 'GET', `/partners/${p.id}`)).name, '升级前录入的店')
+    const ids = async (table: string) => (await upgraded.database.get(table).query().fetchIds()).sort()
+    const rest = (items: any[]) => items.map((i) => i.id).sort()
+    // Leads who asked not to be called too: the phone must know not to call them.
+    assert.deepEqual(await ids('leads'), rest(await server.all(am, '/leads?include_do_not_contact=true')))
+    assert.deepEqual(await ids('events'), rest(await server.all(am, '/events')))
+    assert.deepEqual(await ids('projects'), rest(await server.all(am, '/projects')))
+    assert.ok((await ids('colleagues')).length > 1, 'the directory')
+    await syncPhone(upgraded)
+    assert.equal(proxy.pulls().at(-1)!.query.migration, 'null')
+    await assertConverged(upgraded)
+  })
+
+  it('leads offline: created and worked in the market; a phone already a lead names it', async () => {
+    const a = phone(am)
+    await syncPhone(a)
+    const lead = await create(a, 'leads', (r) => {
+      r.kind = 'person'
+      r.name = '菜场摊主李姐'
+      r.phone = '13912340001'
+      r.source = 'walk_in'
+      r.segment = 'outreach'
+      r.portraitTagsJson = '["个体户"]'
+      r.productInterestJson = '[]'
+      r.needs = '收款码'
+      r.status = 'new'
+    })
+    await syncPhone(a)
+    await update(a, 'leads', lead.id, (r) => {
+      r.status = 'contacted'
+    })
+    // The same person recorded again, later in the day.
+    const twin = await create(a, 'leads', (r) => {
+      r.kind = 'person'
+      r.name = '李姐'
+      r.phone = '13912340001'
+      r.source = 'walk_in'
+      r.status = 'new'
+    })
+    await syncPhone(a)
+    await syncPhone(a)
+    const stored = await server.rest(am, 'GET', `/leads/${lead.id}`)
+    assert.equal((stored.name as string), '菜场摊主李姐')
+    assert.equal(stored.status, 'contacted')
+    assert.equal(await exists(a, 'leads', twin.id), false, 'the refused duplicate is gone')
+    const [reason] = (await a.database.get('sync_rejections').query().fetch()).filter((r: any) => r.recordId === twin.id)
+    assert.equal((reason as any).code, 'duplicate_lead')
+    assert.equal((reason as any).existingId, lead.id, 'it names the lead that exists')
+    await assertConverged(a)
+  })
+
+  it('check-ins offline at the door, idempotent by ticket; event steps worked offline', async () => {
+    const me = await server.rest(am, 'GET', '/me')
+    const [partner] = await server.all(am, '/partners')
+    const hour = (h: number) => new Date(Date.now() + h * 3_600_000).toISOString()
+    const event = await server.rest(am, 'POST', '/events', {
+      partner_id: partner.id, title: '社区防诈骗讲座', theme: 'anti_fraud', starts_at: hour(1), ends_at: hour(3),
+      venue: '社区活动室', capacity: 20,
+    })
+    const register = (phone: string) =>
+      fetch(`${server.url}/api/v1/public/events/${event.registration_code}/registrations`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: '黄先生', phone, consent: true }),
+      }).then((r) => r.json())
+    const ticket = await register('13911112222')
+    const a = phone(am)
+    const m = phone(manager)
+    await syncPhone(a)
+    await syncPhone(m)
+    // No signal in the community hall: both phones scan the same QR code.
+    const byTicket = async (p: Phone) =>
+      (await p.database.get('event_attendees').query().fetch()).find((r: any) => r.ticketCode === ticket.ticket_code)!
+    const mine = await byTicket(a)
+    assert.equal((mine as any).eventId, event.id)
+    const scanned = Date.now() - 60_000
+    await update(a, 'event_attendees', mine.id, (r) => {
+      r.checkedInAt = scanned
+    })
+    await update(m, 'event_attendees', mine.id, (r) => {
+      r.checkedInAt = scanned + 20_000
+    })
+    const plan = (await a.database.get('event_steps').query().fetch()).find(
+      (s: any) => s.eventId === event.id && s.step === 'plan',
+    )!
+    await update(a, 'event_steps', plan.id, (r) => {
+      r.completed = true
+      r.notes = '与社区主任确认了场地'
+    })
+    await syncPhone(a)
+    await syncPhone(m)
+    assert.deepEqual(proxy.pushes().at(-1)!.response, { applied: 0, unchanged: 1, refused: 0 }, 'checked in already')
+    await syncPhone(a)
+    await syncPhone(m)
+    const list = await server.rest(am, 'GET', `/events/${event.id}/attendees`)
+    const attendee = list.items.find((i: any) => i.ticket_code === ticket.ticket_code)
+    assert.equal(new Date(attendee.checked_in_at).getTime(), scanned, 'the first scan counts')
+    assert.ok(attendee.lead_id, 'the attendee became a lead')
+    assert.equal((await find(m, 'event_attendees', mine.id)).checkedInAt, scanned, 'the manager’s phone agrees')
+    const steps = await server.rest(am, 'GET', `/events/${event.id}/steps`)
+    const done = steps.items.find((s: any) => s.step === 'plan')
+    assert.equal(done.notes, '与社区主任确认了场地')
+    assert.equal(done.completed_by, me.id)
+    await assertConverged(a, m)
   })
 })

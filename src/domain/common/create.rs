@@ -11,6 +11,16 @@ pub enum Created<T> {
     Existing(T),
 }
 
+impl<T> Created<T> {
+    /// The same outcome, of another value.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Created<U> {
+        match self {
+            Created::New(t) => Created::New(f(t)),
+            Created::Existing(t) => Created::Existing(f(t)),
+        }
+    }
+}
+
 /// Runs a create once more when its insert lost a race against the same id (a phone retrying
 /// while its first request is still in flight): the second run finds the row and answers as for
 /// any repeat, instead of failing on the unique key.

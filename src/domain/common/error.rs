@@ -29,6 +29,19 @@ pub enum DomainError {
 }
 
 impl DomainError {
+    /// The stable code a client reads, as the API's problem document carries it.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            DomainError::NotFound(_) => ErrorCode::NotFound,
+            DomainError::Forbidden { code, .. }
+            | DomainError::Conflict { code, .. }
+            | DomainError::Duplicate { code, .. }
+            | DomainError::Gone { code, .. } => *code,
+            DomainError::Validation(_) => ErrorCode::ValidationFailed,
+            DomainError::Store(_) => ErrorCode::InternalError,
+        }
+    }
+
     pub fn forbidden(code: ErrorCode, detail: impl Into<String>) -> Self {
         DomainError::Forbidden { code, detail: detail.into() }
     }

@@ -118,6 +118,8 @@ pub fn check_in(
 
 #[derive(Debug, Clone)]
 pub struct Attendee {
+    pub id: Uuid,
+    pub event_id: Uuid,
     pub name: Option<String>,
     /// As the caller may read it (see `phone_privacy`); absent once erased.
     pub phone: Option<String>,
@@ -131,21 +133,61 @@ pub struct Attendee {
 pub fn attendees(conn: &mut DbConn, actor: &Actor, event_id: Uuid) -> Result<(Event, Vec<Attendee>), DomainError> {
     let event = events::get(conn, actor, event_id)?;
     let rows = store::of_event(conn, &event_id.to_string())?;
-    // The list is read as the caller may read it: attendees are in the care of the event's
-    // owner, and those who asked (as leads) not to be contacted only managers read in full.
-    let carer = PhoneHolder::in_care_of(event.owner_id);
+    let list = as_read_by(conn, actor, &event.branch_id, event.owner_id, rows)?;
+    Ok((event, list))
+}
+
+/// The attendees of the caller's scope's live events registered, changed or checked in in
+/// `(after, upto]` of the change feed (the phones' offline check-in list).
+pub fn attendees_changed(conn: &mut DbConn, actor: &Actor, after: i64, upto: i64) -> Result<Vec<Attendee>, StoreError> {
+    let rows = store::changed_since(conn, actor.scope().path_prefix().as_deref(), after, upto)?;
+    // Grouped by event: the phones' privacy is decided per event owner and branch.
+    let mut by_event: std::collections::BTreeMap<(String, String), Vec<RegistrationRow>> = Default::default();
+    for (row, owner, branch) in rows {
+        by_event.entry((owner, branch)).or_default().push(row);
+    }
+    let mut list = Vec::new();
+    for ((owner, branch), rows) in by_event {
+        list.extend(as_read_by(conn, actor, &branch, uuid_col(&owner)?, rows)?);
+    }
+    Ok(list)
+}
+
+/// One attendee of an event the caller may read.
+pub fn attendee(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<Attendee, DomainError> {
+    let row = store::find(conn, &id.to_string())?.ok_or(DomainError::NotFound("attendee"))?;
+    let event = events::get(conn, actor, uuid_col(&row.event_id)?).map_err(|e| match e {
+        DomainError::NotFound(_) => DomainError::NotFound("attendee"),
+        other => other,
+    })?;
+    let mut list = as_read_by(conn, actor, &event.branch_id, event.owner_id, vec![row])?;
+    list.pop().ok_or(DomainError::NotFound("attendee"))
+}
+
+/// Registrations of one owner's events as the caller may read them: attendees are in the care
+/// of the event's owner, and those who asked (as leads) not to be contacted only managers read
+/// in full.
+fn as_read_by(
+    conn: &mut DbConn,
+    actor: &Actor,
+    branch_id: &str,
+    owner_id: Uuid,
+    rows: Vec<RegistrationRow>,
+) -> Result<Vec<Attendee>, StoreError> {
+    let carer = PhoneHolder::in_care_of(owner_id);
     let phones: Vec<String> = rows.iter().filter_map(|r| r.phone.clone()).collect();
     let withheld = if carer.with_contact(Contact::DoNotContact).shown_in_full_to(actor) {
         Vec::new() // an opt-out changes nothing for this caller: no need to look them up
     } else {
-        lead_store::do_not_contact_phones(conn, &event.branch_id, &phones)?
+        lead_store::do_not_contact_phones(conn, branch_id, &phones)?
     };
-    let list = rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| -> Result<Attendee, StoreError> {
             let opted_out = r.phone.as_ref().is_some_and(|p| withheld.contains(p));
             let holder = carer.with_contact(Contact::from_do_not_contact(opted_out));
             Ok(Attendee {
+                id: uuid_col(&r.id)?,
+                event_id: uuid_col(&r.event_id)?,
                 lead_id: r.lead_id.as_deref().map(uuid_col).transpose()?,
                 name: r.name,
                 phone: r.phone.map(|p| holder.show(actor, p)),
@@ -155,8 +197,7 @@ pub fn attendees(conn: &mut DbConn, actor: &Actor, event_id: Uuid) -> Result<(Ev
                 checked_in_at: r.checked_in_at.map(|t| t.and_utc()),
             })
         })
-        .collect::<Result<_, _>>()?;
-    Ok((event, list))
+        .collect()
 }
 
 /// Records that the attendee list of an event was exported, by whom and in which format.

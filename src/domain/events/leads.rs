@@ -547,6 +547,11 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: LeadPatch) -> R
         if !store::replace(conn, &next.to_row(), current.version)? {
             return Err(DomainError::conflict(ErrorCode::VersionConflict, "the lead changed since you read it"));
         }
+        if next.owner_id != current.owner_id {
+            // The former owner's phone holds it no more (managers' phones still read it).
+            let seq = crate::store::sync::next_seq(conn)?;
+            crate::store::sync::tombstone(conn, seq, "leads", id, &current.org_path, Some(current.owner_id))?;
+        }
         if next.status != current.status {
             let from = Some(current.status.as_str().to_owned());
             let note = checked.note.clone().or(next.lost_reason.clone().filter(|_| next.status == LeadStatus::Lost));

@@ -66,6 +66,8 @@ pub struct ReviewFigures {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventStep {
+    /// Its id on the phone.
+    pub sync_id: Uuid,
     pub step: Step,
     pub position: i32,
     pub checklist: Vec<ChecklistItem>,
@@ -81,6 +83,7 @@ impl TryFrom<StepRow> for EventStep {
     type Error = StoreError;
     fn try_from(r: StepRow) -> Result<Self, StoreError> {
         Ok(EventStep {
+            sync_id: uuid_col(&r.sync_id)?,
             step: enum_col(&r.step)?,
             position: r.position,
             checklist: serde_json::from_str(&r.checklist).map_err(|e| StoreError::Corrupt(e.to_string()))?,
@@ -111,6 +114,7 @@ pub(crate) fn to_row(event_id: Uuid, s: &EventStep) -> StepRow {
         notes: s.notes.clone(),
         evidence: serde_json::to_string(&s.evidence).unwrap_or_else(|_| "[]".to_owned()),
         figures: s.figures.as_ref().and_then(|f| serde_json::to_string(f).ok()),
+        sync_id: s.sync_id.to_string(),
     }
 }
 
@@ -121,6 +125,7 @@ pub fn defaults(event_id: Uuid, starts_at: DateTime<Utc>, ends_at: DateTime<Utc>
         .zip(1..)
         .map(|(step, position)| {
             let s = EventStep {
+                sync_id: Uuid::new_v4(),
                 step: *step,
                 position,
                 checklist: step

@@ -351,3 +351,20 @@ pub fn project_for_visit(
         None => Ok(None),
     }
 }
+
+/// For the phones: the projects the caller may read changed in `(after, upto]` of the change
+/// feed (one who leaves a team gets a tombstone, see `store::set_members`).
+pub fn changed_since(conn: &mut DbConn, actor: &Actor, after: i64, upto: i64) -> Result<Vec<Project>, StoreError> {
+    let prefix = if actor.role.manages_people() {
+        actor.scope().path_prefix()
+    } else {
+        actor.branch_id().map(|b| format!("/{b}/"))
+    };
+    let mut readable = Vec::new();
+    for row in store::changed_since(conn, prefix.as_deref(), after, upto)? {
+        if visible(conn, actor, &row)? {
+            readable.push(row);
+        }
+    }
+    store::parts_of(conn, readable)?.into_iter().map(Project::try_from).collect()
+}

@@ -96,7 +96,7 @@ pub fn pull(conn: &mut DbConn, actor: &Actor, after: Option<i64>, limit: usize) 
     let tombstones = if full_sync {
         Vec::new()
     } else {
-        sync::tombstones_since(conn, scope.as_deref(), own.as_deref(), after, horizon, fetch_sql)?
+        sync::tombstones_since(conn, &sync::LEGACY_SYNCED, scope.as_deref(), own.as_deref(), after, horizon, fetch_sql)?
     };
     complete_to(tombstones.len(), tombstones.last().map(|t| t.seq));
 

@@ -93,6 +93,12 @@ pub fn pull(conn: &mut DbConn, view: &View, request: &PullRequest) -> Result<Pul
             "this timestamp is ahead of the server's change feed (another server, or a restored backup): clear local data and sync again",
         ));
     }
+    if !first && moved_since(conn, view, after)? {
+        return Err(DomainError::conflict(
+            ErrorCode::ResyncRequired,
+            "your role or unit changed since this phone last synced: clear local data and sync again",
+        ));
+    }
     let tables: Vec<&dyn Synced> = TABLES.iter().copied().filter(|t| t.since() <= version).collect();
     let mut changes: BTreeMap<&'static str, TableChanges> = BTreeMap::new();
     for table in &tables {
@@ -103,7 +109,8 @@ pub fn pull(conn: &mut DbConn, view: &View, request: &PullRequest) -> Result<Pul
         }
     }
     if !first {
-        for (entity, id) in tombstones(conn, view, after, horizon)? {
+        let names: Vec<&str> = tables.iter().map(|t| t.name()).collect();
+        for (entity, id) in tombstones(conn, view, &names, after, horizon)? {
             if let Some(entry) = changes.get_mut(entity.as_str()) {
                 entry.deleted.push(id);
             }
@@ -150,10 +157,16 @@ fn tidy(entry: &mut TableChanges) {
 
 /// `(entity, id)` of the records that left the caller's scope in `(after, upto]`: deleted, or
 /// moved to a subtree they do not see.
-fn tombstones(conn: &mut DbConn, view: &View, after: i64, upto: i64) -> Result<Vec<(String, String)>, StoreError> {
+fn tombstones(
+    conn: &mut DbConn,
+    view: &View,
+    tables: &[&str],
+    after: i64,
+    upto: i64,
+) -> Result<Vec<(String, String)>, StoreError> {
     let scope = view.actor.scope().path_prefix();
     let own = (view.actor.role == Role::AccountManager).then(|| view.actor.user_id.to_string());
-    let rows = sync::tombstones_since(conn, scope.as_deref(), own.as_deref(), after, upto, i64::MAX)?;
+    let rows = sync::tombstones_since(conn, tables, scope.as_deref(), own.as_deref(), after, upto, i64::MAX)?;
     Ok(rows.into_iter().map(|t| (t.entity, t.record_id)).collect())
 }
 
@@ -180,4 +193,11 @@ fn resends(
         }
     }
     Ok(())
+}
+
+/// Whether the caller moved to another role, unit or activity after change `after`: their phone
+/// holds another scope's records, which no change set can correct record by record.
+fn moved_since(conn: &mut DbConn, view: &View, after: i64) -> Result<bool, StoreError> {
+    let scope_seq = crate::store::org::users::scope_seq(conn, &view.actor.user_id.to_string())?;
+    Ok(scope_seq.is_some_and(|s| s > after))
 }

@@ -14,11 +14,11 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::declare::entity::Synced;
+use super::declare::entity::{Synced, Updated, read_only};
 use super::declare::pushed::Pushed;
 use super::declare::{ColumnSpec, Row, View, Write};
 use super::schema::current_version;
-use super::tables::rejections::{code_of, detail_of, message_zh};
+use super::tables::rejections::{detail_of, message_zh};
 use super::tables::{TABLES, by_name};
 use crate::domain::DomainError;
 use crate::domain::common::create::Created;
@@ -162,11 +162,23 @@ fn upsert(
         .filter(|c| !same(row.get(c.name), server.get(c.name)))
         .collect();
     if differing.is_empty() {
+        // An edit of a table the phone only reads is refused with its reason, not undone in
+        // silence (the times WatermelonDB stamps by itself are no edit).
+        let edited = |c: &&ColumnSpec| !matches!(c.name, "created_at" | "updated_at");
+        if !table.access().update
+            && table.columns().iter().filter(edited).any(|c| {
+                changed.is_none_or(|names| names.iter().any(|n| n == c.name))
+                    && !same(row.get(c.name), server.get(c.name))
+            })
+        {
+            return refusal(read_only(table.name()));
+        }
         return Ok(Outcome::Resend);
     }
     let result = Pushed::new(row, &differing, view).and_then(|values| table.update(conn, view, id, &values));
     match result {
-        Ok(()) => Ok(Outcome::Applied),
+        Ok(Updated::Changed) => Ok(Outcome::Applied),
+        Ok(Updated::AsBefore) => Ok(Outcome::Resend),
         Err(e) => refusal(e),
     }
 }
@@ -216,7 +228,7 @@ fn settle(
                 user_id: user.clone(),
                 table_name: table.name().to_owned(),
                 record_id: id.to_owned(),
-                code: code_of(&error).as_str().to_owned(),
+                code: error.code().as_str().to_owned(),
                 message: message_zh(&error),
                 detail: detail_of(&error),
                 existing_id: match &error {

@@ -52,6 +52,8 @@ pub struct StepRow {
     pub notes: Option<String>,
     pub evidence: String,
     pub figures: Option<String>,
+    /// The step's id on the phone (the table's key is the event and the step).
+    pub sync_id: String,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -67,7 +69,9 @@ pub struct EventFilter {
 pub fn insert(conn: &mut DbConn, row: &EventRow, steps: &[StepRow]) -> Result<(), StoreError> {
     on_backend!(conn, |c| diesel::insert_into(events::table).values(row).execute(c))?;
     for step in steps {
-        on_backend!(conn, |c| diesel::insert_into(event_steps::table).values(step).execute(c))?;
+        on_backend!(conn, |c| diesel::insert_into(event_steps::table)
+            .values((step, event_steps::seq.eq(row.seq)))
+            .execute(c))?;
     }
     Ok(())
 }
@@ -147,7 +151,9 @@ pub fn steps_of(conn: &mut DbConn, event_id: &str) -> Result<Vec<StepRow>, Store
         .load(conn)?)
 }
 
+/// Takes a change number for the phones (call it inside the write's transaction).
 pub fn update_step(conn: &mut DbConn, row: &StepRow) -> Result<(), StoreError> {
+    let seq = crate::store::sync::next_seq(conn)?;
     diesel::update(event_steps::table.find((&row.event_id, &row.step)))
         .set((
             event_steps::checklist.eq(&row.checklist),
@@ -157,7 +163,75 @@ pub fn update_step(conn: &mut DbConn, row: &StepRow) -> Result<(), StoreError> {
             event_steps::notes.eq(&row.notes),
             event_steps::evidence.eq(&row.evidence),
             event_steps::figures.eq(&row.figures),
+            event_steps::seq.eq(seq),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Events of a subtree changed in `(after, upto]`, deleted ones included (the caller tells).
+pub fn changed_since(
+    conn: &mut DbConn,
+    path_prefix: Option<&str>,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<EventRow>, StoreError> {
+    let mut query = events::table
+        .select(EventRow::as_select())
+        .filter(events::seq.gt(after))
+        .filter(events::seq.le(upto))
+        .into_boxed();
+    if let Some(prefix) = path_prefix {
+        query = query.filter(events::org_path.like(format!("{prefix}%")));
+    }
+    Ok(query.order(events::seq.asc()).load(conn)?)
+}
+
+/// Steps of the live events of a subtree changed in `(after, upto]`, with their event's owner.
+pub fn steps_changed_since(
+    conn: &mut DbConn,
+    path_prefix: Option<&str>,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<(StepRow, String)>, StoreError> {
+    let mut query = event_steps::table
+        .inner_join(events::table.on(events::id.eq(event_steps::event_id)))
+        .select((StepRow::as_select(), events::owner_id))
+        .filter(event_steps::seq.gt(after))
+        .filter(event_steps::seq.le(upto))
+        .filter(events::deleted_at.is_null())
+        .into_boxed();
+    if let Some(prefix) = path_prefix {
+        query = query.filter(events::org_path.like(format!("{prefix}%")));
+    }
+    Ok(query.order(event_steps::seq.asc()).load(conn)?)
+}
+
+/// The steps' phone ids of the events of a subtree deleted in `(after, upto]`.
+pub fn steps_of_deleted_since(
+    conn: &mut DbConn,
+    path_prefix: Option<&str>,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<String>, StoreError> {
+    let mut query = event_steps::table
+        .inner_join(events::table.on(events::id.eq(event_steps::event_id)))
+        .select(event_steps::sync_id)
+        .filter(events::seq.gt(after))
+        .filter(events::seq.le(upto))
+        .filter(events::deleted_at.is_not_null())
+        .into_boxed();
+    if let Some(prefix) = path_prefix {
+        query = query.filter(events::org_path.like(format!("{prefix}%")));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// A step by its phone id.
+pub fn step_by_sync_id(conn: &mut DbConn, sync_id: &str) -> Result<Option<StepRow>, StoreError> {
+    Ok(event_steps::table
+        .filter(event_steps::sync_id.eq(sync_id))
+        .select(StepRow::as_select())
+        .first(conn)
+        .optional()?)
 }

@@ -262,3 +262,22 @@ pub fn delete_if_untouched_from(
     erase(conn, lead_id)?;
     Ok(true)
 }
+
+/// Leads of a subtree (and of one owner, if given) changed in `(after, upto]`.
+pub fn changed_since(
+    conn: &mut DbConn,
+    path_prefix: Option<&str>,
+    owner_id: Option<&str>,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<LeadRow>, StoreError> {
+    let mut query =
+        leads::table.select(LeadRow::as_select()).filter(leads::seq.gt(after)).filter(leads::seq.le(upto)).into_boxed();
+    if let Some(prefix) = path_prefix {
+        query = query.filter(leads::org_path.like(format!("{prefix}%")));
+    }
+    if let Some(owner) = owner_id {
+        query = query.filter(leads::owner_id.eq(owner.to_owned()));
+    }
+    Ok(query.order(leads::seq.asc()).load(conn)?)
+}

@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::store::schema::{events, registrations};
-use crate::store::{DbConn, StoreError};
+use crate::store::{DbConn, StoreError, sync};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = registrations)]
@@ -22,8 +22,14 @@ pub struct RegistrationRow {
     pub lead_id: Option<String>,
 }
 
+// Every write of a registration takes a change number for the phones that check attendees in
+// (call these inside the write's transaction, like `sync::next_seq`).
+
 pub fn insert(conn: &mut DbConn, row: &RegistrationRow) -> Result<(), StoreError> {
-    on_backend!(conn, |c| diesel::insert_into(registrations::table).values(row).execute(c))?;
+    let seq = sync::next_seq(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(registrations::table)
+        .values((row, registrations::seq.eq(seq)))
+        .execute(c))?;
     Ok(())
 }
 
@@ -54,7 +60,10 @@ pub fn find_by_ticket(conn: &mut DbConn, ticket: &str) -> Result<Option<Registra
 }
 
 pub fn set_status(conn: &mut DbConn, id: &str, status: &str) -> Result<(), StoreError> {
-    diesel::update(registrations::table.find(id)).set(registrations::status.eq(status)).execute(conn)?;
+    let seq = sync::next_seq(conn)?;
+    diesel::update(registrations::table.find(id))
+        .set((registrations::status.eq(status), registrations::seq.eq(seq)))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -96,8 +105,19 @@ pub fn count_waitlisted_before(conn: &mut DbConn, event_id: &str, at: NaiveDateT
         .get_result(conn)?)
 }
 
-/// Removes a cancelled registration row that a new registration of the same phone replaces.
+/// Removes a cancelled registration row that a new registration of the same phone replaces,
+/// leaving a tombstone in the event's subtree for the phones that hold it.
 pub fn erase_row(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
+    let path: Option<String> = registrations::table
+        .inner_join(events::table.on(events::id.eq(registrations::event_id)))
+        .filter(registrations::id.eq(id))
+        .select(events::org_path)
+        .first(conn)
+        .optional()?;
+    if let Some(path) = path {
+        let seq = sync::next_seq(conn)?;
+        sync::tombstone(conn, seq, "event_attendees", crate::store::uuid_col(id)?, &path, None)?;
+    }
     diesel::delete(registrations::table.find(id)).execute(conn)?;
     Ok(())
 }
@@ -105,6 +125,7 @@ pub fn erase_row(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
 /// Records a check-in (and the lead it fed) on a registration not yet checked in; `false` when
 /// another scan got there first.
 pub fn check_in(conn: &mut DbConn, id: &str, at: NaiveDateTime, by: &str, lead_id: &str) -> Result<bool, StoreError> {
+    let seq = sync::next_seq(conn)?;
     let n = diesel::update(
         registrations::table.filter(registrations::id.eq(id)).filter(registrations::checked_in_at.is_null()),
     )
@@ -112,6 +133,7 @@ pub fn check_in(conn: &mut DbConn, id: &str, at: NaiveDateTime, by: &str, lead_i
         registrations::checked_in_at.eq(Some(at)),
         registrations::checked_in_by.eq(Some(by)),
         registrations::lead_id.eq(Some(lead_id)),
+        registrations::seq.eq(seq),
     ))
     .execute(conn)?;
     Ok(n == 1)
@@ -150,8 +172,10 @@ pub fn attendance(conn: &mut DbConn, event_id: &str) -> Result<(i64, i64, i64), 
 
 /// Erases an attendee's personal data, keeping the row (and its status) for the figures.
 pub fn erase(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<(), StoreError> {
+    let seq = sync::next_seq(conn)?;
     diesel::update(registrations::table.find(id))
         .set((
+            registrations::seq.eq(seq),
             registrations::name.eq(None::<String>),
             registrations::phone.eq(None::<String>),
             registrations::erased_at.eq(Some(at)),
@@ -178,4 +202,49 @@ pub fn purge_expired(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, Sto
         }
     }
     Ok(erased)
+}
+
+/// Registrations of the live events of a subtree changed in `(after, upto]`, with their event's
+/// owner and branch (who may read the phone in full).
+pub fn changed_since(
+    conn: &mut DbConn,
+    path_prefix: Option<&str>,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<(RegistrationRow, String, String)>, StoreError> {
+    let mut query = registrations::table
+        .inner_join(events::table.on(events::id.eq(registrations::event_id)))
+        .select((RegistrationRow::as_select(), events::owner_id, events::branch_id))
+        .filter(registrations::seq.gt(after))
+        .filter(registrations::seq.le(upto))
+        .filter(events::deleted_at.is_null())
+        .into_boxed();
+    if let Some(prefix) = path_prefix {
+        query = query.filter(events::org_path.like(format!("{prefix}%")));
+    }
+    Ok(query.order(registrations::seq.asc()).load(conn)?)
+}
+
+/// The registrations of the events of a subtree deleted in `(after, upto]`.
+pub fn of_deleted_since(
+    conn: &mut DbConn,
+    path_prefix: Option<&str>,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<String>, StoreError> {
+    let mut query = registrations::table
+        .inner_join(events::table.on(events::id.eq(registrations::event_id)))
+        .select(registrations::id)
+        .filter(events::seq.gt(after))
+        .filter(events::seq.le(upto))
+        .filter(events::deleted_at.is_not_null())
+        .into_boxed();
+    if let Some(prefix) = path_prefix {
+        query = query.filter(events::org_path.like(format!("{prefix}%")));
+    }
+    Ok(query.load(conn)?)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<RegistrationRow>, StoreError> {
+    Ok(registrations::table.find(id).select(RegistrationRow::as_select()).first(conn).optional()?)
 }

@@ -30,9 +30,31 @@ pub struct OrgUnitFilter {
     pub parent_id: Option<String>,
 }
 
+// Every write takes a change number for the phones' directory (call these inside the write's
+// transaction, like `sync::next_seq`).
+
 pub fn insert(conn: &mut DbConn, row: &OrgUnitRow) -> Result<(), StoreError> {
-    on_backend!(conn, |c| diesel::insert_into(org_units::table).values(row).execute(c))?;
+    let seq = crate::store::sync::next_seq(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(org_units::table).values((row, org_units::seq.eq(seq))).execute(c))?;
     Ok(())
+}
+
+/// Units whose path starts with `path_prefix`, changed in `(after, upto]`.
+pub fn changed_since(
+    conn: &mut DbConn,
+    path_prefix: Option<&str>,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<OrgUnitRow>, StoreError> {
+    let mut query = org_units::table
+        .select(OrgUnitRow::as_select())
+        .filter(org_units::seq.gt(after))
+        .filter(org_units::seq.le(upto))
+        .into_boxed();
+    if let Some(prefix) = path_prefix {
+        query = query.filter(org_units::path.like(format!("{prefix}%")));
+    }
+    Ok(query.order(org_units::seq.asc()).load(conn)?)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<OrgUnitRow>, StoreError> {
@@ -85,6 +107,7 @@ pub fn update(
     location: Option<(f64, f64)>,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
+    let seq = crate::store::sync::next_seq(conn)?;
     let n =
         diesel::update(org_units::table.filter(org_units::id.eq(id)).filter(org_units::version.eq(expected_version)))
             .set((
@@ -94,6 +117,7 @@ pub fn update(
                 org_units::lon.eq(location.map(|l| l.1)),
                 org_units::version.eq(expected_version + 1),
                 org_units::updated_at.eq(now),
+                org_units::seq.eq(seq),
             ))
             .execute(conn)?;
     Ok(n == 1)

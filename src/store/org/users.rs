@@ -40,8 +40,14 @@ pub struct UserFilter {
     pub active: Option<bool>,
 }
 
+// Every write takes a change number for the phones' directory (call these inside the write's
+// transaction, like `sync::next_seq`).
+
 pub fn insert(conn: &mut DbConn, row: &UserRow) -> Result<(), StoreError> {
-    on_backend!(conn, |c| diesel::insert_into(users::table).values(row).execute(c))?;
+    let seq = crate::store::sync::next_seq(conn)?;
+    on_backend!(conn, |c| diesel::insert_into(users::table)
+        .values((row, users::seq.eq(seq), users::scope_seq.eq(seq)))
+        .execute(c))?;
     Ok(())
 }
 
@@ -86,10 +92,39 @@ pub fn update(
     changes: &UserChanges,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
+    let Some(current) = find(conn, id)?.filter(|u| u.version == expected_version) else { return Ok(false) };
+    let seq = crate::store::sync::next_seq(conn)?;
+    // Another role, unit or activity is another scope: the user's phones must start again.
+    let moved = changes.role.as_ref().is_some_and(|r| *r != current.role)
+        || changes.org_unit_id.as_ref().is_some_and(|u| *u != current.org_unit_id)
+        || changes.active.is_some_and(|a| a != current.active);
     let updated = diesel::update(users::table.filter(users::id.eq(id)).filter(users::version.eq(expected_version)))
-        .set((changes, users::version.eq(expected_version + 1), users::updated_at.eq(now)))
+        .set((changes, users::version.eq(expected_version + 1), users::updated_at.eq(now), users::seq.eq(seq)))
         .execute(conn)?;
+    if moved {
+        diesel::update(users::table.find(id)).set(users::scope_seq.eq(seq)).execute(conn)?;
+    }
     Ok(updated == 1)
+}
+
+/// The change that last moved the user to another scope (0: none since the first).
+pub fn scope_seq(conn: &mut DbConn, id: &str) -> Result<Option<i64>, StoreError> {
+    Ok(users::table.find(id).select(users::scope_seq).first(conn).optional()?)
+}
+
+/// Users whose path starts with `path_prefix`, changed in `(after, upto]`.
+pub fn changed_since(
+    conn: &mut DbConn,
+    path_prefix: Option<&str>,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<UserRow>, StoreError> {
+    let mut query =
+        users::table.select(UserRow::as_select()).filter(users::seq.gt(after)).filter(users::seq.le(upto)).into_boxed();
+    if let Some(prefix) = path_prefix {
+        query = query.filter(users::org_path.like(format!("{prefix}%")));
+    }
+    Ok(query.order(users::seq.asc()).load(conn)?)
 }
 
 /// Names of these users, in one query (absent ids are left out).

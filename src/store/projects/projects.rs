@@ -111,9 +111,37 @@ pub struct ProjectFilter {
     pub org_unit_id: Option<String>,
 }
 
+// Every write of a project, its team or its targets takes a change number for the phones that
+// hold it (call these inside the write's transaction, like `sync::next_seq`).
+
 pub fn insert(conn: &mut DbConn, row: &ProjectRow) -> Result<(), StoreError> {
     on_backend!(conn, |c| diesel::insert_into(projects::table).values(row).execute(c))?;
+    touch(conn, &row.id)
+}
+
+/// Marks a project changed for the phones.
+fn touch(conn: &mut DbConn, project_id: &str) -> Result<(), StoreError> {
+    let seq = crate::store::sync::next_seq(conn)?;
+    diesel::update(projects::table.find(project_id)).set(projects::seq.eq(seq)).execute(conn)?;
     Ok(())
+}
+
+/// Projects of a subtree changed in `(after, upto]`.
+pub fn changed_since(
+    conn: &mut DbConn,
+    path_prefix: Option<&str>,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<ProjectRow>, StoreError> {
+    let mut query = projects::table
+        .select(ProjectRow::as_select())
+        .filter(projects::seq.gt(after))
+        .filter(projects::seq.le(upto))
+        .into_boxed();
+    if let Some(prefix) = path_prefix {
+        query = query.filter(projects::org_path.like(format!("{prefix}%")));
+    }
+    Ok(query.order(projects::seq.asc()).load(conn)?)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<ProjectRow>, StoreError> {
@@ -295,17 +323,31 @@ pub fn replace(conn: &mut DbConn, row: &ProjectRow, expected_version: i64) -> Re
             projects::updated_at.eq(row.updated_at),
         ))
         .execute(conn)?;
+    if changed == 1 {
+        touch(conn, &row.id)?;
+    }
     Ok(changed == 1)
 }
 
 pub fn set_members(conn: &mut DbConn, project_id: &str, members: &[String]) -> Result<(), StoreError> {
+    // Whoever leaves the team drops the project from their phone.
+    let before: Vec<String> = project_members::table
+        .filter(project_members::project_id.eq(project_id))
+        .select(project_members::user_id)
+        .load(conn)?;
+    let path: String = projects::table.find(project_id).select(projects::org_path).first(conn)?;
+    for gone in before.iter().filter(|u| !members.contains(u)) {
+        let seq = crate::store::sync::next_seq(conn)?;
+        let (project, user) = (crate::store::uuid_col(project_id)?, crate::store::uuid_col(gone)?);
+        crate::store::sync::tombstone(conn, seq, "projects", project, &path, Some(user))?;
+    }
     diesel::delete(project_members::table.filter(project_members::project_id.eq(project_id))).execute(conn)?;
     for user in members {
         on_backend!(conn, |c| diesel::insert_into(project_members::table)
             .values((project_members::project_id.eq(project_id), project_members::user_id.eq(user)))
             .execute(c))?;
     }
-    Ok(())
+    touch(conn, project_id)
 }
 
 /// Replaces the standard targets; manual metrics' targets (`manual:<id>`) are kept.
@@ -323,7 +365,8 @@ pub fn insert_targets(conn: &mut DbConn, rows: &[TargetRow]) -> Result<(), Store
     for row in rows {
         on_backend!(conn, |c| diesel::insert_into(project_targets::table).values(row).execute(c))?;
     }
-    Ok(())
+    let projects: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.project_id.as_str()).collect();
+    projects.into_iter().try_for_each(|p| touch(conn, p))
 }
 
 pub fn set_rules(conn: &mut DbConn, project_id: &str, rows: &[RuleRow]) -> Result<(), StoreError> {

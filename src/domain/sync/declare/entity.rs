@@ -14,7 +14,16 @@ type Result<T> = std::result::Result<T, DomainError>;
 /// The ids to drop of a table that keeps its own deletions.
 pub type DeletedFn = fn(&mut DbConn, &View, i64, i64) -> Result<Vec<String>>;
 pub type CreateFn = fn(&mut DbConn, &View, Uuid, &Pushed) -> Result<Created<()>>;
-pub type UpdateFn = fn(&mut DbConn, &View, Uuid, &Pushed) -> Result<()>;
+pub type UpdateFn = fn(&mut DbConn, &View, Uuid, &Pushed) -> Result<Updated>;
+
+/// What an update did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Updated {
+    Changed,
+    /// Nothing: the server's copy already says it (another phone's check-in came first), and is
+    /// sent again so the phone ends exact.
+    AsBefore,
+}
 pub type DeleteFn = fn(&mut DbConn, &View, Uuid) -> Result<()>;
 
 /// A table's records, read and written through the domain's own functions (so the same rules
@@ -52,11 +61,12 @@ pub trait Synced: Send + Sync {
     /// One record as the caller's phone would hold it; `None` when absent or not the caller's.
     fn read(&self, conn: &mut DbConn, view: &View, id: Uuid, version: u32) -> Result<Option<Row>>;
     fn create(&self, conn: &mut DbConn, view: &View, id: Uuid, values: &Pushed) -> Result<Created<()>>;
-    fn update(&self, conn: &mut DbConn, view: &View, id: Uuid, values: &Pushed) -> Result<()>;
+    fn update(&self, conn: &mut DbConn, view: &View, id: Uuid, values: &Pushed) -> Result<Updated>;
     fn delete(&self, conn: &mut DbConn, view: &View, id: Uuid) -> Result<()>;
 }
 
-fn read_only(table: &str) -> DomainError {
+/// The refusal of a change to a table the phone only reads.
+pub fn read_only(table: &str) -> DomainError {
     DomainError::forbidden(
         crate::domain::ErrorCode::RoleNotAllowed,
         format!("{table} are read-only on the phone: change them in the app's online screens"),
@@ -96,7 +106,7 @@ impl<R: Send + Sync + 'static> Synced for Table<R> {
     fn create(&self, conn: &mut DbConn, view: &View, id: Uuid, values: &Pushed) -> Result<Created<()>> {
         self.create.ok_or_else(|| read_only(self.name))?(conn, view, id, values)
     }
-    fn update(&self, conn: &mut DbConn, view: &View, id: Uuid, values: &Pushed) -> Result<()> {
+    fn update(&self, conn: &mut DbConn, view: &View, id: Uuid, values: &Pushed) -> Result<Updated> {
         self.update.ok_or_else(|| read_only(self.name))?(conn, view, id, values)
     }
     fn delete(&self, conn: &mut DbConn, view: &View, id: Uuid) -> Result<()> {

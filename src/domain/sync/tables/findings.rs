@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::domain::DomainError;
 use crate::domain::common::create::Created;
 use crate::domain::supervision::findings::{self, Finding, FindingPatch, NewFinding};
-use crate::domain::sync::declare::entity::Table;
+use crate::domain::sync::declare::entity::{Table, Updated};
 use crate::domain::sync::declare::pushed::Pushed;
 use crate::domain::sync::declare::{Column, View, id_text, millis, opt_id, opt_millis, opt_text, text};
 use crate::store::DbConn;
@@ -66,13 +66,10 @@ fn create(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<Create
         owner_id: v.id("owner_id")?.ok_or_else(|| required("owner_id"))?,
         due_on: due_on(v)?.ok_or_else(|| required("due_on"))?,
     };
-    Ok(match findings::add_finding(conn, &view.actor, supervision, input)?.0 {
-        Created::New(_) => Created::New(()),
-        Created::Existing(_) => Created::Existing(()),
-    })
+    Ok(findings::add_finding(conn, &view.actor, supervision, input)?.0.map(|_| ()))
 }
 
-fn update(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<(), DomainError> {
+fn update(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<Updated, DomainError> {
     let patch = FindingPatch {
         status: v.code("status")?,
         done_note: v.opt_text("done_note")?.map(Option::unwrap_or_default),
@@ -82,5 +79,5 @@ fn update(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<(), Do
         due_on: due_on(v)?,
         version: None,
     };
-    findings::update_finding(conn, &view.actor, id, patch).map(|_| ())
+    findings::update_finding(conn, &view.actor, id, patch).map(|_| Updated::Changed)
 }

@@ -6,7 +6,7 @@ use crate::domain::DomainError;
 use crate::domain::common::create::Created;
 use crate::domain::common::phone_privacy::PhoneHolder;
 use crate::domain::field::partners::{self, NewPartner, Partner, PartnerPatch};
-use crate::domain::sync::declare::entity::Table;
+use crate::domain::sync::declare::entity::{Table, Updated};
 use crate::domain::sync::declare::pushed::Pushed;
 use crate::domain::sync::declare::{Column, View, float, id_text, json_text, millis, opt_id, opt_text, text};
 use crate::store::DbConn;
@@ -78,13 +78,10 @@ fn create(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<Create
         owner_id: v.opt_id("owner_id")?.flatten(),
         org_unit_id: v.opt_id("org_unit_id")?.flatten(),
     };
-    Ok(match partners::create(conn, &view.actor, input)?.partner {
-        Created::New(_) => Created::New(()),
-        Created::Existing(_) => Created::Existing(()),
-    })
+    Ok(partners::create(conn, &view.actor, input)?.partner.map(|_| ()))
 }
 
-fn update(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<(), DomainError> {
+fn update(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<Updated, DomainError> {
     let patch = PartnerPatch {
         name: v.text("name")?,
         category: v.code("category")?,
@@ -105,5 +102,5 @@ fn update(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<(), Do
         org_unit_id: v.opt_id("org_unit_id")?.flatten(),
         version: None,
     };
-    partners::update(conn, &view.actor, id, patch).map(|_| ())
+    partners::update(conn, &view.actor, id, patch).map(|_| Updated::Changed)
 }

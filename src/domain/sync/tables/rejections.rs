@@ -94,27 +94,20 @@ pub fn message_zh(error: &DomainError) -> String {
         DomainError::Forbidden { code: ErrorCode::RoleNotAllowed, .. } => "您的角色不能做此修改".to_owned(),
         DomainError::Forbidden { .. } => "您无权修改这条记录".to_owned(),
         DomainError::Conflict { code: ErrorCode::InvalidTransition, .. } => "状态不能这样变更".to_owned(),
+        DomainError::Conflict { code: ErrorCode::StepOutOfOrder, .. } => "请先完成前面的步骤".to_owned(),
+        DomainError::Conflict { code: ErrorCode::EventCancelled, .. } => "活动已取消".to_owned(),
+        DomainError::Conflict { code: ErrorCode::Waitlisted, .. } => "该报名在候补名单中，不能签到".to_owned(),
+        DomainError::Conflict { code: ErrorCode::RegistrationCancelled, .. } => "该报名已取消，不能签到".to_owned(),
         DomainError::Conflict { .. } => "与服务器上的数据冲突，已恢复为服务器上的版本".to_owned(),
+        DomainError::Duplicate { code: ErrorCode::DuplicateLead, .. } => "该手机号已是本行的线索".to_owned(),
         DomainError::Duplicate { .. } => "已存在相同的记录".to_owned(),
+        DomainError::Gone { code: ErrorCode::AttendeeErased, .. } => "参加者已撤回个人信息，不能签到".to_owned(),
         DomainError::Gone { .. } => "已关闭，不能再修改".to_owned(),
         DomainError::Validation(fields) => {
             let names: Vec<&str> = fields.keys().map(String::as_str).collect();
             format!("内容不符合要求（{}）", names.join("、"))
         }
         DomainError::Store(_) => "服务器暂时无法保存，请稍后再同步".to_owned(),
-    }
-}
-
-/// The stable code of a refusal, as the API's problem document would carry it.
-pub fn code_of(error: &DomainError) -> ErrorCode {
-    match error {
-        DomainError::NotFound(_) => ErrorCode::NotFound,
-        DomainError::Forbidden { code, .. }
-        | DomainError::Conflict { code, .. }
-        | DomainError::Duplicate { code, .. }
-        | DomainError::Gone { code, .. } => *code,
-        DomainError::Validation(_) => ErrorCode::ValidationFailed,
-        DomainError::Store(_) => ErrorCode::InternalError,
     }
 }
 

@@ -9,7 +9,7 @@ use crate::domain::common::create::Created;
 use crate::domain::supervision::supervisions::{
     self, ChecklistInput, NewSupervision, Supervision, SupervisionItem, SupervisionPatch,
 };
-use crate::domain::sync::declare::entity::Table;
+use crate::domain::sync::declare::entity::{Table, Updated};
 use crate::domain::sync::declare::pushed::Pushed;
 use crate::domain::sync::declare::{Column, View, float, id_text, json_text, millis, opt_float, opt_id, text};
 use crate::store::DbConn;
@@ -94,13 +94,10 @@ fn create(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<Create
         review_worked: v.text("review_worked")?,
         review_change: v.text("review_change")?,
     };
-    Ok(match supervisions::create(conn, &view.actor, &view.thresholds, input)? {
-        Created::New(_) => Created::New(()),
-        Created::Existing(_) => Created::Existing(()),
-    })
+    Ok(supervisions::create(conn, &view.actor, &view.thresholds, input)?.map(|_| ()))
 }
 
-fn update(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<(), DomainError> {
+fn update(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<Updated, DomainError> {
     let patch = SupervisionPatch {
         checklist: checklist(v)?,
         review_worked: v.text("review_worked")?,
@@ -108,5 +105,5 @@ fn update(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<(), Do
         project_id: v.opt_id("project_id")?.flatten(),
         version: None,
     };
-    supervisions::update(conn, &view.actor, &view.thresholds, id, patch).map(|_| ())
+    supervisions::update(conn, &view.actor, &view.thresholds, id, patch).map(|_| Updated::Changed)
 }

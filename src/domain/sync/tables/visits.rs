@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::domain::common::create::Created;
 use crate::domain::field::visits::{self, NewVisit, Visit, VisitPatch};
-use crate::domain::sync::declare::entity::Table;
+use crate::domain::sync::declare::entity::{Table, Updated};
 use crate::domain::sync::declare::pushed::Pushed;
 use crate::domain::sync::declare::{
     Column, View, float, id_text, json_text, millis, opt_float, opt_id, opt_millis, opt_text, text,
@@ -75,13 +75,10 @@ fn create(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<Create
         location_age_s: v.opt_number("location_age_s")?.flatten(),
         project_id: v.opt_id("project_id")?.flatten(),
     };
-    Ok(match visits::create(conn, &view.actor, &view.thresholds, input)? {
-        Created::New(_) => Created::New(()),
-        Created::Existing(_) => Created::Existing(()),
-    })
+    Ok(visits::create(conn, &view.actor, &view.thresholds, input)?.map(|_| ()))
 }
 
-fn update(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<(), DomainError> {
+fn update(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<Updated, DomainError> {
     let patch = VisitPatch {
         purpose: v.code("purpose")?,
         notes: v.text("notes")?,
@@ -91,5 +88,5 @@ fn update(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<(), Do
         project_id: v.opt_id("project_id")?.flatten(),
         version: None,
     };
-    visits::update(conn, &view.actor, id, patch).map(|_| ())
+    visits::update(conn, &view.actor, id, patch).map(|_| Updated::Changed)
 }

@@ -1,0 +1,13 @@
+DROP INDEX users_seq;
+ALTER TABLE users DROP COLUMN scope_seq;
+ALTER TABLE users DROP COLUMN seq;
+DROP INDEX org_units_seq;
+ALTER TABLE org_units DROP COLUMN seq;
+DROP INDEX projects_seq;
+ALTER TABLE projects DROP COLUMN seq;
+DROP INDEX registrations_seq;
+ALTER TABLE registrations DROP COLUMN seq;
+DROP INDEX event_steps_seq;
+ALTER TABLE event_steps DROP COLUMN seq;
+DROP INDEX event_steps_sync_id;
+ALTER TABLE event_steps DROP COLUMN sync_id;
