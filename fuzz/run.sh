@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 EACH="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(image_intake coordinates phone sync_push)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(image_intake coordinates phone sync_push sync_changes)
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-../target/fuzz}"
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \

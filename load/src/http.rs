@@ -3,12 +3,14 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use outreach::fixtures::rows::place::viewport;
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
 use serde_json::{Value, json};
 
 use crate::server::alive;
@@ -32,12 +34,39 @@ pub async fn call(req: reqwest::RequestBuilder) -> Result<(u16, Vec<u8>), String
     let r = req.send().await.map_err(|e| format!("transport: {e}"))?;
     let status = r.status().as_u16();
     let body = r.bytes().await.map_err(|e| format!("{status}, reading the body: {e}"))?;
-    if (200..300).contains(&status) {
-        Ok((status, body.to_vec()))
-    } else {
-        let text: String = String::from_utf8_lossy(&body).chars().take(400).collect();
-        Err(format!("{status}: {text}"))
+    if (200..300).contains(&status) { Ok((status, body.to_vec())) } else { Err(refused(status, &body)) }
+}
+
+/// Sends a request that accepts gzip, as a phone does. The client inflates nothing (reqwest is
+/// built without its `gzip` feature), so a 2xx answer gives the body as it came over the wire and
+/// whether it is gzip (`Content-Encoding`); anything else a short description.
+pub async fn call_gzip(req: reqwest::RequestBuilder) -> Result<(bool, Vec<u8>), String> {
+    let r = req.header(ACCEPT_ENCODING, "gzip").send().await.map_err(|e| format!("transport: {e}"))?;
+    let status = r.status().as_u16();
+    let gzip = match r.headers().get(CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?")) {
+        None | Some("identity") => false,
+        Some("gzip") => true,
+        Some(other) => return Err(format!("{status}: answered in Content-Encoding {other:?}")),
+    };
+    let body = r.bytes().await.map_err(|e| format!("{status}, reading the body: {e}"))?;
+    match ((200..300).contains(&status), gzip) {
+        (true, _) => Ok((gzip, body.to_vec())),
+        (false, true) => Err(refused(status, &gunzip(&body).unwrap_or_else(|_| body.to_vec()))),
+        (false, false) => Err(refused(status, &body)),
     }
+}
+
+/// A gzip body inflated.
+pub fn gunzip(body: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(body.len() * 8);
+    flate2::read::GzDecoder::new(body).read_to_end(&mut out).map_err(|e| format!("inflating the body: {e}"))?;
+    Ok(out)
+}
+
+/// A non-2xx answer, shortly.
+fn refused(status: u16, body: &[u8]) -> String {
+    let text: String = String::from_utf8_lossy(body).chars().take(400).collect();
+    format!("{status}: {text}")
 }
 
 pub async fn login(client: &reqwest::Client, base: &str, phone: &str, password: &str) -> Result<String, String> {

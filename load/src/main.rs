@@ -17,8 +17,11 @@
 //! - `nearby`: partners within 1 km of a spot near one of the account manager's partners;
 //! - `map_z12`, `map_z16`: the branch manager's map, 1280×800 px at the city (zoom 12) and the
 //!   densest street (zoom 16), the centre moved a little per request;
-//! - `sync_first`: a phone's full first sync (every page), `--sync-repeats` times;
-//! - `sync_incremental`: 50 pulls from the last cursor, a new visit before every fifth;
+//! - `sync_first`: a phone's first sync in WatermelonDB's protocol (`GET /api/v1/sync`, one
+//!   change set in one answer), `--sync-repeats` times; the notes give the records per table, the
+//!   JSON's size and the gzip bytes on the wire (every pull asks for gzip, as the phone does);
+//! - `sync_incremental`: 50 pulls, each from the `timestamp` the one before gave (the first from
+//!   `sync_first`'s), a new visit before every fifth;
 //! - `sync_incremental_16`: incremental pulls by 16 account managers at once;
 //! - `registration_burst`: 1,000 public registrations fired at once at the burst event; checks
 //!   that the places given equal the places there were and that every phone has one ticket;
@@ -31,6 +34,9 @@
 //! Duration-based scenarios run `--duration` seconds after 1 s of warm-up that is not counted.
 //! Each of N concurrent tasks sends its requests back to back over one shared client, so there
 //! are N keep-alive connections; task i is the i-th account manager with partners (round robin).
+//! A sync pull's time runs from sending the request to the body's last byte, as received (the
+//! driver inflates and counts it afterwards), except in `sync_incremental_16`, which times the
+//! whole job. KiB/req is what came over the wire.
 //! Errors are non-2xx answers and transport failures; the first three of a scenario go to stderr.
 //! The report (stdout, and `--json FILE`) has per scenario the requests, req/s, p50/p95/p99/max,
 //! errors and the server's peak VmRSS, and the server's VmHWM over the run.
@@ -134,7 +140,7 @@ async fn run(args: &Args, target: &Target) -> bool {
         tokens,
         ams: Arc::new(ams),
         visits: Arc::default(),
-        sync_cursor: None,
+        sync_timestamp: None,
         tickets: Vec::new(),
         capacity_respected: None,
     };

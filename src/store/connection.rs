@@ -47,12 +47,16 @@ impl DbConn {
                 // mmap: reads of hot indexes come straight from the OS page cache, shared by every
                 // pooled connection, instead of being copied into each connection's private 2 MiB
                 // cache (a quarter of a project's progress request was the kernel copying pages).
+                // case_sensitive_like: `org_path LIKE '/b/s/%'` becomes an index range, as on
+                // PostgreSQL, where LIKE is case-sensitive too (searches compare `lower()`ed text
+                // on both); without it SQLite scanned a whole branch for one outlet's first sync.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 5000;
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
                      PRAGMA foreign_keys = ON;
-                     PRAGMA mmap_size = 268435456;",
+                     PRAGMA mmap_size = 268435456;
+                     PRAGMA case_sensitive_like = ON;",
                 )?;
                 Ok(DbConn::Sqlite(conn))
             }

@@ -4,7 +4,6 @@
 // offline. Any warning or error WatermelonDB prints fails the test.
 import { describe, it, before, after, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Database } from '@nozbe/watermelondb'
 import { hasUnsyncedChanges } from '@nozbe/watermelondb/sync'
 import { sync } from '../src/sync'
 import { makeNodeDatabase, save, type NodeDatabase } from '../src/node-database'
@@ -12,6 +11,7 @@ import type { SchemaJson } from '../src/schema'
 import type { SyncLog } from '@nozbe/watermelondb/sync'
 import { Outreach, Proxy } from './outreach'
 import { LogCapture } from './log-capture'
+import { dump } from './dump'
 
 const capture = new LogCapture()
 const server = new Outreach()
@@ -61,20 +61,6 @@ const update = (p: Phone, table: string, id: string, set: (r: any) => void) =>
   p.database.write(async () => (await find(p, table, id)).update(set))
 const markAsDeleted = (p: Phone, table: string, id: string) =>
   p.database.write(async () => (await find(p, table, id)).markAsDeleted())
-
-async function dump(db: Database): Promise<Record<string, object[]>> {
-  const out: Record<string, object[]> = {}
-  for (const table of Object.keys(db.schema.tables)) {
-    const records = await db.get(table).query().fetch()
-    out[table] = records
-      .map((r) => {
-        const { _status, _changed, ...rest } = r._raw as any
-        return rest
-      })
-      .sort((x: any, y: any) => x.id.localeCompare(y.id))
-  }
-  return out
-}
 
 // The phone holds exactly what a fresh first sync of the same user gets, and nothing is pending.
 async function assertConverged(...phones: Phone[]) {

@@ -2,7 +2,7 @@
 // unmodified), against the mock server. Any warning or error WatermelonDB prints fails the test.
 import { describe, it, before, after, beforeEach, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Database, Model } from '@nozbe/watermelondb'
+import type { Model } from '@nozbe/watermelondb'
 import { hasUnsyncedChanges } from '@nozbe/watermelondb/sync'
 import type { SyncLog } from '@nozbe/watermelondb/sync'
 import { sync } from '../src/sync'
@@ -10,6 +10,7 @@ import { makeNodeDatabase, save, type NodeDatabase } from '../src/node-database'
 import type { SchemaJson } from '../src/schema'
 import { MockServer } from './mock-server'
 import { LogCapture } from './log-capture'
+import { dump } from './dump'
 
 const capture = new LogCapture()
 let server: MockServer
@@ -40,20 +41,6 @@ async function upgrade(p: Phone): Promise<Phone> {
 }
 
 const syncPhone = (p: Phone, log?: SyncLog) => sync(p.database, server.url, TOKEN[p.user], log)
-
-async function dump(db: Database): Promise<Record<string, object[]>> {
-  const out: Record<string, object[]> = {}
-  for (const table of Object.keys(db.schema.tables)) {
-    const records = await db.get(table).query().fetch()
-    out[table] = records
-      .map((r) => {
-        const { _status, _changed, ...rest } = r._raw as any
-        return rest
-      })
-      .sort((x, y) => x.id.localeCompare(y.id))
-  }
-  return out
-}
 
 const pending = (p: Phone) => hasUnsyncedChanges({ database: p.database })
 const find = (p: Phone, table: string, id: string): Promise<any> => p.database.get(table).find(id)

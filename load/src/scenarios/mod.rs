@@ -38,8 +38,8 @@ pub struct Ctx {
     pub ams: Arc<Vec<Am>>,
     /// Visits made by `create_visit`, for photos: (the maker's token, visit id).
     pub visits: Arc<Mutex<Vec<(String, String)>>>,
-    /// The cursor after the last full sync of the sync account manager.
-    pub sync_cursor: Option<String>,
+    /// The `timestamp` of the sync account manager's last pull, to pull from next.
+    pub sync_timestamp: Option<i64>,
     /// Registered (not waitlisted) tickets of the registration burst.
     pub tickets: Vec<String>,
     pub capacity_respected: Option<bool>,

@@ -184,7 +184,13 @@ pub fn changed_since(
     if let Some(prefix) = path_prefix {
         query = query.filter(events::org_path.like(format!("{prefix}%")));
     }
-    Ok(query.order(events::seq.asc()).load(conn)?)
+    // A first sync reads the subtree through `(org_path, seq)`; an increment, through `seq`.
+    let query = if after < 0 {
+        query.order((events::org_path.asc(), events::seq.asc()))
+    } else {
+        query.order(events::seq.asc())
+    };
+    Ok(query.load(conn)?)
 }
 
 /// Steps of the live events of a subtree changed in `(after, upto]`, with their event's owner.
@@ -204,7 +210,29 @@ pub fn steps_changed_since(
     if let Some(prefix) = path_prefix {
         query = query.filter(events::org_path.like(format!("{prefix}%")));
     }
-    Ok(query.order(event_steps::seq.asc()).load(conn)?)
+    if after >= 0 {
+        // An increment: the few newest changed steps, through `seq`.
+        return Ok(query.order(event_steps::seq.asc()).load(conn)?);
+    }
+    // A first sync: from the subtree's events (through their path) to their steps.
+    let mut events_of =
+        events::table.select((events::id, events::owner_id)).filter(events::deleted_at.is_null()).into_boxed();
+    if let Some(prefix) = path_prefix {
+        events_of = events_of.filter(events::org_path.like(format!("{prefix}%")));
+    }
+    let owners: std::collections::HashMap<String, String> =
+        events_of.load::<(String, String)>(conn)?.into_iter().collect();
+    let ids: Vec<&String> = owners.keys().collect();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let steps: Vec<StepRow> = event_steps::table
+            .select(StepRow::as_select())
+            .filter(event_steps::event_id.eq_any(chunk))
+            .filter(event_steps::seq.le(upto))
+            .load(conn)?;
+        out.extend(steps.into_iter().filter_map(|s| owners.get(&s.event_id).map(|o| (s.clone(), o.clone()))));
+    }
+    Ok(out)
 }
 
 /// The steps' phone ids of the events of a subtree deleted in `(after, upto]`.

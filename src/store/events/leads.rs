@@ -279,5 +279,7 @@ pub fn changed_since(
     if let Some(owner) = owner_id {
         query = query.filter(leads::owner_id.eq(owner.to_owned()));
     }
-    Ok(query.order(leads::seq.asc()).load(conn)?)
+    // A first sync reads the subtree through its path; an increment, the newest through `seq`.
+    let query = if after < 0 { query.order(leads::org_path.asc()) } else { query.order(leads::seq.asc()) };
+    Ok(query.load(conn)?)
 }

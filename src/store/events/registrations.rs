@@ -212,6 +212,10 @@ pub fn changed_since(
     after: i64,
     upto: i64,
 ) -> Result<Vec<(RegistrationRow, String, String)>, StoreError> {
+    if after < 0 {
+        return all_of_subtree(conn, path_prefix, upto);
+    }
+    // An increment: the few newest changes, through `seq`.
     let mut query = registrations::table
         .inner_join(events::table.on(events::id.eq(registrations::event_id)))
         .select((RegistrationRow::as_select(), events::owner_id, events::branch_id))
@@ -223,6 +227,39 @@ pub fn changed_since(
         query = query.filter(events::org_path.like(format!("{prefix}%")));
     }
     Ok(query.order(registrations::seq.asc()).load(conn)?)
+}
+
+/// A first sync: from the subtree's events (through their path) to their registrations (through
+/// `event_id`), instead of every registration of the database in change order.
+fn all_of_subtree(
+    conn: &mut DbConn,
+    path_prefix: Option<&str>,
+    upto: i64,
+) -> Result<Vec<(RegistrationRow, String, String)>, StoreError> {
+    let mut query = events::table
+        .select((events::id, events::owner_id, events::branch_id))
+        .filter(events::deleted_at.is_null())
+        .into_boxed();
+    if let Some(prefix) = path_prefix {
+        query = query.filter(events::org_path.like(format!("{prefix}%")));
+    }
+    let events: std::collections::HashMap<String, (String, String)> =
+        query.load::<(String, String, String)>(conn)?.into_iter().map(|(id, o, b)| (id, (o, b))).collect();
+    let ids: Vec<&String> = events.keys().collect();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<RegistrationRow> = registrations::table
+            .select(RegistrationRow::as_select())
+            .filter(registrations::event_id.eq_any(chunk))
+            .filter(registrations::seq.le(upto))
+            .load(conn)?;
+        for row in rows {
+            if let Some((owner, branch)) = events.get(&row.event_id) {
+                out.push((row, owner.clone(), branch.clone()));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The registrations of the events of a subtree deleted in `(after, upto]`.

@@ -317,7 +317,14 @@ pub fn changed_since(
     if let Some(prefix) = path_prefix {
         query = query.filter(partners::org_path.like(format!("{prefix}%")));
     }
-    Ok(query.order(partners::seq.asc()).limit(limit).load(conn)?)
+    // A whole first sync reads the subtree through `(org_path, seq)`; a page or an increment,
+    // the few newest changes through `seq`.
+    let query = if after < 0 && limit == i64::MAX {
+        query.order((partners::org_path.asc(), partners::seq.asc()))
+    } else {
+        query.order(partners::seq.asc())
+    };
+    Ok(query.limit(limit).load(conn)?)
 }
 
 /// Moves a partner's creation back in time (the demo's history), as a change the map sees.

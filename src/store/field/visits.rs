@@ -172,5 +172,12 @@ pub fn changed_since(
     if let Some(user) = user_id {
         query = query.filter(visits::user_id.eq(user.to_owned()));
     }
-    Ok(query.order(visits::seq.asc()).limit(limit).load(conn)?)
+    // A manager's whole first sync reads the subtree through `(org_path, seq)`; an account
+    // manager's, a page or an increment, through `(user_id, seq)` or `seq`.
+    let query = if after < 0 && limit == i64::MAX && user_id.is_none() {
+        query.order((visits::org_path.asc(), visits::seq.asc()))
+    } else {
+        query.order(visits::seq.asc())
+    };
+    Ok(query.limit(limit).load(conn)?)
 }
