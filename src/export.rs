@@ -17,9 +17,20 @@ impl Table {
         let mut writer = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
         writer.write_record(&self.headers).map_err(|e| e.to_string())?;
         for row in &self.rows {
-            writer.write_record(row).map_err(|e| e.to_string())?;
+            let cells: Vec<_> = row.iter().enumerate().map(|(c, cell)| self.csv_cell(c, cell)).collect();
+            writer.write_record(cells.iter().map(|c| c.as_bytes())).map_err(|e| e.to_string())?;
         }
         writer.into_inner().map_err(|e| e.to_string())
+    }
+
+    /// A cell a spreadsheet will not run: text that starts with `=`, `+`, `-`, `@`, a tab or a
+    /// carriage return is a formula to Excel and WPS (`=HYPERLINK(…)` from a public registration,
+    /// `+cmd|…`), so it gets a leading `'` (OWASP's CSV-injection rule). Numbers of a numeric
+    /// column stay numbers (`-12.5`).
+    fn csv_cell<'a>(&self, column: usize, cell: &'a str) -> std::borrow::Cow<'a, str> {
+        let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+        let number = self.numeric.contains(&column) && cell.parse::<f64>().is_ok();
+        if formula && !number { format!("'{cell}").into() } else { cell.into() }
     }
 
     pub fn to_xlsx(&self, sheet: &str) -> Result<Vec<u8>, String> {
@@ -61,6 +72,37 @@ pub fn workbook(sheets: &[(&str, &Table)]) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_cells_that_would_be_formulas_are_neutralised() -> Result<(), String> {
+        let table = Table {
+            headers: vec!["name".into(), "amount".into()],
+            rows: vec![
+                vec!["=HYPERLINK(\"http://x\",\"点我\")".into(), "-12.5".into()],
+                vec!["+cmd|' /C calc'!A0".into(), "3".into()],
+                vec!["@SUM(1+1)".into(), "-1".into()],
+                vec!["-2+3".into(), "=1+1".into()],
+                vec!["\t=1".into(), "0".into()],
+                vec!["张三".into(), "4".into()],
+            ],
+            numeric: vec![1],
+        };
+        let csv = String::from_utf8(table.to_csv()?).map_err(|e| e.to_string())?;
+        let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "name,amount",
+                "\"'=HYPERLINK(\"\"http://x\"\",\"\"点我\"\")\",-12.5",
+                "'+cmd|' /C calc'!A0,3",
+                "'@SUM(1+1),-1",
+                "'-2+3,'=1+1",
+                "'\t=1,0",
+                "张三,4",
+            ]
+        );
+        Ok(())
+    }
 
     #[test]
     fn csv_has_a_bom_and_quotes_what_needs_it() -> Result<(), String> {

@@ -7,6 +7,7 @@ mod award_pool;
 mod backup;
 mod cases;
 mod checkins;
+mod clean_input;
 mod cli;
 mod coaching;
 mod contract;

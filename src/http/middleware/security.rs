@@ -72,18 +72,21 @@ fn is_problem<B>(res: &ServiceResponse<B>) -> bool {
     res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"))
 }
 
-/// Refuses an API request whose path or query escapes a NUL character (`%00`): PostgreSQL cannot
-/// hold one in text, and no id, code or filter ever contains one. The path is 404 like any name that
-/// names nothing; the query is 422 like any malformed parameter.
+/// Refuses a request whose path or query escapes a NUL character (`%00`): PostgreSQL cannot hold
+/// one in text, and no id, code or filter ever contains one. On every route, the public pages
+/// included (`POST /e/%00` was a 500 there). The path is 404 like any name that names nothing; an
+/// API query is 422 like any malformed parameter; a page answers with its own 404 page.
 pub async fn refuse_nul(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    // The pages check their own codes and answer in HTML; this guards the API.
+    let nul = |text: &str| text.as_bytes().windows(3).any(|w| w.eq_ignore_ascii_case(b"%00"));
     if !req.path().starts_with("/api/") {
+        if nul(req.uri().path()) || req.uri().query().is_some_and(nul) {
+            return Ok(req.into_response(crate::http::pages::public_page::not_found()));
+        }
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
-    let nul = |text: &str| text.as_bytes().windows(3).any(|w| w == b"%00");
     if nul(req.uri().path()) {
         return Ok(req.into_response(ApiError::not_found("resource").error_response()));
     }

@@ -96,6 +96,11 @@ fn message(status: StatusCode, text: &str) -> HttpResponse {
     page(status, &PublicPage { title: "活动报名", event: None, body: Body::Message(text) })
 }
 
+/// The page for a link that names nothing.
+pub fn not_found() -> HttpResponse {
+    message(StatusCode::NOT_FOUND, "没有找到这个活动，请确认二维码或链接。")
+}
+
 fn valid_code(code: &str) -> bool {
     (8..=32).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric())
 }
