@@ -19,6 +19,7 @@ mod exposure;
 mod health;
 mod helpers;
 mod hostile;
+mod insiders;
 mod leads;
 mod map;
 mod mass_assignment;

@@ -42,6 +42,12 @@ impl Role {
         self.manages_people() && other.rank() <= self.rank()
     }
 
+    /// Strictly above `other`: who may reset another's password (a peer could otherwise take
+    /// over a peer's account).
+    pub fn outranks(self, other: Role) -> bool {
+        self.rank() > other.rank()
+    }
+
     /// Managers and admins run people and the org tree; the others work inside it.
     pub fn manages_people(self) -> bool {
         matches!(self, Role::SubBranchManager | Role::BranchManager | Role::Admin)

@@ -223,6 +223,12 @@ pub fn check_patch(actor: &Actor, target: &User, patch: UserPatch) -> Result<Che
         if !actor.role.may_grant(target.role) {
             return Err(DomainError::forbidden(ErrorCode::RoleEscalation, "cannot edit a user above your own role"));
         }
+        if patch.password.is_some() && actor.role != Role::Admin && !actor.role.outranks(target.role) {
+            return Err(DomainError::forbidden(
+                ErrorCode::RoleEscalation,
+                "only a higher role resets another user's password",
+            ));
+        }
     } else if patch.role.is_some() || patch.active.is_some() || patch.org_unit_id.is_some() {
         return Err(DomainError::forbidden(
             ErrorCode::SelfChangeForbidden,
