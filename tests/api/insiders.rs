@@ -30,3 +30,29 @@ async fn only_a_higher_role_resets_another_user_s_password_and_each_reset_is_aud
     let path = format!("/api/v1/users/{}", peer.id);
     json_ok(app.patch_json(&path, Some(&sm.token), &json!({"name": "改名"})).await, 200).await;
 }
+
+#[tokio::test]
+async fn a_check_in_and_the_attendee_list_never_name_a_lead_the_caller_cannot_open() {
+    let app = spawn_app().await;
+    let here = app.login_as(Role::AccountManager).await;
+    let there = app.login_at(Role::AccountManager, Some(app.tree.outlet_a2)).await;
+    // The person is already a lead of an account manager of another sub-branch.
+    let lead = crate::leads::create_lead(&app, &there.token, &crate::leads::lead_body("黄先生", "13911117777")).await;
+    let e = crate::events::new_event(&app, &here.token, 5).await;
+    let (id, code) = (e["id"].as_str().unwrap(), e["registration_code"].as_str().unwrap());
+    let body = json!({"name": "黄先生", "phone": "13911117777", "consent": true});
+    let ticket =
+        json_ok(app.post_json(&format!("/api/v1/public/events/{code}/registrations"), None, &body).await, 201).await;
+    let scan = json!({"ticket_code": ticket["ticket_code"]});
+    let checked =
+        json_ok(app.post_json(&format!("/api/v1/events/{id}/checkins"), Some(&here.token), &scan).await, 200).await;
+    assert!(checked["lead_id"].is_null(), "finding 14: {checked}");
+    let lead_id = lead["id"].as_str().unwrap();
+    assert_problem(app.get(format!("/api/v1/leads/{lead_id}"), Some(&here.token)).await, 404, "not_found").await;
+    let list = json_ok(app.get(format!("/api/v1/events/{id}/attendees"), Some(&here.token)).await, 200).await;
+    assert!(!list.to_string().contains(lead_id), "{list}");
+    // The lead's own account manager's manager, who may open it, is told.
+    let bm = app.login_as(Role::BranchManager).await;
+    let list = json_ok(app.get(format!("/api/v1/events/{id}/attendees"), Some(&bm.token)).await, 200).await;
+    assert_eq!(list["items"][0]["lead_id"], lead_id);
+}

@@ -36,7 +36,14 @@ enum Scan {
     AlreadyIn,
 }
 
-fn result(conn: &mut DbConn, row: &RegistrationRow, scan: Scan, event: &Event) -> Result<CheckIn, StoreError> {
+fn result(
+    conn: &mut DbConn,
+    actor: &Actor,
+    row: &RegistrationRow,
+    scan: Scan,
+    event: &Event,
+) -> Result<CheckIn, StoreError> {
+    let readable = crate::domain::events::leads::readable_ids(conn, actor, row.lead_id.as_slice())?;
     let do_not_contact = match &row.phone {
         Some(phone) => {
             !lead_store::do_not_contact_phones(conn, &event.branch_id, std::slice::from_ref(phone))?.is_empty()
@@ -51,7 +58,7 @@ fn result(conn: &mut DbConn, row: &RegistrationRow, scan: Scan, event: &Event) -
         checked_in_at: row.checked_in_at.map(|t| t.and_utc()).unwrap_or_else(Utc::now),
         name: row.name.clone(),
         phone: row.phone.clone(),
-        lead_id: row.lead_id.as_deref().map(uuid_col).transpose()?,
+        lead_id: row.lead_id.as_deref().filter(|l| readable.contains(*l)).map(uuid_col).transpose()?,
     })
 }
 
@@ -69,7 +76,7 @@ pub fn check_in(
                 .filter(|r| r.event_id == event_id.to_string())
                 .ok_or(DomainError::NotFound("ticket"))?;
             if row.checked_in_at.is_some() {
-                return Ok(result(conn, &row, Scan::AlreadyIn, &event)?);
+                return Ok(result(conn, actor, &row, Scan::AlreadyIn, &event)?);
             }
             match row.status.as_str() {
                 "waitlisted" => {
@@ -105,13 +112,13 @@ pub fn check_in(
             let lead_id = crate::domain::events::leads::from_checkin(conn, &event, &name, &phone)?;
             if !store::check_in(conn, &row.id, at.naive_utc(), &actor.user_id.to_string(), &lead_id)? {
                 let fresh = store::find_by_ticket(conn, ticket.trim())?.ok_or(DomainError::NotFound("ticket"))?;
-                return Ok(result(conn, &fresh, Scan::AlreadyIn, &event)?);
+                return Ok(result(conn, actor, &fresh, Scan::AlreadyIn, &event)?);
             }
             let credit =
                 event.project_id.map(|project_id| Credit { project_id, user_id: event.owner_id, occurred_at: at });
             points::settle(conn, PointsAction::Checkin, Source { kind: "registration", id: &row.id }, None, credit)?;
             let checked = RegistrationRow { checked_in_at: Some(at.naive_utc()), lead_id: Some(lead_id), ..row };
-            Ok(result(conn, &checked, Scan::CheckedIn, &event)?)
+            Ok(result(conn, actor, &checked, Scan::CheckedIn, &event)?)
         })
     })
 }
@@ -181,6 +188,8 @@ fn as_read_by(
     } else {
         lead_store::do_not_contact_phones(conn, branch_id, &phones)?
     };
+    let leads: Vec<String> = rows.iter().filter_map(|r| r.lead_id.clone()).collect();
+    let readable = crate::domain::events::leads::readable_ids(conn, actor, &leads)?;
     rows.into_iter()
         .map(|r| -> Result<Attendee, StoreError> {
             let opted_out = r.phone.as_ref().is_some_and(|p| withheld.contains(p));
@@ -188,7 +197,7 @@ fn as_read_by(
             Ok(Attendee {
                 id: uuid_col(&r.id)?,
                 event_id: uuid_col(&r.event_id)?,
-                lead_id: r.lead_id.as_deref().map(uuid_col).transpose()?,
+                lead_id: r.lead_id.as_deref().filter(|l| readable.contains(*l)).map(uuid_col).transpose()?,
                 name: r.name,
                 phone: r.phone.map(|p| holder.show(actor, p)),
                 status: r.status,

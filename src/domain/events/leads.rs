@@ -222,6 +222,24 @@ fn may_write(actor: &Actor) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// Which of these leads the caller may read: a record that names a lead (an attendee, a
+/// check-in) names it only to them, so no answer carries the id of a lead they cannot open.
+pub fn readable_ids(
+    conn: &mut DbConn,
+    actor: &Actor,
+    ids: &[String],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let mut readable = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        for row in store::find_many(conn, chunk)? {
+            if visible(actor, &row) {
+                readable.insert(row.id);
+            }
+        }
+    }
+    Ok(readable)
+}
+
 pub fn get(conn: &mut DbConn, actor: &Actor, id: Uuid) -> Result<Lead, DomainError> {
     let row = store::find(conn, &id.to_string())?.filter(|r| visible(actor, r)).ok_or(DomainError::NotFound("lead"))?;
     Ok(Lead::try_from(row)?)

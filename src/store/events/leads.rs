@@ -75,6 +75,10 @@ pub fn find_by_phone(conn: &mut DbConn, branch_id: &str, phone: &str) -> Result<
         .optional()?)
 }
 
+pub fn find_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<LeadRow>, StoreError> {
+    Ok(leads::table.filter(leads::id.eq_any(ids)).select(LeadRow::as_select()).load(conn)?)
+}
+
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<LeadRow>, StoreError> {
     Ok(leads::table.find(id).select(LeadRow::as_select()).first(conn).optional()?)
 }
