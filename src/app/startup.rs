@@ -57,6 +57,7 @@ async fn open_state_with(settings: Settings, min_idle: u32) -> anyhow::Result<Ap
         tokens,
         throttle: LoginThrottle::new(settings.login_limits),
         refresh_lifetime,
+        standing: crate::auth::Standing::default(),
     };
     let blobs = crate::media::FsBlobStore::new(settings.data_dir.join("media"));
     let media = crate::media::Pipeline::new(Arc::new(blobs), settings.photo_limits, settings.hash_concurrency)

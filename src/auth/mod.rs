@@ -5,11 +5,13 @@ pub mod error;
 pub mod password;
 pub mod refresh;
 pub mod service;
+pub mod standing;
 pub mod throttle;
 pub mod tokens;
 
 pub use error::AuthError;
 pub use password::{HashCost, PasswordHasher};
 pub use service::{AuthService, Session};
+pub use standing::Standing;
 pub use throttle::{LoginLimits, LoginThrottle};
 pub use tokens::{TokenError, TokenKeys};

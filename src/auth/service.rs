@@ -29,6 +29,8 @@ pub struct AuthService {
     pub tokens: TokenKeys,
     pub throttle: LoginThrottle,
     pub refresh_lifetime: TimeDelta,
+    /// Whether a token's holder still stands where it says (checked on every request).
+    pub standing: super::Standing,
 }
 
 impl AuthService {

@@ -56,3 +56,51 @@ async fn a_check_in_and_the_attendee_list_never_name_a_lead_the_caller_cannot_op
     let list = json_ok(app.get(format!("/api/v1/events/{id}/attendees"), Some(&bm.token)).await, 200).await;
     assert_eq!(list["items"][0]["lead_id"], lead_id);
 }
+
+#[tokio::test]
+async fn cases_filtered_by_a_hidden_author_answer_as_for_an_unknown_one() {
+    let app = spawn_app().await;
+    let author = app.login_at(Role::AccountManager, Some(app.tree.outlet_a2)).await;
+    let sm = app.login_at(Role::SubBranchManager, Some(app.tree.sub_a2)).await;
+    let reader = app.login_as(Role::AccountManager).await;
+    let body = json!({
+        "title": "社区亲子课", "segment": "outreach", "partner_category": null,
+        "what_done": "联合小区物业在周末办亲子财商课。", "results": "新增一批客户。", "figures": []
+    });
+    let case = json_ok(app.post_json("/api/v1/cases", Some(&author.token), &body).await, 201).await;
+    let publish = format!("/api/v1/cases/{}/publish", case["id"].as_str().unwrap());
+    json_ok(app.post_json(&publish, Some(&sm.token), &json!({})).await, 200).await;
+    // The published case reaches the whole branch, its author hidden from this reader...
+    let all = json_ok(app.get("/api/v1/cases", Some(&reader.token)).await, 200).await;
+    assert!(all.to_string().contains(case["id"].as_str().unwrap()));
+    // ...so filtering by the author's id must not tie that id to it (finding 14).
+    let by = json_ok(app.get(format!("/api/v1/cases?author_id={}", author.id), Some(&reader.token)).await, 200).await;
+    assert_eq!(by["items"], json!([]));
+    let seen = json_ok(app.get(format!("/api/v1/cases?author_id={}", author.id), Some(&sm.token)).await, 200).await;
+    assert_eq!(seen["items"].as_array().unwrap().len(), 1, "the author's manager may filter by them");
+}
+
+#[tokio::test]
+async fn a_disabled_or_moved_user_s_token_stops_working_on_the_next_request() {
+    let app = spawn_app().await;
+    let bm = app.login_as(Role::BranchManager).await;
+    let sm = app.login_as(Role::SubBranchManager).await;
+    assert_eq!(app.get("/api/v1/me", Some(&sm.token)).await.status(), 200);
+    json_ok(app.patch_json(&format!("/api/v1/users/{}", sm.id), Some(&bm.token), &json!({"active": false})).await, 200)
+        .await;
+    // Finding 11: the token (valid for 15 minutes more) created a new manager.
+    let body = json!({
+        "phone": crate::helpers::unique_phone(), "name": "后门经理", "password": "long enough password",
+        "role": "sub_branch_manager", "org_unit_id": app.tree.sub_a1
+    });
+    assert_problem(app.post_json("/api/v1/users", Some(&sm.token), &body).await, 401, "invalid_token").await;
+    assert_problem(app.get("/api/v1/me", Some(&sm.token)).await, 401, "invalid_token").await;
+    // A move to another unit ends the old token too; the new one works.
+    let am = app.login_as(Role::AccountManager).await;
+    let path = format!("/api/v1/users/{}", am.id);
+    json_ok(app.patch_json(&path, Some(&bm.token), &json!({"org_unit_id": app.tree.outlet_a2})).await, 200).await;
+    assert_problem(app.get("/api/v1/partners", Some(&am.token)).await, 401, "invalid_token").await;
+    let session: serde_json::Value = app.login(&am.phone, crate::helpers::PASSWORD).await.json().await.unwrap();
+    let token = session["access_token"].as_str().unwrap();
+    assert_eq!(app.get("/api/v1/partners", Some(token)).await.status(), 200);
+}

@@ -221,7 +221,13 @@ async fn a_user_moved_to_another_unit_or_role_must_start_again() {
     assert!(pull(&app, &am.token, t).await["timestamp"].as_i64().unwrap() >= t, "an ordinary pull");
     let path = format!("/api/v1/users/{}", am.id);
     json_ok(app.patch_json(&path, Some(&admin.token), &json!({"org_unit_id": app.tree.outlet_a2})).await, 200).await;
-    let stale = app.get(format!("/api/v1/sync?last_pulled_at={t}&schema_version=2"), Some(&am.token)).await;
+    // Their old token is refused at once (it names the old unit); signed in again, the phone's
+    // timestamp is another scope's.
+    let old = app.get(format!("/api/v1/sync?last_pulled_at={t}&schema_version=2"), Some(&am.token)).await;
+    assert_problem(old, 401, "invalid_token").await;
+    let session: serde_json::Value = app.login(&am.phone, crate::helpers::PASSWORD).await.json().await.unwrap();
+    let token = session["access_token"].as_str().unwrap();
+    let stale = app.get(format!("/api/v1/sync?last_pulled_at={t}&schema_version=2"), Some(token)).await;
     assert_problem(stale, 409, "resync_required").await;
     // A renamed colleague is no move.
     let other = app.login_as(Role::AccountManager).await;

@@ -349,6 +349,14 @@ pub fn list(
     query: &CaseQuery,
     page: &PageRequest,
 ) -> Result<Page<Case>, DomainError> {
+    // Filtering by someone the caller may not see would map their hidden id to their cases
+    // (whose authors the caller is otherwise not told): nothing, as for an unknown id.
+    if let Some(author) = query.author_id.filter(|a| *a != actor.user_id) {
+        let seen = user_store::find(conn, &author.to_string())?.is_some_and(|u| actor.scope().contains(&u.org_path));
+        if !seen {
+            return Ok(Page { items: Vec::new(), next_cursor: None });
+        }
+    }
     let admin = actor.role == Role::Admin;
     let filter = CaseFilter {
         branch_id: if admin { None } else { Some(actor.branch_id().unwrap_or_default().to_owned()) },

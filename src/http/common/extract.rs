@@ -1,7 +1,5 @@
 //! Request extractors shared by the handlers: the authenticated caller and pagination.
 
-use std::future::{Ready, ready};
-
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -19,10 +17,23 @@ pub struct Caller(pub Actor);
 
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).map(Caller))
+        let verified = authenticate(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let actor = verified?;
+            let state = state.ok_or_else(ApiError::internal)?;
+            // A valid signature is not enough: the holder must still stand where the token says.
+            if !state.auth.standing.holds(&state.db, &actor).await? {
+                return Err(ApiError::unauthorized(
+                    ErrorCode::InvalidToken,
+                    "your account was disabled, or its role or unit changed: sign in again",
+                ));
+            }
+            Ok(Caller(actor))
+        })
     }
 }
 

@@ -83,7 +83,14 @@ pub async fn refuse_nul(
     let nul = |text: &str| text.as_bytes().windows(3).any(|w| w.eq_ignore_ascii_case(b"%00"));
     if !req.path().starts_with("/api/") {
         if nul(req.uri().path()) || req.uri().query().is_some_and(nul) {
-            return Ok(req.into_response(crate::http::pages::public_page::not_found()));
+            // The public event pages answer in HTML; the map page and its assets, as their spec
+            // says, in problem+json.
+            let page = if req.path().starts_with("/e/") {
+                crate::http::pages::public_page::not_found()
+            } else {
+                ApiError::not_found("resource").error_response()
+            };
+            return Ok(req.into_response(page));
         }
         return Ok(next.call(req).await?.map_into_boxed_body());
     }

@@ -216,5 +216,6 @@ pub async fn update_user(
     };
     let viewer = actor.clone();
     let user = state.db.run(move |conn| users::apply_patch(conn, &actor, id, &checked, hash)).await?;
+    state.auth.standing.forget(id);
     Ok(HttpResponse::Ok().json(UserBody::for_viewer(user, &viewer)))
 }
