@@ -14,7 +14,7 @@ use super::declare::entity::Synced;
 use super::declare::{Row, View};
 use super::schema::current_version;
 use super::tables::{TABLES, by_name};
-use crate::domain::{DomainError, ErrorCode, Role};
+use crate::domain::{DomainError, ErrorCode};
 use crate::store::{DbConn, StoreError, sync, sync_replies};
 
 /// WatermelonDB's `migration` argument: what an upgraded app's new tables and columns need.
@@ -164,8 +164,8 @@ fn tombstones(
     after: i64,
     upto: i64,
 ) -> Result<Vec<(String, String)>, StoreError> {
-    let scope = view.actor.scope().path_prefix();
-    let own = (view.actor.role == Role::AccountManager).then(|| view.actor.user_id.to_string());
+    let scope = view.scope_prefix();
+    let own = view.own_user();
     let rows = sync::tombstones_since(conn, tables, scope.as_deref(), own.as_deref(), after, upto, i64::MAX)?;
     Ok(rows.into_iter().map(|t| (t.entity, t.record_id)).collect())
 }

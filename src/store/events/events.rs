@@ -193,16 +193,56 @@ pub fn changed_since(
     Ok(query.load(conn)?)
 }
 
-/// Steps of the live events of a subtree changed in `(after, upto]`, with their event's owner.
+/// The live events of a subtree — id, owner and branch: where a first sync of their steps and
+/// attendees starts (through the path index, not every row of the database in change order).
+pub fn live_of_subtree(
+    conn: &mut DbConn,
+    path_prefix: Option<&str>,
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    let mut query = events::table
+        .select((events::id, events::owner_id, events::branch_id))
+        .filter(events::deleted_at.is_null())
+        .into_boxed();
+    if let Some(prefix) = path_prefix {
+        query = query.filter(events::org_path.like(format!("{prefix}%")));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// The ids of the events of a subtree deleted in `(after, upto]`.
+pub fn deleted_since(
+    conn: &mut DbConn,
+    path_prefix: Option<&str>,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<String>, StoreError> {
+    let mut query = events::table
+        .select(events::id)
+        .filter(events::seq.gt(after))
+        .filter(events::seq.le(upto))
+        .filter(events::deleted_at.is_not_null())
+        .into_boxed();
+    if let Some(prefix) = path_prefix {
+        query = query.filter(events::org_path.like(format!("{prefix}%")));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Steps of the live events of a subtree changed in `(after, upto]`.
 pub fn steps_changed_since(
     conn: &mut DbConn,
     path_prefix: Option<&str>,
     after: i64,
     upto: i64,
-) -> Result<Vec<(StepRow, String)>, StoreError> {
+) -> Result<Vec<StepRow>, StoreError> {
+    if after < 0 {
+        let events: Vec<String> = live_of_subtree(conn, path_prefix)?.into_iter().map(|(id, _, _)| id).collect();
+        return steps_of_events(conn, &events, upto);
+    }
+    // An increment: the few newest changed steps, through `seq`.
     let mut query = event_steps::table
         .inner_join(events::table.on(events::id.eq(event_steps::event_id)))
-        .select((StepRow::as_select(), events::owner_id))
+        .select(StepRow::as_select())
         .filter(event_steps::seq.gt(after))
         .filter(event_steps::seq.le(upto))
         .filter(events::deleted_at.is_null())
@@ -210,27 +250,20 @@ pub fn steps_changed_since(
     if let Some(prefix) = path_prefix {
         query = query.filter(events::org_path.like(format!("{prefix}%")));
     }
-    if after >= 0 {
-        // An increment: the few newest changed steps, through `seq`.
-        return Ok(query.order(event_steps::seq.asc()).load(conn)?);
-    }
-    // A first sync: from the subtree's events (through their path) to their steps.
-    let mut events_of =
-        events::table.select((events::id, events::owner_id)).filter(events::deleted_at.is_null()).into_boxed();
-    if let Some(prefix) = path_prefix {
-        events_of = events_of.filter(events::org_path.like(format!("{prefix}%")));
-    }
-    let owners: std::collections::HashMap<String, String> =
-        events_of.load::<(String, String)>(conn)?.into_iter().collect();
-    let ids: Vec<&String> = owners.keys().collect();
+    Ok(query.order(event_steps::seq.asc()).load(conn)?)
+}
+
+/// The steps of these events numbered up to `upto`.
+fn steps_of_events(conn: &mut DbConn, events: &[String], upto: i64) -> Result<Vec<StepRow>, StoreError> {
     let mut out = Vec::new();
-    for chunk in ids.chunks(500) {
-        let steps: Vec<StepRow> = event_steps::table
-            .select(StepRow::as_select())
-            .filter(event_steps::event_id.eq_any(chunk))
-            .filter(event_steps::seq.le(upto))
-            .load(conn)?;
-        out.extend(steps.into_iter().filter_map(|s| owners.get(&s.event_id).map(|o| (s.clone(), o.clone()))));
+    for chunk in events.chunks(500) {
+        out.extend(
+            event_steps::table
+                .select(StepRow::as_select())
+                .filter(event_steps::event_id.eq_any(chunk))
+                .filter(event_steps::seq.le(upto))
+                .load::<StepRow>(conn)?,
+        );
     }
     Ok(out)
 }
@@ -242,17 +275,8 @@ pub fn steps_of_deleted_since(
     after: i64,
     upto: i64,
 ) -> Result<Vec<String>, StoreError> {
-    let mut query = event_steps::table
-        .inner_join(events::table.on(events::id.eq(event_steps::event_id)))
-        .select(event_steps::sync_id)
-        .filter(events::seq.gt(after))
-        .filter(events::seq.le(upto))
-        .filter(events::deleted_at.is_not_null())
-        .into_boxed();
-    if let Some(prefix) = path_prefix {
-        query = query.filter(events::org_path.like(format!("{prefix}%")));
-    }
-    Ok(query.load(conn)?)
+    let events = deleted_since(conn, path_prefix, after, upto)?;
+    Ok(steps_of_events(conn, &events, i64::MAX)?.into_iter().map(|s| s.sync_id).collect())
 }
 
 /// A step by its phone id.

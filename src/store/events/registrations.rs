@@ -236,28 +236,29 @@ fn all_of_subtree(
     path_prefix: Option<&str>,
     upto: i64,
 ) -> Result<Vec<(RegistrationRow, String, String)>, StoreError> {
-    let mut query = events::table
-        .select((events::id, events::owner_id, events::branch_id))
-        .filter(events::deleted_at.is_null())
-        .into_boxed();
-    if let Some(prefix) = path_prefix {
-        query = query.filter(events::org_path.like(format!("{prefix}%")));
-    }
     let events: std::collections::HashMap<String, (String, String)> =
-        query.load::<(String, String, String)>(conn)?.into_iter().map(|(id, o, b)| (id, (o, b))).collect();
-    let ids: Vec<&String> = events.keys().collect();
+        super::events::live_of_subtree(conn, path_prefix)?.into_iter().map(|(id, o, b)| (id, (o, b))).collect();
+    let ids: Vec<String> = events.keys().cloned().collect();
     let mut out = Vec::new();
-    for chunk in ids.chunks(500) {
-        let rows: Vec<RegistrationRow> = registrations::table
-            .select(RegistrationRow::as_select())
-            .filter(registrations::event_id.eq_any(chunk))
-            .filter(registrations::seq.le(upto))
-            .load(conn)?;
-        for row in rows {
-            if let Some((owner, branch)) = events.get(&row.event_id) {
-                out.push((row, owner.clone(), branch.clone()));
-            }
+    for row in of_events(conn, &ids, upto)? {
+        if let Some((owner, branch)) = events.get(&row.event_id) {
+            out.push((row, owner.clone(), branch.clone()));
         }
+    }
+    Ok(out)
+}
+
+/// The registrations of these events numbered up to `upto`.
+fn of_events(conn: &mut DbConn, events: &[String], upto: i64) -> Result<Vec<RegistrationRow>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in events.chunks(500) {
+        out.extend(
+            registrations::table
+                .select(RegistrationRow::as_select())
+                .filter(registrations::event_id.eq_any(chunk))
+                .filter(registrations::seq.le(upto))
+                .load::<RegistrationRow>(conn)?,
+        );
     }
     Ok(out)
 }
@@ -269,17 +270,8 @@ pub fn of_deleted_since(
     after: i64,
     upto: i64,
 ) -> Result<Vec<String>, StoreError> {
-    let mut query = registrations::table
-        .inner_join(events::table.on(events::id.eq(registrations::event_id)))
-        .select(registrations::id)
-        .filter(events::seq.gt(after))
-        .filter(events::seq.le(upto))
-        .filter(events::deleted_at.is_not_null())
-        .into_boxed();
-    if let Some(prefix) = path_prefix {
-        query = query.filter(events::org_path.like(format!("{prefix}%")));
-    }
-    Ok(query.load(conn)?)
+    let events = super::events::deleted_since(conn, path_prefix, after, upto)?;
+    Ok(of_events(conn, &events, i64::MAX)?.into_iter().map(|r| r.id).collect())
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<RegistrationRow>, StoreError> {

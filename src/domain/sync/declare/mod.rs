@@ -79,6 +79,17 @@ impl View {
         Ok(View { actor, datum, today, thresholds })
     }
 
+    /// The path prefix of the caller's scope (`None`: every branch).
+    pub fn scope_prefix(&self) -> Option<String> {
+        self.actor.scope().path_prefix()
+    }
+
+    /// The account manager whose own records alone their phone holds (visits, leads); `None`
+    /// for the other roles, who hold their subtree's.
+    pub fn own_user(&self) -> Option<String> {
+        (self.actor.role == crate::domain::Role::AccountManager).then(|| self.actor.user_id.to_string())
+    }
+
     /// A stored WGS-84 position in the caller's datum.
     pub fn position(&self, p: LatLon) -> LatLon {
         self.datum.from_wgs84(p)

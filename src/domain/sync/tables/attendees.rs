@@ -36,7 +36,7 @@ pub static EVENT_ATTENDEES: Table<Attendee> = Table {
     changed: |conn, view, after, upto| Ok(checkins::attendees_changed(conn, &view.actor, after, upto)?),
     get: |conn, view, id| checkins::attendee(conn, &view.actor, id),
     deleted: Some(|conn, view, after, upto| {
-        let scope = view.actor.scope().path_prefix();
+        let scope = view.scope_prefix();
         Ok(crate::store::events::registrations::of_deleted_since(conn, scope.as_deref(), after, upto)?)
     }),
     create: None,

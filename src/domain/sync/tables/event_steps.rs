@@ -44,13 +44,13 @@ pub static EVENT_STEPS: Table<StepOfEvent> = Table {
     ],
     id: |s| s.step.sync_id.to_string(),
     changed: |conn, view, after, upto| {
-        let scope = view.actor.scope().path_prefix();
+        let scope = view.scope_prefix();
         let rows = store::steps_changed_since(conn, scope.as_deref(), after, upto)?;
-        Ok(rows.into_iter().map(|(row, _)| of_row(row)).collect::<Result<_, _>>()?)
+        Ok(rows.into_iter().map(of_row).collect::<Result<_, _>>()?)
     },
     get,
     deleted: Some(|conn, view, after, upto| {
-        let scope = view.actor.scope().path_prefix();
+        let scope = view.scope_prefix();
         Ok(store::steps_of_deleted_since(conn, scope.as_deref(), after, upto)?)
     }),
     create: None,

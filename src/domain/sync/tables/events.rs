@@ -38,7 +38,7 @@ pub static EVENTS: Table<Event> = Table {
     ],
     id: |e| e.id.to_string(),
     changed: |conn, view, after, upto| {
-        let scope = view.actor.scope().path_prefix();
+        let scope = view.scope_prefix();
         let rows = store::changed_since(conn, scope.as_deref(), after, upto)?;
         let live = rows.into_iter().filter(|r| r.deleted_at.is_none());
         Ok(live.map(Event::try_from).collect::<Result<_, _>>()?)
@@ -46,9 +46,7 @@ pub static EVENTS: Table<Event> = Table {
     get: |conn, view, id| events::get(conn, &view.actor, id),
     // Events are deleted softly and leave no tombstone: their deletions are their own rows.
     deleted: Some(|conn, view, after, upto| {
-        let scope = view.actor.scope().path_prefix();
-        let rows = store::changed_since(conn, scope.as_deref(), after, upto)?;
-        Ok(rows.into_iter().filter(|r| r.deleted_at.is_some()).map(|r| r.id).collect())
+        Ok(store::deleted_since(conn, view.scope_prefix().as_deref(), after, upto)?)
     }),
     create: None,
     update: None,

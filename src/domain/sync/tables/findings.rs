@@ -39,7 +39,7 @@ pub static FINDINGS: Table<Finding> = Table {
     ],
     id: |f| f.id.to_string(),
     changed: |conn, view, after, upto| {
-        let scope = view.actor.scope().path_prefix();
+        let scope = view.scope_prefix();
         let rows = store::findings_changed_since(conn, scope.as_deref(), after, upto, i64::MAX)?;
         Ok(rows.into_iter().map(Finding::try_from).collect::<Result<_, _>>()?)
     },

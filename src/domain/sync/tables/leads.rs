@@ -4,6 +4,7 @@
 
 use uuid::Uuid;
 
+use crate::domain::DomainError;
 use crate::domain::common::create::Created;
 use crate::domain::events::leads::{self, Lead, LeadPatch, NewLead, fen_to_yuan};
 use crate::domain::sync::declare::entity::{Table, Updated};
@@ -11,7 +12,6 @@ use crate::domain::sync::declare::pushed::Pushed;
 use crate::domain::sync::declare::{
     Column, View, id_text, json_text, millis, opt_float, opt_id, opt_millis, opt_text, text,
 };
-use crate::domain::{DomainError, Role};
 use crate::store::DbConn;
 use crate::store::events::leads as store;
 
@@ -51,8 +51,8 @@ pub static LEADS: Table<Lead> = Table {
     ],
     id: |l| l.id.to_string(),
     changed: |conn, view, after, upto| {
-        let scope = view.actor.scope().path_prefix();
-        let own = (view.actor.role == Role::AccountManager).then(|| view.actor.user_id.to_string());
+        let scope = view.scope_prefix();
+        let own = view.own_user();
         let rows = store::changed_since(conn, scope.as_deref(), own.as_deref(), after, upto)?;
         Ok(rows.into_iter().map(Lead::try_from).collect::<Result<_, _>>()?)
     },

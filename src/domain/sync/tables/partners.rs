@@ -48,7 +48,7 @@ pub static PARTNERS: Table<Partner> = Table {
     ],
     id: |p| p.id.to_string(),
     changed: |conn, view, after, upto| {
-        let scope = view.actor.scope().path_prefix();
+        let scope = view.scope_prefix();
         let rows = store::changed_since(conn, scope.as_deref(), after, upto, i64::MAX)?;
         Ok(rows.into_iter().map(Partner::try_from).collect::<Result<_, _>>()?)
     },

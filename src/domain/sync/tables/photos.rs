@@ -1,7 +1,6 @@
 //! `visit_photos`: the metadata of a visit's photos. The images themselves are uploaded with
 //! `POST /api/v1/visits/{id}/photos` and fetched from `url`; a phone may only delete a photo.
 
-use crate::domain::Role;
 use crate::domain::field::photos::{self, Photo};
 use crate::domain::sync::declare::entity::Table;
 use crate::domain::sync::declare::{Column, float, id_text, millis, opt_text};
@@ -36,8 +35,8 @@ pub static VISIT_PHOTOS: Table<Photo> = Table {
     ],
     id: |p| p.id.to_string(),
     changed: |conn, view, after, upto| {
-        let scope = view.actor.scope().path_prefix();
-        let own = (view.actor.role == Role::AccountManager).then(|| view.actor.user_id.to_string());
+        let scope = view.scope_prefix();
+        let own = view.own_user();
         let rows = store::changed_since(conn, scope.as_deref(), own.as_deref(), after, upto, i64::MAX)?;
         Ok(rows.into_iter().map(Photo::try_from).collect::<Result<_, _>>()?)
     },

@@ -46,7 +46,7 @@ pub static SUPERVISIONS: Table<Supervision> = Table {
     ],
     id: |s| s.id.to_string(),
     changed: |conn, view, after, upto| {
-        let scope = view.actor.scope().path_prefix();
+        let scope = view.scope_prefix();
         let rows = store::changed_since(conn, scope.as_deref(), after, upto, i64::MAX)?;
         Ok(rows.into_iter().map(Supervision::try_from).collect::<Result<_, _>>()?)
     },

@@ -3,6 +3,7 @@
 
 use uuid::Uuid;
 
+use crate::domain::DomainError;
 use crate::domain::common::create::Created;
 use crate::domain::field::visits::{self, NewVisit, Visit, VisitPatch};
 use crate::domain::sync::declare::entity::{Table, Updated};
@@ -10,7 +11,6 @@ use crate::domain::sync::declare::pushed::Pushed;
 use crate::domain::sync::declare::{
     Column, View, float, id_text, json_text, millis, opt_float, opt_id, opt_millis, opt_text, text,
 };
-use crate::domain::{DomainError, Role};
 use crate::store::DbConn;
 use crate::store::field::visits as store;
 
@@ -46,8 +46,8 @@ pub static VISITS: Table<Visit> = Table {
     ],
     id: |v| v.id.to_string(),
     changed: |conn, view, after, upto| {
-        let scope = view.actor.scope().path_prefix();
-        let own = (view.actor.role == Role::AccountManager).then(|| view.actor.user_id.to_string());
+        let scope = view.scope_prefix();
+        let own = view.own_user();
         let rows = store::changed_since(conn, scope.as_deref(), own.as_deref(), after, upto, i64::MAX)?;
         Ok(rows.into_iter().map(Visit::try_from).collect::<Result<_, _>>()?)
     },
