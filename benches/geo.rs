@@ -62,6 +62,8 @@ fn nearby_100k(c: &mut Criterion) {
             parent_id: None,
             territory: None,
             location: None,
+            address: String::new(),
+            contact_phone: String::new(),
         };
         let branch = match state.db.run(move |c| org_units::create(c, &Actor::system(), input)).await.unwrap() {
             Created::New(u) | Created::Existing(u) => u,

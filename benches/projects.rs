@@ -49,8 +49,16 @@ const ZONE: &str = "Asia/Shanghai";
 const BATCH: usize = 10_000;
 
 async fn unit(state: &AppState, name: &str, kind: OrgUnitKind, parent: Option<Uuid>) -> OrgUnit {
-    let input =
-        NewOrgUnit { id: None, name: name.to_owned(), kind, parent_id: parent, territory: None, location: None };
+    let input = NewOrgUnit {
+        id: None,
+        name: name.to_owned(),
+        kind,
+        parent_id: parent,
+        territory: None,
+        location: None,
+        address: String::new(),
+        contact_phone: String::new(),
+    };
     match state.db.run(move |c| org_units::create(c, &Actor::system(), input)).await.unwrap() {
         Created::New(u) | Created::Existing(u) => u,
     }

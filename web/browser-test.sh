@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Browser test of the manager map page (/map): headless Chromium (Debian's `chromium`, installed
+# Browser test of the manager map page (/map) and of the public registration pages (/e/…, at a
+# phone's width): headless Chromium (Debian's `chromium`, installed
 # here when missing) drives the page against a demo server on a free port with a fresh data
 # directory. Screenshots land in target/browser/. Run from anywhere: `bash web/browser-test.sh`.
 set -euo pipefail
@@ -73,4 +74,5 @@ done
 echo "demo server ready after $(( $(date +%s) - started )) s"
 
 MAP_URL="$base/map" CHROMIUM="$chromium_bin" SCREENSHOT_DIR="$root/target/browser" node web/tests/map.test.mjs
+BASE_URL="$base" CHROMIUM="$chromium_bin" SCREENSHOT_DIR="$root/target/browser" node web/tests/public.test.mjs
 echo "browser test passed in $(( $(date +%s) - started )) s; screenshots in target/browser/"

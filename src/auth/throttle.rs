@@ -1,5 +1,10 @@
 //! Login throttling per account and per client address (GCRA via `governor`).
 //!
+//! An account's budget is kept per client address, so a guesser at one address runs out without
+//! locking the owner out at another; a ten-times larger budget per account alone still bounds
+//! guessing spread over many addresses. Each budget refills steadily, so a stopped client waits
+//! longer the more it tries (the answer's `Retry-After`).
+//!
 //! Limits live in each replica's memory: with N replicas an attacker gets at most N times the
 //! budget, which still bounds online guessing; a shared store is not worth a new service here.
 
@@ -33,6 +38,7 @@ impl Default for LoginLimits {
 
 #[derive(Clone)]
 pub struct LoginThrottle {
+    account_at_address: Arc<DefaultKeyedRateLimiter<(String, Option<IpAddr>)>>,
     accounts: Arc<DefaultKeyedRateLimiter<String>>,
     addresses: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     clock: DefaultClock,
@@ -47,24 +53,32 @@ fn quota(budget: Budget) -> Quota {
 
 impl LoginThrottle {
     pub fn new(limits: LoginLimits) -> LoginThrottle {
+        let across_addresses = Budget {
+            burst: limits.per_account.burst.saturating_mul(10),
+            per_minute: limits.per_account.per_minute.saturating_mul(10),
+        };
         LoginThrottle {
-            accounts: Arc::new(DefaultKeyedRateLimiter::keyed(quota(limits.per_account))),
+            account_at_address: Arc::new(DefaultKeyedRateLimiter::keyed(quota(limits.per_account))),
+            accounts: Arc::new(DefaultKeyedRateLimiter::keyed(quota(across_addresses))),
             addresses: Arc::new(DefaultKeyedRateLimiter::keyed(quota(limits.per_ip))),
             clock: DefaultClock::default(),
         }
     }
 
-    /// Takes one attempt from both budgets; `Err(wait)` when either is spent.
+    /// Takes one attempt from the budgets; `Err(wait)` when one is spent.
     pub fn attempt(&self, account: &str, address: Option<IpAddr>) -> Result<(), Duration> {
+        let wait = |nu: governor::NotUntil<_>| nu.wait_time_from(self.clock.now());
+        self.account_at_address.check_key(&(account.to_owned(), address)).map_err(wait)?;
         if let Some(ip) = address {
-            self.addresses.check_key(&ip).map_err(|nu| nu.wait_time_from(self.clock.now()))?;
+            self.addresses.check_key(&ip).map_err(wait)?;
         }
-        self.accounts.check_key(&account.to_owned()).map_err(|nu| nu.wait_time_from(self.clock.now()))?;
+        self.accounts.check_key(&account.to_owned()).map_err(wait)?;
         Ok(())
     }
 
     /// Forgets keys whose budgets are full again, so memory tracks recent attempts only.
     pub fn prune(&self) {
+        self.account_at_address.retain_recent();
         self.accounts.retain_recent();
         self.addresses.retain_recent();
     }
@@ -72,6 +86,7 @@ impl LoginThrottle {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -86,5 +101,26 @@ mod tests {
         let wait = throttle.attempt("13800000001", None);
         assert!(matches!(wait, Err(d) if d > Duration::from_secs(30)), "{wait:?}");
         assert!(throttle.attempt("13800000002", None).is_ok());
+    }
+
+    #[test]
+    fn a_guesser_at_one_address_does_not_lock_the_owner_out_at_another() {
+        let throttle = LoginThrottle::new(LoginLimits {
+            per_account: Budget { burst: 3, per_minute: 1 },
+            per_ip: Budget { burst: 100, per_minute: 100 },
+        });
+        let attacker = Some("203.0.113.9".parse().unwrap());
+        let owner = Some("198.51.100.7".parse().unwrap());
+        for _ in 0..3 {
+            assert!(throttle.attempt("13800000001", attacker).is_ok());
+        }
+        assert!(throttle.attempt("13800000001", attacker).is_err());
+        assert!(throttle.attempt("13800000001", owner).is_ok());
+        // Many addresses together still meet the account's overall budget (ten times one's).
+        let spent = (0..40u8)
+            .map(|i| throttle.attempt("13800000001", Some(std::net::IpAddr::from([10, 0, 0, i]))))
+            .filter(Result::is_err)
+            .count();
+        assert!(spent > 0);
     }
 }

@@ -65,6 +65,13 @@ pub struct Settings {
     /// The font the showcase card is drawn with (`OUTREACH_SHOWCASE_FONT`: a TTF, OTF or TTC
     /// with CJK glyphs); none: the WenQuanYi Micro Hei built into the binary.
     pub showcase_font: Option<PathBuf>,
+    /// The privacy notice of the public registration pages (`OUTREACH_PRIVACY_NOTICE`), with
+    /// `{organiser}`, `{branch}`, `{contact_phone}` and `{retention_days}` filled in per event;
+    /// none: the default, which states purpose, retention and the right to withdraw.
+    pub privacy_notice: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`OUTREACH_TRUSTED_PROXIES`,
+    /// comma-separated addresses or CIDRs). None by default: the peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// A source of configuration values; the process environment in production, a map in tests.
@@ -142,6 +149,14 @@ impl Settings {
             max_location_age_s: number(source, "OUTREACH_VERIFY_MAX_LOCATION_AGE_S", d.max_location_age_s)?,
             photo_max_distance_m: number(source, "OUTREACH_VERIFY_PHOTO_MAX_DISTANCE_M", d.photo_max_distance_m)?,
             photo_max_time_diff_s: number(source, "OUTREACH_VERIFY_PHOTO_MAX_TIME_DIFF_S", d.photo_max_time_diff_s)?,
+            max_entry_delay_s: match number::<i64>(
+                source,
+                "OUTREACH_VERIFY_LATE_ENTRY_HOURS",
+                d.max_entry_delay_s / 3600,
+            )? {
+                hours @ 1..=8760 => hours * 3600,
+                _ => return Err(invalid("OUTREACH_VERIFY_LATE_ENTRY_HOURS", "must be 1 to 8760 hours")),
+            },
         };
         Ok(Settings {
             database_url,
@@ -192,8 +207,37 @@ impl Settings {
                 .transpose()?
                 .unwrap_or_default(),
             showcase_font: source.get("OUTREACH_SHOWCASE_FONT").map(|p| PathBuf::from(p.trim())),
+            privacy_notice: source.get("OUTREACH_PRIVACY_NOTICE").map(|text| privacy_notice(&text)).transpose()?,
+            trusted_proxies: source
+                .get("OUTREACH_TRUSTED_PROXIES")
+                .map(|raw| trusted_proxies(&raw))
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
+}
+
+/// Addresses (`10.0.0.5`) or networks (`10.0.0.0/8`, `::1/128`), comma separated.
+fn trusted_proxies(raw: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| invalid("OUTREACH_TRUSTED_PROXIES", format!("`{entry}` is not an address or a CIDR")))
+        })
+        .collect()
+}
+
+/// A privacy notice: visible text of at most 2,000 characters.
+fn privacy_notice(raw: &str) -> Result<String, ConfigError> {
+    let text = raw.trim();
+    if text.chars().count() > 2000 || text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t')) {
+        return Err(invalid("OUTREACH_PRIVACY_NOTICE", "must be text of at most 2000 characters".to_owned()));
+    }
+    Ok(text.to_owned())
 }
 
 /// A tile URL template: http(s) or a path on this server, with `{z}`, `{x}` and `{y}`.

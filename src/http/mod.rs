@@ -30,11 +30,16 @@ pub const PUBLIC_OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/logout"),
     ("get", "/api/v1/public/events/{code}"),
     ("post", "/api/v1/public/events/{code}/registrations"),
-    ("post", "/api/v1/public/events/{code}/cancel"),
-    ("post", "/api/v1/public/events/{code}/withdraw"),
+    ("get", "/api/v1/public/events/{code}/tickets/{secret}"),
+    ("post", "/api/v1/public/events/{code}/tickets/{secret}/cancel"),
+    ("post", "/api/v1/public/events/{code}/tickets/{secret}/withdraw"),
     ("get", "/e/{code}"),
     ("post", "/e/{code}"),
-    ("get", "/e/{code}/tickets/{ticket}.png"),
+    ("get", "/e/{code}/t/{secret}"),
+    ("post", "/e/{code}/t/{secret}/cancel"),
+    ("get", "/e/{code}/t/{secret}/withdraw"),
+    ("post", "/e/{code}/t/{secret}/withdraw"),
+    ("get", "/e/{code}/t/{secret}/qr.png"),
     ("get", "/map"),
     ("get", "/map/assets/{file}"),
     ("get", "/api/v1/sync/schema"),
@@ -46,6 +51,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(health::readyz)
         .service(pages::public_page::registration_page)
         .service(pages::public_page::submit_registration)
+        .service(pages::public_page::ticket_page)
+        .service(pages::public_page::cancel_ticket)
+        .service(pages::public_page::withdraw_page)
+        .service(pages::public_page::withdraw_ticket)
         .service(pages::public_page::ticket_qr)
         .service(pages::map_page::map_page)
         .service(pages::map_page::map_asset)
@@ -100,6 +109,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(events::checkins::qr_png)
                 .service(events::public::public_event)
                 .service(events::public::register)
+                .service(events::public::get_ticket)
                 .service(events::public::cancel)
                 .service(events::public::withdraw)
                 .service(events::leads::create_lead)

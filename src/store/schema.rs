@@ -16,6 +16,8 @@ diesel::table! {
         lat -> Nullable<Double>,
         lon -> Nullable<Double>,
         seq -> BigInt,
+        address -> Text,
+        contact_phone -> Text,
     }
 }
 
@@ -250,6 +252,7 @@ diesel::table! {
         erased_at -> Nullable<Timestamp>,
         lead_id -> Nullable<Text>,
         seq -> BigInt,
+        ticket_hash -> Nullable<Text>,
     }
 }
 

@@ -6,7 +6,7 @@ use outreach::store::{DbConn, StoreError};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, assert_problem, json_ok, spawn_app};
+use crate::helpers::{TestApp, assert_problem, json_ok, spawn_history_app};
 use crate::project_progress::fixture;
 use crate::projects::day;
 
@@ -62,7 +62,7 @@ fn assert_ledger_sound(summary: &Value, entries: &[Value]) {
 
 #[tokio::test]
 async fn the_team_pays_in_a_manager_pays_the_star_and_the_pool_never_goes_negative() {
-    let app = spawn_app().await;
+    let app = spawn_history_app().await;
     let fx = fixture(&app).await;
     let path = fx.path.clone();
     let empty = pool(&app, &path, &fx.am1.token).await;
@@ -139,7 +139,7 @@ async fn the_team_pays_in_a_manager_pays_the_star_and_the_pool_never_goes_negati
 
 #[tokio::test]
 async fn bad_amounts_and_strangers_are_refused() {
-    let app = spawn_app().await;
+    let app = spawn_history_app().await;
     let fx = fixture(&app).await;
     let contributions = format!("{}/pool/contributions", fx.path);
     for amount in [json!(0), json!(-5), json!(0.001), json!(1_000_000.01), json!(1e300)] {
@@ -176,7 +176,7 @@ async fn bad_amounts_and_strangers_are_refused() {
 
 #[tokio::test]
 async fn racing_appends_keep_the_chain_whole_and_pay_a_star_once() {
-    let app = spawn_app().await;
+    let app = spawn_history_app().await;
     let fx = fixture(&app).await;
     let contributions = format!("{}/pool/contributions", fx.path);
     let payouts = format!("{}/pool/payouts", fx.path);
@@ -210,7 +210,7 @@ async fn racing_appends_keep_the_chain_whole_and_pay_a_star_once() {
 
 #[tokio::test]
 async fn the_ledger_cannot_be_edited_or_emptied_even_by_sql() {
-    let app = spawn_app().await;
+    let app = spawn_history_app().await;
     let fx = fixture(&app).await;
     pay_in(&app, &fx.path, &fx.am1.token, json!({"amount": 10})).await;
     for sql in ["UPDATE award_pool_entries SET amount_fen = 1", "DELETE FROM award_pool_entries"] {

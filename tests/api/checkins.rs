@@ -93,6 +93,7 @@ async fn check_in_is_idempotent_and_turns_attendees_into_leads() {
         })
         .await
         .unwrap();
+    crate::events::hold(&app, id).await;
     for step in ["plan", "invite", "prepare", "host", "follow_up", "review"] {
         let done = json_ok(
             app.post_json(&format!("/api/v1/events/{id}/steps/{step}/complete"), Some(&am.token), &json!({})).await,
@@ -151,6 +152,37 @@ async fn scans_made_offline_check_in_as_a_batch() {
         "not_found",
     )
     .await;
+}
+
+/// Issue 21, finding 7: a check-in 18 days before the event was accepted, with its lead and points.
+#[tokio::test]
+async fn check_ins_happen_only_around_the_event() {
+    let app = spawn_app().await;
+    let am = app.login_as(Role::AccountManager).await;
+    let e = crate::events::new_event_in(&app, &am.token, 10, Duration::days(18)).await;
+    let (id, code) = (e["id"].as_str().unwrap(), e["registration_code"].as_str().unwrap());
+    let t = ticket(&app, code, "13955550001").await;
+    let early = check_in(&app, &am.token, id, t["ticket_code"].as_str().unwrap()).await;
+    assert!(
+        assert_problem(early, 409, "outside_checkin_window").await["detail"].as_str().unwrap().contains("open from")
+    );
+    let attendees = json_ok(app.get(format!("/api/v1/events/{id}/attendees"), Some(&am.token)).await, 200).await;
+    assert_eq!(
+        (attendees["items"][0]["checked_in"].as_bool(), &attendees["items"][0]["lead_id"]),
+        (Some(false), &Value::Null)
+    );
+
+    // At an event under way, an offline scan dated days before it is refused too.
+    let soon = new_event(&app, &am.token, 10).await;
+    let (id, code) = (soon["id"].as_str().unwrap(), soon["registration_code"].as_str().unwrap());
+    let t = ticket(&app, code, "13955550002").await;
+    let days_ago = (Utc::now() - Duration::days(3)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let batch = json!({"items": [{"ticket_code": t["ticket_code"], "scanned_at": days_ago}, {"ticket_code": t["ticket_code"]}]});
+    let results =
+        json_ok(app.post_json(&format!("/api/v1/events/{id}/checkins/batch"), Some(&am.token), &batch).await, 200)
+            .await;
+    assert_eq!(results["results"][0]["problem"]["code"], "outside_checkin_window", "{results}");
+    assert_eq!(results["results"][1]["result"]["already_checked_in"], false, "now, at the door: in");
 }
 
 #[tokio::test]

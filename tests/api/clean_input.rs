@@ -56,8 +56,9 @@ async fn a_nul_anywhere_in_a_url_is_a_404_never_a_500() {
     assert_eq!(post.unwrap().status(), 404);
     for path in [
         "/e/%00".to_owned(),
-        format!("/e/A%00{code}/tickets/AAAA.png"),
-        format!("/e/{code}/tickets/AAAA%00.png"),
+        format!("/e/A%00{code}/t/AAAA/qr.png"),
+        format!("/e/{code}/t/AAAA%00/qr.png"),
+        format!("/e/{code}/t/AAAA%00"),
         format!("/e/{code}?x=%00"),
     ] {
         let response = app.get(&path, None).await;

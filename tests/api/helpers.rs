@@ -123,6 +123,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// Like [`spawn_app`], with configuration overrides (environment variable names).
+/// An app for tests whose subject is a history of visits, recorded as if each had reached the
+/// server when it happened: a visit posted days after it happened is otherwise a `late_entry`.
+pub async fn spawn_history_app() -> TestApp {
+    spawn_app_with(|env| {
+        env.insert("OUTREACH_VERIFY_LATE_ENTRY_HOURS".into(), "8760".into());
+    })
+    .await
+}
+
 pub async fn spawn_app_with(configure: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let (database_url, db) = tokio::task::spawn_blocking({
@@ -168,8 +177,16 @@ impl Drop for TestApp {
 }
 
 async fn unit(state: &AppState, name: &str, kind: OrgUnitKind, parent: Option<Uuid>) -> Uuid {
-    let input =
-        NewOrgUnit { id: None, name: name.to_owned(), kind, parent_id: parent, territory: None, location: None };
+    let input = NewOrgUnit {
+        id: None,
+        name: name.to_owned(),
+        kind,
+        parent_id: parent,
+        territory: None,
+        location: None,
+        address: String::new(),
+        contact_phone: String::new(),
+    };
     match state.db.run(move |c| org_units::create(c, &Actor::system(), input)).await.expect("create unit") {
         Created::New(u) | Created::Existing(u) => u.id,
     }

@@ -104,3 +104,39 @@ async fn a_disabled_or_moved_user_s_token_stops_working_on_the_next_request() {
     let token = session["access_token"].as_str().unwrap();
     assert_eq!(app.get("/api/v1/partners", Some(token)).await.status(), 200);
 }
+
+/// Finding 13: behind a proxy every request came from the proxy, so the per-address budget was
+/// one for the whole city, and a guesser anywhere locked the owner out everywhere.
+#[tokio::test]
+async fn a_guesser_behind_the_proxy_is_throttled_by_address_not_the_proxy() {
+    async fn login_from(app: &crate::helpers::TestApp, from: &str, phone: &str, password: &str) -> u16 {
+        let body = json!({"phone": phone, "password": password});
+        let request = app.client.post(app.url("/api/v1/auth/login")).header("x-forwarded-for", from).json(&body);
+        request.send().await.unwrap().status().as_u16()
+    }
+    let limits = |env: &mut std::collections::HashMap<String, String>| {
+        env.insert("OUTREACH_LOGIN_ACCOUNT_BURST".into(), "3".into());
+        env.insert("OUTREACH_LOGIN_ACCOUNT_PER_MINUTE".into(), "1".into());
+    };
+    let app = crate::helpers::spawn_app_with(|env| {
+        limits(env);
+        env.insert("OUTREACH_TRUSTED_PROXIES".into(), "127.0.0.1/32, ::1".into());
+    })
+    .await;
+    let (_, phone) = app.user(Role::AccountManager, Some(app.tree.outlet_a1)).await;
+    // A client's own first hop is not believed: the proxy's last one is.
+    for _ in 0..3 {
+        assert_eq!(login_from(&app, "198.51.100.7, 203.0.113.9", &phone, "wrong password!").await, 401);
+    }
+    assert_eq!(login_from(&app, "198.51.100.7, 203.0.113.9", &phone, "wrong password!").await, 429);
+    // The owner, at another address, is not locked out.
+    assert_eq!(login_from(&app, "198.51.100.7", &phone, crate::helpers::PASSWORD).await, 200);
+
+    // Without a trusted proxy the header is anyone's to write, and is not believed.
+    let app = crate::helpers::spawn_app_with(limits).await;
+    let (_, phone) = app.user(Role::AccountManager, Some(app.tree.outlet_a1)).await;
+    for n in 0..3 {
+        assert_eq!(login_from(&app, &format!("203.0.113.{n}"), &phone, "wrong password!").await, 401);
+    }
+    assert_eq!(login_from(&app, "203.0.113.99", &phone, "wrong password!").await, 429);
+}

@@ -196,7 +196,7 @@ async fn nothing_outside_the_callers_scope_shows_not_even_in_counts() {
 
 #[tokio::test]
 async fn time_status_category_owner_and_project_filters_narrow_the_points() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_history_app().await;
     let am = app.login_as(Role::AccountManager).await;
     let colleague = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1)).await;
     let boss = app.login_as(Role::BranchManager).await;
@@ -464,7 +464,7 @@ fn row<'a>(coverage: &'a Value, name: &str) -> &'a Value {
 
 #[tokio::test]
 async fn coverage_lists_the_overdue_and_figures_each_territory() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_history_app().await;
     let am = app.login_as(Role::AccountManager).await;
     let am_b = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1b)).await;
     let manager = app.login_as(Role::SubBranchManager).await;

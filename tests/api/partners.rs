@@ -300,7 +300,7 @@ async fn nearby_ranks_by_true_distance_within_the_radius_and_scope() {
 
 #[tokio::test]
 async fn list_filters_combine() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_history_app().await;
     let am = app.login_as(Role::AccountManager).await;
     let shop = create(&app, &am.token, &partner_body("华润万家(江门店)", CENTRE.0, CENTRE.1)).await;
     let mut school = partner_body("江门一中", 22.60, 113.10);

@@ -29,11 +29,15 @@ async fn an_attendee_withdraws_and_is_erased_at_once() {
     let first = register(&app, code, "13933330001").await;
     let second = register(&app, code, "13933330002").await;
     assert_eq!(second["status"], "waitlisted");
-    let path = format!("/api/v1/public/events/{code}/withdraw");
-    let wrong = app.post_json(&path, None, &json!({"phone": "13933330009", "ticket_code": first["ticket_code"]})).await;
+    let withdraw = |t: &str| format!("/api/v1/public/events/{code}/tickets/{t}/withdraw");
+    // The door code a colleague reads in the attendee list cannot withdraw anyone.
+    let wrong = app.post_json(&withdraw(first["ticket_code"].as_str().unwrap()), None, &json!({})).await;
     assert_problem(wrong, 404, "not_found").await;
-    let done = app.post_json(&path, None, &json!({"phone": "13933330001", "ticket_code": first["ticket_code"]})).await;
+    let done = app.post_json(&withdraw(first["ticket_secret"].as_str().unwrap()), None, &json!({})).await;
     assert_eq!(done.status(), 204);
+    // The ticket stops working once withdrawn.
+    let again = app.post_json(&withdraw(first["ticket_secret"].as_str().unwrap()), None, &json!({})).await;
+    assert_problem(again, 404, "not_found").await;
     let list = json_ok(app.get(format!("/api/v1/events/{id}/attendees"), Some(&am.token)).await, 200).await;
     let items = list["items"].as_array().unwrap();
     assert_eq!(
@@ -64,9 +68,9 @@ async fn a_withdrawal_after_check_in_removes_the_untouched_lead() {
     let lead = checked["lead_id"].as_str().unwrap().to_owned();
     let done = app
         .post_json(
-            &format!("/api/v1/public/events/{code}/withdraw"),
+            &format!("/api/v1/public/events/{code}/tickets/{}/withdraw", t["ticket_secret"].as_str().unwrap()),
             None,
-            &json!({"phone": "13933330003", "ticket_code": t["ticket_code"]}),
+            &json!({}),
         )
         .await;
     assert_eq!(done.status(), 204);

@@ -199,7 +199,7 @@ fn am1_points_between(from: NaiveDate, to: NaiveDate, visit_days: &[i64]) -> (i6
 
 #[tokio::test]
 async fn progress_counts_what_is_linked_inside_the_period_against_a_linear_pace() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_history_app().await;
     let fx = fixture(&app).await;
     let p = progress(&app, &fx, &day(0)).await;
     assert_eq!(p["project_id"], fx.project["id"]);
@@ -330,7 +330,7 @@ async fn expected_figures_are_not_rounded() {
 
 #[tokio::test]
 async fn an_invalidated_source_is_reversed_in_the_ledger() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_history_app().await;
     let fx = fixture(&app).await;
     let ledger_path = format!("{}/points?user_id={}", fx.path, fx.am1.id);
     let ledger = json_ok(app.get(&ledger_path, Some(&fx.sm.token)).await, 200).await;
@@ -419,7 +419,7 @@ async fn an_invalidated_source_is_reversed_in_the_ledger() {
 
 #[tokio::test]
 async fn the_leaderboard_ranks_the_team_by_points_and_names_the_star() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_history_app().await;
     let fx = fixture(&app).await;
     let today = local_today();
     let visit_days = [0, -2, -5];
@@ -530,7 +530,7 @@ async fn a_daily_cap_limits_what_one_member_earns_from_an_action_in_a_day() {
 
 #[tokio::test]
 async fn stars_name_the_best_of_each_period_newest_first() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_history_app().await;
     let fx = fixture(&app).await;
     let stars = json_ok(app.get(format!("{}/stars?period=day", fx.path), Some(&fx.sm.token)).await, 200).await;
     assert_eq!(stars["period"], "day");
@@ -563,7 +563,7 @@ fn cell_number(cell: &Data) -> Option<f64> {
 
 #[tokio::test]
 async fn the_monitoring_workbook_and_its_csv_tables() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_history_app().await;
     let fx = fixture(&app).await;
     let p = progress(&app, &fx, &day(0)).await;
     let actual = num(&metric(&p, "visits")["actual"]);
@@ -613,7 +613,7 @@ async fn the_monitoring_workbook_and_its_csv_tables() {
 
 #[tokio::test]
 async fn the_morning_report_shows_yesterday_and_todays_plan() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_history_app().await;
     let fx = fixture(&app).await;
     let report =
         json_ok(app.get(format!("/api/v1/reports/daily?date={}", day(1)), Some(&fx.sm.token)).await, 200).await;

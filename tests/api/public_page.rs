@@ -40,29 +40,45 @@ async fn the_registration_page_works_without_scripts() {
     let html = refused.text().await.unwrap();
     assert!(html.contains("请勾选") && html.contains("13912340000"));
 
-    let done = app
-        .client
-        .post(app.url(&format!("/e/{code}")))
-        .form(&[("name", "陈女士"), ("phone", "139 1234 0000"), ("consent", "yes")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(done.status(), 200);
-    let html = done.text().await.unwrap();
-    assert!(html.contains("报名成功"), "{html}");
+    assert!(html.contains("个人信息保护说明") && html.contains("主办方"), "organiser and privacy notice: {html}");
+    let request_id = html.split("name=\"request_id\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap();
+    let form = [("name", "陈女士"), ("phone", "139 1234 0000"), ("consent", "yes"), ("request_id", request_id)];
+    let done = app.client.post(app.url(&format!("/e/{code}"))).form(&form).send().await.unwrap();
+    // Registered: on to the ticket page, the attendee's bookmark, which only its link opens.
+    assert_eq!(done.status(), 303);
+    let location = done.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(&format!("/e/{code}/t/")) && location.len() > 30, "{location}");
+    // The same form sent again (the answer lost): the same ticket page.
+    let resent = app.client.post(app.url(&format!("/e/{code}"))).form(&form).send().await.unwrap();
+    assert_eq!((resent.status().as_u16(), resent.headers()["location"].to_str().unwrap()), (303, location.as_str()));
+    // Anyone else with the same phone learns nothing of the ticket.
+    let other = [("name", "冒充者"), ("phone", "13912340000"), ("consent", "yes")];
+    let refused = app.client.post(app.url(&format!("/e/{code}"))).form(&other).send().await.unwrap();
+    assert_eq!(refused.status(), 409);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("已经报名") && !html.contains("/t/") && !html.contains("class=\"ticket\""), "{html}");
+
+    let page = app.get(&location, None).await;
+    assert_eq!((page.status().as_u16(), page.headers()["referrer-policy"].to_str().unwrap()), (200, "no-referrer"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("报名成功") && html.contains("收藏本页") && html.contains("取消报名"), "{html}");
     let ticket = html.split("class=\"ticket\">").nth(1).and_then(|s| s.split('<').next()).unwrap().to_owned();
     assert_eq!(ticket.len(), 10);
 
-    // The ticket's QR holds the ticket code, which staff scan at the door.
-    let png = app.get(format!("/e/{code}/tickets/{ticket}.png"), None).await;
+    // The ticket's QR holds the door code, which staff scan; only the ticket page has it.
+    let png = app.get(format!("{location}/qr.png"), None).await;
     assert_eq!(png.status(), 200);
     let img = image::load_from_memory(&png.bytes().await.unwrap()).unwrap().to_luma8();
     let mut prepared = rqrr::PreparedImage::prepare(img);
     let (_, content) = prepared.detect_grids()[0].decode().unwrap();
     assert_eq!(content, ticket);
-    assert_problem(app.get(format!("/e/{code}/tickets/WRONGTICKT.png"), None).await, 404, "not_found").await;
+    let wrong = format!("/e/{code}/t/AAAAAAAAAAAAAAAAAAAAAAAA/qr.png");
+    assert_problem(app.get(wrong, None).await, 404, "not_found").await;
+    assert_eq!(app.get(format!("/e/{code}/t/{ticket}"), None).await.status(), 404, "the door code opens nothing");
 
-    // The event is full now: a second person is waitlisted, on the page too.
+    // The event is full now: the form says so before, and the ticket page after.
+    let html = app.get(format!("/e/{code}"), None).await.text().await.unwrap();
+    assert!(html.contains("候补名单") && html.contains("加入候补"), "{html}");
     let second = app
         .client
         .post(app.url(&format!("/e/{code}")))
@@ -70,7 +86,28 @@ async fn the_registration_page_works_without_scripts() {
         .send()
         .await
         .unwrap();
-    assert!(second.text().await.unwrap().contains("候补名单第 1 位"));
+    let waiting = second.headers()["location"].to_str().unwrap().to_owned();
+    let html = app.get(&waiting, None).await.text().await.unwrap();
+    assert!(html.contains("候补名单第 1 位") && html.contains("不能入场") && !html.contains("qr.png"), "{html}");
+    assert_eq!(app.get(format!("{waiting}/qr.png"), None).await.status(), 404, "a waitlisted ticket has no QR");
+
+    // Cancelling from the page gives the place to the first waitlisted.
+    let cancelled = app.client.post(app.url(&format!("{location}/cancel"))).send().await.unwrap();
+    assert_eq!(cancelled.status(), 303);
+    assert!(app.get(&location, None).await.text().await.unwrap().contains("已取消"));
+    assert!(app.get(&waiting, None).await.text().await.unwrap().contains("报名成功"));
+
+    // Withdrawing: a page that says what is erased, then the erasure; the link stops working.
+    let html = app.get(format!("{waiting}/withdraw"), None).await.text().await.unwrap();
+    assert!(html.contains("确认撤回并删除") && html.contains("个人信息保护说明"), "{html}");
+    let erased = app.client.post(app.url(&format!("{waiting}/withdraw"))).send().await.unwrap();
+    assert_eq!(erased.status(), 200);
+    assert!(erased.text().await.unwrap().contains("已删除"));
+    assert_eq!(app.get(&waiting, None).await.status(), 404);
+
+    // A cancelled event says so.
+    app.patch_json(&path, Some(&am.token), &json!({"status": "cancelled"})).await;
+    assert!(app.get(format!("/e/{code}"), None).await.text().await.unwrap().contains("本活动已取消"));
     let missing = app.get("/e/NOSUCHEVENT1", None).await;
     assert_eq!(missing.status(), 404);
     assert!(missing.text().await.unwrap().contains("没有找到"));

@@ -465,7 +465,7 @@ fn noon_days_ago(days: usize) -> String {
 /// and the project gets a manual metric and a milestone more.
 #[tokio::test]
 async fn project_figures_and_reports() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_history_app().await;
     let admin = app.login_as(Role::Admin).await;
     let lead = app.login_as(Role::AccountManager).await;
     let body = json!({

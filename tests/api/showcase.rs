@@ -6,7 +6,7 @@ use outreach::domain::Role;
 use outreach::media::card::{CARD_HEIGHT, CARD_WIDTH, RANKING_BAND, TITLE_BAND};
 
 use crate::cli::Sandbox;
-use crate::helpers::{TestApp, assert_problem, spawn_app};
+use crate::helpers::{TestApp, assert_problem, spawn_history_app};
 use crate::project_progress::fixture;
 use crate::projects::{create_project, day, project_body, project_path};
 
@@ -38,7 +38,7 @@ fn ink(image: &RgbImage, band: (u32, u32)) -> usize {
 
 #[tokio::test]
 async fn the_card_is_a_png_with_the_project_its_figures_and_its_stars() {
-    let app = spawn_app().await;
+    let app = spawn_history_app().await;
     let fx = fixture(&app).await;
     let url = format!("{}/showcase.png?date={}", fx.path, day(-2));
     let busy = card(&app, &url, &fx.sm.token).await;
@@ -64,7 +64,7 @@ async fn the_card_is_a_png_with_the_project_its_figures_and_its_stars() {
 
 #[tokio::test]
 async fn the_card_is_for_those_who_see_the_project() {
-    let app = spawn_app().await;
+    let app = spawn_history_app().await;
     let fx = fixture(&app).await;
     let url = format!("{}/showcase.png", fx.path);
     let stranger = app.login_at(Role::AccountManager, Some(app.tree.outlet_a1)).await;

@@ -206,7 +206,7 @@ async fn notes_change_but_place_and_time_do_not() {
 
 #[tokio::test]
 async fn visit_filters_and_bad_input() {
-    let app = spawn_app().await;
+    let app = crate::helpers::spawn_history_app().await;
     let am = app.login_as(Role::AccountManager).await;
     let p = create_partner(&app, &am.token, &partner_body("店", CENTRE.0, CENTRE.1)).await;
     let pid = p["id"].as_str().unwrap();
@@ -238,4 +238,19 @@ async fn visit_filters_and_bad_input() {
     ] {
         assert_problem(app.post_json("/api/v1/visits", Some(&am.token), &body).await, 422, code).await;
     }
+}
+
+/// Issue 21, finding 6: a visit posted 20 days back at a partner's stored coordinates with a
+/// perfect fix was verified and credited, and made someone the star of a day already paid.
+#[tokio::test]
+async fn a_visit_typed_in_long_after_is_a_late_entry() {
+    let app = spawn_app().await;
+    let am = app.login_as(Role::AccountManager).await;
+    let p = create_partner(&app, &am.token, &partner_body("永辉超市", CENTRE.0, CENTRE.1)).await;
+    let pid = p["id"].as_str().unwrap();
+    let late = visit(&app, &am.token, &visit_body(Some(pid), CENTRE.0, CENTRE.1, 5.0, &ago(20 * 24 * 60))).await;
+    assert_eq!((late["verified"].as_bool(), reasons(&late)), (Some(false), vec!["late_entry"]), "{late}");
+    // Two days offline in a market with no signal, then synced: still in time (72 h).
+    let offline = visit(&app, &am.token, &visit_body(Some(pid), CENTRE.0, CENTRE.1, 5.0, &ago(48 * 60))).await;
+    assert_eq!((offline["verified"].as_bool(), reasons(&offline)), (Some(true), vec![]), "{offline}");
 }

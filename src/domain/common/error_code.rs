@@ -100,10 +100,16 @@ error_codes! {
     // Events and the public.
     /// An event step was completed before the steps it depends on.
     StepOutOfOrder => "step_out_of_order",
+    /// The step cannot be done yet: hosting waits for the event's day, follow-up and review for its end.
+    StepTooEarly => "step_too_early",
+    /// A check-in outside the window around the event (two hours before it starts to four after it ends).
+    OutsideCheckinWindow => "outside_checkin_window",
     /// Reviews are missing for the step to be completed.
     ReviewsMissing => "reviews_missing",
     /// Registration for the event is closed.
     RegistrationClosed => "registration_closed",
+    /// This phone holds a registration for the event already; its ticket page has it.
+    AlreadyRegistered => "already_registered",
     /// Registration for the event is paused.
     RegistrationPaused => "registration_paused",
     /// The registration was cancelled.

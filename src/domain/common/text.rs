@@ -51,6 +51,21 @@ pub fn name(input: &str, max: usize) -> Result<String, String> {
     Ok(trimmed.to_owned())
 }
 
+/// A public contact number as a bank prints it: a landline (`0750-3201234`), a mobile or a
+/// service line (`95588`), with `+`, `-`, spaces and brackets; empty clears it.
+pub fn contact_phone(input: &str) -> Result<String, String> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    let digits = trimmed.chars().filter(char::is_ascii_digit).count();
+    let allowed = trimmed.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'));
+    if !allowed || !(5..=20).contains(&digits) || trimmed.len() > 30 {
+        return Err("must be a phone number: 5 to 20 digits, with + - ( ) and spaces".to_owned());
+    }
+    Ok(trimmed.to_owned())
+}
+
 /// Times the product deals in: years 2000 to 2100. Anything else is a typo or an attack, and
 /// PostgreSQL and SQLite would not agree on how to store it.
 pub fn sane_time(t: chrono::DateTime<chrono::Utc>) -> Result<chrono::DateTime<chrono::Utc>, String> {

@@ -62,6 +62,13 @@ fn result(
     })
 }
 
+/// When the door is open: two hours before the event starts (people come early) to four hours
+/// after it ends (a phone that scanned offline may sync on the way back). A scan outside it is
+/// not an attendance, and earns nothing.
+pub fn checkin_window(event: &Event) -> (DateTime<Utc>, DateTime<Utc>) {
+    (event.starts_at - Duration::hours(2), event.ends_at + Duration::hours(4))
+}
+
 pub fn check_in(
     conn: &mut DbConn,
     actor: &Actor,
@@ -102,13 +109,18 @@ pub fn check_in(
             // Microseconds: what both databases keep, so the answer equals what a re-read gives.
             let now = now_utc().and_utc();
             let at = match scanned_at.map(|t| t.trunc_subsecs(6)) {
-                // A scan from an offline phone keeps its time, within reason.
-                Some(t) if t <= now + Duration::minutes(5) && t >= event.starts_at - Duration::days(1) => t,
-                Some(_) => {
-                    return Err(DomainError::invalid("scanned_at", "must be around the event, and not in the future"));
-                }
+                // A scan from an offline phone keeps its time.
+                Some(t) if t <= now + Duration::minutes(5) => t,
+                Some(_) => return Err(DomainError::invalid("scanned_at", "must not be in the future")),
                 None => now,
             };
+            let (opens, closes) = checkin_window(&event);
+            if at < opens || at > closes {
+                return Err(DomainError::conflict(
+                    ErrorCode::OutsideCheckinWindow,
+                    format!("check-in is open from {} to {}", opens.to_rfc3339(), closes.to_rfc3339()),
+                ));
+            }
             let lead_id = crate::domain::events::leads::from_checkin(conn, &event, &name, &phone)?;
             if !store::check_in(conn, &row.id, at.naive_utc(), &actor.user_id.to_string(), &lead_id)? {
                 let fresh = store::find_by_ticket(conn, ticket.trim())?.ok_or(DomainError::NotFound("ticket"))?;

@@ -78,6 +78,19 @@ pub fn complete(
                 format!("complete these steps first: {}", open.join(", ")),
             ));
         }
+        let clock = crate::domain::common::calendar::Clock::new(&crate::store::projects::projects::branch_time_zone(
+            conn,
+            &event.branch_id,
+        )?);
+        if let Some(from) =
+            crate::domain::events::step_plan::earliest_completion(step, event.starts_at, event.ends_at, &clock)
+            && chrono::Utc::now() < from
+        {
+            return Err(DomainError::conflict(
+                ErrorCode::StepTooEarly,
+                format!("`{}` can be completed from {}", step.as_str(), from.to_rfc3339()),
+            ));
+        }
         current.completed_at = Some(now_utc().and_utc());
         current.completed_by = Some(actor.user_id);
         current.notes = notes.as_ref().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());

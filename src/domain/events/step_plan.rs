@@ -11,6 +11,21 @@ use crate::domain::kinds::text_enum;
 use crate::store::events::events::StepRow;
 use crate::store::{StoreError, enum_col, uuid_col};
 
+/// When a step may be completed at the earliest, as a rule of the calendar: an event is hosted
+/// on its day, followed up and reviewed once it is over. `None`: whenever its turn comes.
+pub fn earliest_completion(
+    step: Step,
+    starts_at: chrono::DateTime<chrono::Utc>,
+    ends_at: chrono::DateTime<chrono::Utc>,
+    clock: &crate::domain::common::calendar::Clock,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    match step {
+        Step::Host => Some(clock.start_of(clock.local_date(starts_at)).and_utc()),
+        Step::FollowUp | Step::Review => Some(ends_at),
+        Step::Plan | Step::Invite | Step::Prepare => None,
+    }
+}
+
 text_enum!(Step {
     Plan => "plan",
     Invite => "invite",

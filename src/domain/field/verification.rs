@@ -18,6 +18,8 @@ pub enum Reason {
     MockLocation,
     PhotoFarFromVisit,
     PhotoTimeMismatch,
+    /// Recorded long after it happened: presence cannot be shown after the fact.
+    LateEntry,
 }
 
 /// The limits behind the verdict; configurable per deployment.
@@ -35,6 +37,9 @@ pub struct Thresholds {
     pub photo_max_distance_m: f64,
     /// A photo's EXIF time further than this from the visit contradicts it.
     pub photo_max_time_diff_s: i64,
+    /// A visit received more than this after `visited_at` is not verified (`late_entry`): a
+    /// phone offline for a day or two still syncs in time; a visit typed in weeks later does not.
+    pub max_entry_delay_s: i64,
 }
 
 impl Default for Thresholds {
@@ -46,6 +51,7 @@ impl Default for Thresholds {
             max_location_age_s: 300.0,
             photo_max_distance_m: 500.0,
             photo_max_time_diff_s: 2 * 3600,
+            max_entry_delay_s: 72 * 3600,
         }
     }
 }
@@ -95,6 +101,9 @@ pub fn verify(s: &Signals, t: &Thresholds) -> Verdict {
     if s.visited_at > s.recorded_at + Duration::seconds(t.future_tolerance_s) {
         reasons.push(Reason::FutureTimestamp);
     }
+    if s.recorded_at - s.visited_at > Duration::seconds(t.max_entry_delay_s) {
+        reasons.push(Reason::LateEntry);
+    }
     if s.location_age_s.is_some_and(|age| age > t.max_location_age_s) {
         reasons.push(Reason::StaleLocation);
     }
@@ -129,6 +138,15 @@ mod tests {
 
     fn at(h: u32, m: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 28, h, m, 0).single().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_visit_recorded_days_later_is_a_late_entry() {
+        let mut s = base();
+        s.recorded_at = s.visited_at + Duration::hours(71);
+        assert!(verify(&s, &Thresholds::default()).verified, "two days offline still syncs in time");
+        s.recorded_at = s.visited_at + Duration::days(20);
+        assert_eq!(verify(&s, &Thresholds::default()).reasons, vec![Reason::LateEntry]);
     }
 
     fn base() -> Signals {

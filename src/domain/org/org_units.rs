@@ -69,6 +69,9 @@ pub struct OrgUnit {
     pub territory: Option<Territory>,
     /// Where the unit is (an outlet's door), WGS-84.
     pub location: Option<LatLon>,
+    /// The organiser's address and phone on the public pages of the unit's events.
+    pub address: String,
+    pub contact_phone: String,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -92,6 +95,8 @@ impl TryFrom<OrgUnitRow> for OrgUnit {
             name: row.name,
             territory,
             location: row.lat.zip(row.lon).map(|(lat, lon)| LatLon { lat, lon }),
+            address: row.address,
+            contact_phone: row.contact_phone,
             version: row.version,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
@@ -108,6 +113,8 @@ pub struct NewOrgUnit {
     pub parent_id: Option<Uuid>,
     pub territory: Option<Territory>,
     pub location: Option<LatLon>,
+    pub address: String,
+    pub contact_phone: String,
 }
 
 pub fn create(conn: &mut DbConn, actor: &Actor, input: NewOrgUnit) -> Result<Created<OrgUnit>, DomainError> {
@@ -119,6 +126,8 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewOrgUnit) -> Result<Cre
     }
     let mut v = Validator::default();
     let name = v.check("name", crate::domain::common::text::name(&input.name, 100));
+    let address = crate::domain::common::text::bounded_text(&mut v, "address", &input.address, 200);
+    let contact_phone = v.check("contact_phone", crate::domain::common::text::contact_phone(&input.contact_phone));
     if let Some(territory) = &input.territory {
         v.check("territory", territory.validate());
     }
@@ -183,6 +192,8 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewOrgUnit) -> Result<Cre
             updated_at: now,
             lat: input.location.map(|l| l.lat),
             lon: input.location.map(|l| l.lon),
+            address: address.clone(),
+            contact_phone: contact_phone.clone().unwrap_or_default(),
         };
         store::insert(conn, &row)?;
         let unit = OrgUnit::try_from(row)?;
@@ -231,6 +242,8 @@ pub struct OrgUnitPatch {
     pub territory: Option<Option<Territory>>,
     /// `Some(None)` removes the location.
     pub location: Option<Option<LatLon>>,
+    pub address: Option<String>,
+    pub contact_phone: Option<String>,
     pub version: Option<i64>,
 }
 
@@ -239,6 +252,12 @@ pub struct OrgUnitPatch {
 pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: OrgUnitPatch) -> Result<OrgUnit, DomainError> {
     let mut v = Validator::default();
     let name = patch.name.as_deref().and_then(|n| v.check("name", crate::domain::common::text::name(n, 100)));
+    let address =
+        patch.address.as_deref().map(|a| crate::domain::common::text::bounded_text(&mut v, "address", a, 200));
+    let contact_phone = patch
+        .contact_phone
+        .as_deref()
+        .and_then(|p| v.check("contact_phone", crate::domain::common::text::contact_phone(p)));
     if let Some(Some(territory)) = &patch.territory {
         v.check("territory", territory.validate());
     }
@@ -267,6 +286,12 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: OrgUnitPatch) -
         if let Some(location) = patch.location {
             next.location = location;
         }
+        if let Some(address) = address {
+            next.address = address;
+        }
+        if let Some(contact_phone) = contact_phone {
+            next.contact_phone = contact_phone;
+        }
         if next == current {
             return Ok(current);
         }
@@ -278,8 +303,14 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: OrgUnitPatch) -
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = now_utc();
         let location = next.location.map(|l| (l.lat, l.lon));
-        if !store::update(conn, &id.to_string(), current.version, &next.name, territory_json.as_deref(), location, now)?
-        {
+        let fields = store::UnitFields {
+            name: &next.name,
+            territory: territory_json.as_deref(),
+            location,
+            address: &next.address,
+            contact_phone: &next.contact_phone,
+        };
+        if !store::update(conn, &id.to_string(), current.version, &fields, now)? {
             return Err(DomainError::conflict(ErrorCode::VersionConflict, "the org unit changed since you read it"));
         }
         if next.territory != current.territory {
@@ -289,6 +320,7 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: OrgUnitPatch) -
             "name": {"from": current.name, "to": next.name},
             "territory_changed": next.territory != current.territory,
             "location_changed": next.location != current.location,
+            "contact_changed": (&next.address, &next.contact_phone) != (&current.address, &current.contact_phone),
         });
         crate::domain::org::audit::record(
             conn,

@@ -25,6 +25,9 @@ pub struct OrgUnitBody {
     /// Where the unit is (an outlet's door), WGS-84: supervisions of an outlet are verified
     /// against it.
     pub location: Option<LatLon>,
+    /// The organiser's address and phone that the public pages of the unit's events show.
+    pub address: String,
+    pub contact_phone: String,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -40,6 +43,8 @@ impl From<OrgUnit> for OrgUnitBody {
             branch_id: u.branch_id,
             territory: u.territory,
             location: u.location,
+            address: u.address,
+            contact_phone: u.contact_phone,
             version: u.version,
             created_at: u.created_at,
             updated_at: u.updated_at,
@@ -62,6 +67,14 @@ pub struct CreateOrgUnit {
     pub territory: Option<Territory>,
     /// Where the unit is, WGS-84 (an outlet's door).
     pub location: Option<LatLon>,
+    /// The address the public pages of the unit's events give for the organiser.
+    #[serde(default)]
+    #[schema(example = "江门市蓬江区北街 12 号")]
+    pub address: String,
+    /// The public contact phone (a landline, a mobile or a 95xxx line) those pages give.
+    #[serde(default)]
+    #[schema(example = "0750-3201234")]
+    pub contact_phone: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -99,6 +112,8 @@ pub async fn create_org_unit(
         parent_id: body.parent_id,
         territory: body.territory,
         location: body.location,
+        address: body.address,
+        contact_phone: body.contact_phone,
     };
     let created = state.db.run(move |conn| org_units::create(conn, &actor, input)).await?;
     Ok(match created {
@@ -168,6 +183,10 @@ pub struct UpdateOrgUnit {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(nullable)]
     pub location: Option<Option<LatLon>>,
+    /// The organiser's address on the public pages of the unit's events (empty to clear).
+    pub address: Option<String>,
+    /// The organiser's public contact phone on those pages (empty to clear).
+    pub contact_phone: Option<String>,
     /// The version you last read; a stale one answers 409.
     pub version: Option<i64>,
 }
@@ -192,6 +211,8 @@ pub async fn update_org_unit(
         name: body.name,
         territory: body.territory,
         location: body.location,
+        address: body.address,
+        contact_phone: body.contact_phone,
         version: body.version,
     };
     let unit = state.db.run(move |conn| org_units::update(conn, &actor, id, patch)).await?;

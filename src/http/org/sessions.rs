@@ -67,7 +67,7 @@ pub async fn login(
     state: web::Data<AppState>,
     Json(body): Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = req.peer_addr().map(|a| a.ip());
+    let client = crate::http::common::client::address(&req, &state.settings);
     let session = state.auth.login(&body.phone, SecretString::from(body.password), client).await?;
     Ok(HttpResponse::Ok().json(SessionResponse::from_session(session)))
 }

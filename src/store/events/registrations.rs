@@ -20,6 +20,8 @@ pub struct RegistrationRow {
     pub checked_in_by: Option<String>,
     pub erased_at: Option<NaiveDateTime>,
     pub lead_id: Option<String>,
+    /// SHA-256 (hex) of the ticket page's secret; none on registrations made before it existed.
+    pub ticket_hash: Option<String>,
 }
 
 // Every write of a registration takes a change number for the phones that check attendees in
@@ -54,6 +56,15 @@ pub fn find_by_phone(conn: &mut DbConn, event_id: &str, phone: &str) -> Result<O
 pub fn find_by_ticket(conn: &mut DbConn, ticket: &str) -> Result<Option<RegistrationRow>, StoreError> {
     Ok(registrations::table
         .filter(registrations::ticket_code.eq(ticket))
+        .select(RegistrationRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The registration whose ticket secret hashes to this (unique: 144 random bits).
+pub fn find_by_ticket_hash(conn: &mut DbConn, hash: &str) -> Result<Option<RegistrationRow>, StoreError> {
+    Ok(registrations::table
+        .filter(registrations::ticket_hash.eq(hash))
         .select(RegistrationRow::as_select())
         .first(conn)
         .optional()?)

@@ -64,6 +64,13 @@ pub fn insert_many(conn: &mut DbConn, rows: &[VisitRow]) -> Result<(), StoreErro
     Ok(())
 }
 
+/// Sets when a visit was received: for generated history only (the demo's visits are made today
+/// for days long past, as if each had been received when it happened).
+pub fn backdate_receipt(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(visits::table.find(id)).set((visits::created_at.eq(at), visits::updated_at.eq(at))).execute(conn)?;
+    Ok(())
+}
+
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<VisitRow>, StoreError> {
     Ok(visits::table.find(id).select(VisitRow::as_select()).first(conn).optional()?)
 }

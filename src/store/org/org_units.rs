@@ -20,6 +20,18 @@ pub struct OrgUnitRow {
     /// Where the unit is (WGS-84); outlets have one, to verify supervisions against.
     pub lat: Option<f64>,
     pub lon: Option<f64>,
+    /// What the public pages of the unit's events name as the organiser's address and phone.
+    pub address: String,
+    pub contact_phone: String,
+}
+
+/// What an edit of a unit writes.
+pub struct UnitFields<'a> {
+    pub name: &'a str,
+    pub territory: Option<&'a str>,
+    pub location: Option<(f64, f64)>,
+    pub address: &'a str,
+    pub contact_phone: &'a str,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -102,11 +114,10 @@ pub fn update(
     conn: &mut DbConn,
     id: &str,
     expected_version: i64,
-    name: &str,
-    territory: Option<&str>,
-    location: Option<(f64, f64)>,
+    fields: &UnitFields<'_>,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
+    let UnitFields { name, territory, location, address, contact_phone } = *fields;
     let seq = crate::store::sync::next_seq(conn)?;
     let n =
         diesel::update(org_units::table.filter(org_units::id.eq(id)).filter(org_units::version.eq(expected_version)))
@@ -115,6 +126,8 @@ pub fn update(
                 org_units::territory.eq(territory),
                 org_units::lat.eq(location.map(|l| l.0)),
                 org_units::lon.eq(location.map(|l| l.1)),
+                org_units::address.eq(address),
+                org_units::contact_phone.eq(contact_phone),
                 org_units::version.eq(expected_version + 1),
                 org_units::updated_at.eq(now),
                 org_units::seq.eq(seq),

@@ -1219,23 +1219,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/public/events/{code}/cancel": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Cancel a registration with its ticket code; the first waitlisted attendee moves up. */
-        post: operations["cancel"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/public/events/{code}/registrations": {
         parameters: {
             query?: never;
@@ -1246,8 +1229,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Register for an event: `registered` while places last, then `waitlisted`. The same phone
-         *     again gets its existing ticket (200), never a second place.
+         * Register for an event: `registered` while places last, then `waitlisted`. The answer alone
+         *     carries the ticket's secret and page. A phone that has registered already gets 409
+         *     `already_registered` and nothing of its ticket, unless this is a retry of the same submission
+         *     (the same `request_id`), which gets the same ticket (200). A closed or paused event answers
+         *     alike for every phone.
          */
         post: operations["register"];
         delete?: never;
@@ -1256,7 +1242,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/public/events/{code}/withdraw": {
+    "/api/v1/public/events/{code}/tickets/{secret}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A ticket, by the secret its registration gave. */
+        get: operations["get_ticket"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/events/{code}/tickets/{secret}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a registration with its ticket's secret; the first waitlisted attendee moves up. */
+        post: operations["cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/events/{code}/tickets/{secret}/withdraw": {
         parameters: {
             query?: never;
             header?: never;
@@ -1266,8 +1286,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * The attendee withdraws consent: their name and phone are erased at once (both the phone and
-         *     the ticket must match).
+         * The attendee withdraws consent with their ticket's secret: their name and phone are erased at
+         *     once, a place they held goes to the waitlist, and the ticket stops working.
          */
         post: operations["withdraw"];
         delete?: never;
@@ -1601,7 +1621,10 @@ export interface paths {
         /** The registration page of an event. */
         get: operations["registration_page"];
         put?: never;
-        /** Submits the registration form; answers with the ticket page, or the form with what to fix. */
+        /**
+         * Submits the registration form; a registration goes on to its ticket page (303), which the
+         *     attendee keeps; otherwise the form comes back with what to fix.
+         */
         post: operations["submit_registration"];
         delete?: never;
         options?: never;
@@ -1609,17 +1632,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/e/{code}/tickets/{ticket}.png": {
+    "/e/{code}/t/{secret}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** The ticket's QR code (it holds the ticket code), for staff to scan at the door. */
+        /** A ticket's page: the attendee's bookmark, with the QR when it admits, cancel and withdraw. */
+        get: operations["ticket_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/e/{code}/t/{secret}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancels from the ticket page, and comes back to it. */
+        post: operations["cancel_ticket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/e/{code}/t/{secret}/qr.png": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The ticket's QR code (it holds the door code), for staff to scan; only the ticket page has it. */
         get: operations["ticket_qr"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/e/{code}/t/{secret}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What withdrawing erases, before the attendee confirms it. */
+        get: operations["withdraw_page"];
+        put?: never;
+        /** Withdraws consent: the attendee's name and phone are erased at once. */
+        post: operations["withdraw_ticket"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1755,9 +1830,6 @@ export interface components {
         };
         BatchResults: {
             results: components["schemas"]["BatchItemResult"][];
-        };
-        CancelRequest: {
-            ticket_code: string;
         };
         CaseBody: {
             /**
@@ -2066,6 +2138,16 @@ export interface components {
         };
         CreateOrgUnit: {
             /**
+             * @description The address the public pages of the unit's events give for the organiser.
+             * @example 江门市蓬江区北街 12 号
+             */
+            address?: string;
+            /**
+             * @description The public contact phone (a landline, a mobile or a 95xxx line) those pages give.
+             * @example 0750-3201234
+             */
+            contact_phone?: string;
+            /**
              * Format: uuid
              * @description Optional client-made id: sending the same id and body again returns the same unit (200);
              *     the same id with another body is a 409.
@@ -2334,7 +2416,7 @@ export interface components {
          * @description A stable, machine-readable error code (`Problem.code`).
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "malformed_json" | "invalid_body" | "invalid_query" | "bad_payload" | "bad_multipart" | "payload_too_large" | "unsupported_media_type" | "request_timeout" | "image_too_large" | "image_unreadable" | "cors_not_allowed" | "missing_token" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "wrong_current_password" | "rate_limited" | "role_not_allowed" | "not_owner" | "role_escalation" | "cannot_assign" | "self_change_forbidden" | "not_found" | "version_conflict" | "id_conflict" | "invalid_transition" | "resync_required" | "too_many_photos" | "too_much_evidence" | "step_out_of_order" | "reviews_missing" | "registration_closed" | "registration_paused" | "registration_cancelled" | "event_cancelled" | "waitlisted" | "already_checked_in" | "attendee_erased" | "duplicate_lead" | "phone_taken" | "plan_completed" | "plan_exists" | "phase_not_finished" | "period_not_over" | "not_published" | "case_published" | "no_star" | "already_paid" | "insufficient_pool" | "not_ready" | "database_unavailable" | "internal_error";
+        ErrorCode: "validation_failed" | "malformed_json" | "invalid_body" | "invalid_query" | "bad_payload" | "bad_multipart" | "payload_too_large" | "unsupported_media_type" | "request_timeout" | "image_too_large" | "image_unreadable" | "cors_not_allowed" | "missing_token" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "wrong_current_password" | "rate_limited" | "role_not_allowed" | "not_owner" | "role_escalation" | "cannot_assign" | "self_change_forbidden" | "not_found" | "version_conflict" | "id_conflict" | "invalid_transition" | "resync_required" | "too_many_photos" | "too_much_evidence" | "step_out_of_order" | "step_too_early" | "outside_checkin_window" | "reviews_missing" | "registration_closed" | "already_registered" | "registration_paused" | "registration_cancelled" | "event_cancelled" | "waitlisted" | "already_checked_in" | "attendee_erased" | "duplicate_lead" | "phone_taken" | "plan_completed" | "plan_exists" | "phase_not_finished" | "period_not_over" | "not_published" | "case_published" | "no_star" | "already_paid" | "insufficient_pool" | "not_ready" | "database_unavailable" | "internal_error";
         EventBody: {
             /** Format: int32 */
             capacity: number;
@@ -2875,11 +2957,14 @@ export interface components {
             title: string;
         };
         OrgUnitBody: {
+            /** @description The organiser's address and phone that the public pages of the unit's events show. */
+            address: string;
             /**
              * Format: uuid
              * @description The branch at the root of this unit's tree.
              */
             branch_id: string;
+            contact_phone: string;
             /** Format: date-time */
             created_at: string;
             /** Format: uuid */
@@ -2900,6 +2985,13 @@ export interface components {
         OrgUnitPage: {
             items: components["schemas"]["OrgUnitBody"][];
             next_cursor?: string | null;
+        };
+        OrganiserBody: {
+            address: string;
+            branch_name: string;
+            contact_phone: string;
+            /** @description The unit holding the event (an outlet or a sub-branch). */
+            name: string;
         };
         OutsideTerritoryItem: components["schemas"]["PartnerBody"] & {
             /**
@@ -3271,7 +3363,11 @@ export interface components {
             description: string;
             /** Format: date-time */
             ends_at: string;
+            /** @description Who handles the attendee's data. */
+            organiser: components["schemas"]["OrganiserBody"];
             partner_name: string;
+            /** @description The privacy notice: purpose, retention, the right to withdraw. */
+            privacy_notice: string;
             /** Format: date-time */
             registration_deadline: string;
             /** @description Whether a registration would be accepted now (else closed or paused). */
@@ -3280,9 +3376,13 @@ export interface components {
             spots_left: number;
             /** Format: date-time */
             starts_at: string;
+            /** @description `cancelled` when the organiser called the event off. */
+            status: components["schemas"]["EventStatus"];
             theme: components["schemas"]["EventTheme"];
             title: string;
             venue: string;
+            /** @description Open, but every place is taken: a registration now joins the waitlist. */
+            waitlist_only: boolean;
         };
         PullAnswer: {
             /** @description Every table of your schema version. */
@@ -3400,7 +3500,7 @@ export interface components {
          * @description Why a visit is not verified. Stable strings: the app shows them, reports count them.
          * @enum {string}
          */
-        Reason: "outside_geofence" | "poor_accuracy" | "future_timestamp" | "stale_location" | "implausible_speed" | "mock_location" | "photo_far_from_visit" | "photo_time_mismatch";
+        Reason: "outside_geofence" | "poor_accuracy" | "future_timestamp" | "stale_location" | "implausible_speed" | "mock_location" | "photo_far_from_visit" | "photo_time_mismatch" | "late_entry";
         RefreshRequest: {
             refresh_token: string;
         };
@@ -3411,12 +3511,29 @@ export interface components {
             name: string;
             /** @example 13912345678 */
             phone: string;
+            /**
+             * @description The client's key for this submission (16 to 64 of `A-Z a-z 0-9 - _`): sending the same
+             *     submission again with it (a lost answer) gives the same ticket back.
+             * @example kq3V9x2LmN8pR4tY6wZ1aB
+             */
+            request_id?: string | null;
+        };
+        RegisteredBody: components["schemas"]["TicketBody"] & {
+            /** @description Opens the ticket page and cancels or withdraws: given once, here, and never again. */
+            ticket_secret: string;
+            /** @description The ticket page to keep (bookmark it): `{public_url}/e/{code}/t/{ticket_secret}`. */
+            ticket_url: string;
         };
         RegistrationForm: {
             /** @description Present (`yes`) when the box is ticked. */
             consent?: string | null;
             name: string;
             phone: string;
+            /**
+             * @description The form's key for this submission (a hidden field): submitting it again gets the same
+             *     ticket.
+             */
+            request_id?: string | null;
         };
         /** @enum {string} */
         RegistrationStatus: "registered" | "waitlisted" | "cancelled";
@@ -3998,7 +4115,10 @@ export interface components {
             org_unit_id: string;
         };
         TicketBody: {
+            /** Format: date-time */
+            checked_in_at?: string | null;
             status: components["schemas"]["RegistrationStatus"];
+            /** @description The code under the QR that staff scan at the door: it checks in, nothing else. */
             ticket_code: string;
             /**
              * Format: int64
@@ -4099,6 +4219,10 @@ export interface components {
             title?: string | null;
         };
         UpdateOrgUnit: {
+            /** @description The organiser's address on the public pages of the unit's events (empty to clear). */
+            address?: string | null;
+            /** @description The organiser's public contact phone on those pages (empty to clear). */
+            contact_phone?: string | null;
             location?: components["schemas"]["LatLon"] | null;
             name?: string | null;
             territory?: components["schemas"]["Territory"] | null;
@@ -4305,10 +4429,6 @@ export interface components {
         };
         /** @enum {string} */
         VisitPurpose: "relationship" | "alliance_negotiation" | "event_planning" | "market_sweep" | "service" | "follow_up" | "other";
-        WithdrawRequest: {
-            phone: string;
-            ticket_code: string;
-        };
     };
     responses: never;
     parameters: never;
@@ -10925,109 +11045,6 @@ export interface operations {
             };
         };
     };
-    cancel: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                code: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CancelRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TicketBody"];
-                };
-            };
-            /** @description The body is not JSON (`malformed_json`) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the deadline (`request_timeout`) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is larger than the limit (`payload_too_large`) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not `application/json` (`unsupported_media_type`) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body does not fit the schema or its rules (`invalid_body`, `validation_failed`) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database cannot be reached or stays busy (`database_unavailable`); retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     register: {
         parameters: {
             query?: never;
@@ -11043,13 +11060,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description this phone had registered already */
+            /** @description a retry of the submission that registered (same request_id) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TicketBody"];
+                    "application/json": components["schemas"]["RegisteredBody"];
                 };
             };
             201: {
@@ -11057,7 +11074,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TicketBody"];
+                    "application/json": components["schemas"]["RegisteredBody"];
                 };
             };
             /** @description The body is not JSON (`malformed_json`) */
@@ -11086,7 +11103,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description registration_paused by the organiser */
+            /** @description already_registered: this phone holds a ticket (see its ticket page); registration_paused by the organiser */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11122,8 +11139,112 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description bad name or phone, or no consent */
+            /** @description bad name, phone or request_id, or no consent */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot be reached or stays busy (`database_unavailable`); retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_ticket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+                secret: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketBody"];
+                };
+            };
+            /** @description no such ticket (or withdrawn) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot be reached or stays busy (`database_unavailable`); retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+                secret: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description already_checked_in */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11156,14 +11277,11 @@ export interface operations {
             header?: never;
             path: {
                 code: string;
+                secret: string;
             };
             cookie?: never;
         };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["WithdrawRequest"];
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description erased */
             204: {
@@ -11172,52 +11290,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The body is not JSON (`malformed_json`) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body did not arrive within the deadline (`request_timeout`) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is larger than the limit (`payload_too_large`) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not `application/json` (`unsupported_media_type`) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body does not fit the schema or its rules (`invalid_body`, `validation_failed`) */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13347,14 +13420,12 @@ export interface operations {
             };
         };
         responses: {
-            /** @description HTML ticket page */
-            200: {
+            /** @description registered: on to the ticket page `/e/{code}/t/{secret}` */
+            303: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "text/html": unknown;
-                };
+                content?: never;
             };
             /** @description HTML page: the form could not be read */
             400: {
@@ -13367,6 +13438,24 @@ export interface operations {
             };
             /** @description HTML page: no such event */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description HTML page: this phone has registered already, or registration is paused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description HTML page: registration has closed */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13394,13 +13483,93 @@ export interface operations {
             };
         };
     };
+    ticket_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+                secret: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description HTML page */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+        };
+    };
+    cancel_ticket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+                secret: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description cancelled: back to the ticket page */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description HTML page */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description HTML page: the ticket was used at the event */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description HTML page */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+        };
+    };
     ticket_qr: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 code: string;
-                ticket: string;
+                secret: string;
             };
             cookie?: never;
         };
@@ -13421,6 +13590,79 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    withdraw_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+                secret: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description HTML page */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+        };
+    };
+    withdraw_ticket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+                secret: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML page: erased */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description HTML page */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description HTML page */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
                 };
             };
         };
