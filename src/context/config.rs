@@ -157,6 +157,14 @@ impl Settings {
                 hours @ 1..=8760 => hours * 3600,
                 _ => return Err(invalid("OUTREACH_VERIFY_LATE_ENTRY_HOURS", "must be 1 to 8760 hours")),
             },
+            confirm_conversions_above_fen: match number::<i64>(
+                source,
+                "OUTREACH_CONFIRM_CONVERSIONS_ABOVE_YUAN",
+                d.confirm_conversions_above_fen / 100,
+            )? {
+                yuan @ 0..=10_000_000_000 => yuan * 100,
+                _ => return Err(invalid("OUTREACH_CONFIRM_CONVERSIONS_ABOVE_YUAN", "must be 0 to 10000000000 yuan")),
+            },
         };
         Ok(Settings {
             database_url,

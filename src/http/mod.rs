@@ -116,6 +116,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(events::leads::list_leads)
                 .service(events::leads::get_lead)
                 .service(events::leads::update_lead)
+                .service(events::leads::review_conversion)
                 .service(events::leads::delete_lead)
                 .service(events::leads::lead_history)
                 .service(projects::projects::create_project)

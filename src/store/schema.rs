@@ -286,6 +286,10 @@ diesel::table! {
         create_digest -> Text,
         seq -> BigInt,
         created_seq -> BigInt,
+        conversion_product -> Nullable<Text>,
+        conversion_reference -> Nullable<Text>,
+        conversion_confirmed_at -> Nullable<Timestamp>,
+        conversion_confirmed_by -> Nullable<Text>,
     }
 }
 

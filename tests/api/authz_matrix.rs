@@ -329,6 +329,17 @@ fn rows() -> BTreeMap<(&'static str, &'static str), Row> {
                 |_| Body::Json(json!({"needs": "想了解少儿保险"})),
             ),
         ),
+        (
+            // A manager over the lead reviews a waiting conversion; these leads have none (409).
+            ("post", "/api/v1/leads/{id}/conversion-review"),
+            row(
+                Lead,
+                Manager,
+                409,
+                |o| format!("/api/v1/leads/{}/conversion-review", o.id),
+                |_| Body::Json(json!({"confirm": true})),
+            ),
+        ),
         (("delete", "/api/v1/leads/{id}"), consuming(Lead, NotSupervisor, 204, |o| format!("/api/v1/leads/{}", o.id))),
         (
             ("get", "/api/v1/leads/{id}/history"),

@@ -87,9 +87,11 @@ async fn check_in_is_idempotent_and_turns_attendees_into_leads() {
         .db
         .run(move |c| {
             use diesel::RunQueryDsl;
-            diesel::sql_query(format!("UPDATE leads SET status = 'converted' WHERE id = '{converted}'"))
-                .execute(c)
-                .map_err(outreach::store::StoreError::from)
+            diesel::sql_query(format!(
+                "UPDATE leads SET status = 'converted', conversion_confirmed_at = CURRENT_TIMESTAMP WHERE id = '{converted}'"
+            ))
+            .execute(c)
+            .map_err(outreach::store::StoreError::from)
         })
         .await
         .unwrap();

@@ -7,7 +7,7 @@ use outreach::domain::Role;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{Login, TestApp, json_ok, spawn_app};
+use crate::helpers::{Login, TestApp, assert_problem, json_ok, spawn_app};
 use crate::leads::{create_lead, delete, lead_body, walk};
 use crate::partners::{CENTRE, create as create_partner, partner_body};
 use crate::projects::{assert_problem_status, create_project, day, local_today, project_path};
@@ -796,4 +796,69 @@ async fn a_visit_that_turns_unverified_gives_its_points_back_and_earns_them_agai
         "validation_failed",
     )
     .await;
+}
+
+/// Issue 21, finding 8: a made-up walk-in lead was converted to ¥1,000,000 in seconds for 23
+/// points. A conversion at or above the confirmation amount names its product and waits for a
+/// manager who does not own the lead; until then it neither counts nor earns.
+#[tokio::test]
+async fn a_large_conversion_counts_and_earns_only_once_a_manager_confirms() {
+    let app = crate::helpers::spawn_history_app().await;
+    let fx = fixture(&app).await;
+    let conversions =
+        |ledger: &Value| ledger["items"].as_array().unwrap().iter().filter(|e| e["action"] == "conversion").count();
+    let ledger_path = format!("{}/points?user_id={}", fx.path, fx.am1.id);
+    let before = conversions(&json_ok(app.get(&ledger_path, Some(&fx.sm.token)).await, 200).await);
+    let lead_path = format!("/api/v1/leads/{}", fx.plain["id"].as_str().unwrap());
+    walk(&app, &fx.am1.token, &fx.plain, &[json!({"status": "contacted"}), json!({"status": "qualified"})]).await;
+    let big = json!({"status": "converted", "converted_amount": 1_000_000});
+    let problem =
+        assert_problem(app.patch_json(&lead_path, Some(&fx.am1.token), &big).await, 422, "validation_failed").await;
+    assert!(problem["errors"]["conversion_product"].is_string(), "{problem}");
+    let big = json!({"status": "converted", "converted_amount": 1_000_000, "conversion_product": "大额存单", "conversion_reference": "CD-2026-0001"});
+    let pending = json_ok(app.patch_json(&lead_path, Some(&fx.am1.token), &big).await, 200).await;
+    assert_eq!((pending["status"].as_str(), pending["conversion_pending"].as_bool()), (Some("converted"), Some(true)));
+    let ledger = json_ok(app.get(&ledger_path, Some(&fx.sm.token)).await, 200).await;
+    assert_eq!(conversions(&ledger), before, "a waiting conversion earns nothing: {ledger}");
+
+    // The owner cannot confirm their own; a manager above them can.
+    let review = format!("{lead_path}/conversion-review");
+    let own = app.post_json(&review, Some(&fx.am1.token), &json!({"confirm": true})).await;
+    assert_problem(own, 403, "role_not_allowed").await;
+    let confirmed = json_ok(app.post_json(&review, Some(&fx.sm.token), &json!({"confirm": true})).await, 200).await;
+    assert_eq!(
+        (confirmed["conversion_pending"].as_bool(), confirmed["conversion_confirmed_by"].as_str()),
+        (Some(false), Some(fx.sm.id.to_string().as_str()))
+    );
+    let ledger = json_ok(app.get(&ledger_path, Some(&fx.sm.token)).await, 200).await;
+    assert_eq!(conversions(&ledger), before + 1, "confirmed, it earns: {ledger}");
+    assert_problem(
+        app.post_json(&review, Some(&fx.sm.token), &json!({"confirm": true})).await,
+        409,
+        "invalid_transition",
+    )
+    .await;
+
+    // A rejection needs a reason and sends the lead back to qualified.
+    let mut another = lead_body("赵老板", "13800138009");
+    another["project_id"] = json!(fx.project["id"]);
+    let another = create_lead(&app, &fx.am1.token, &another).await;
+    walk(&app, &fx.am1.token, &another, &[json!({"status": "contacted"}), json!({"status": "qualified"})]).await;
+    let path = format!("/api/v1/leads/{}", another["id"].as_str().unwrap());
+    json_ok(app.patch_json(&path, Some(&fx.am1.token), &big).await, 200).await;
+    let review = format!("{path}/conversion-review");
+    assert_problem(
+        app.post_json(&review, Some(&fx.sm.token), &json!({"confirm": false})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let rejected = json_ok(
+        app.post_json(&review, Some(&fx.sm.token), &json!({"confirm": false, "reason": "查无此笔存单"})).await,
+        200,
+    )
+    .await;
+    assert_eq!((rejected["status"].as_str(), rejected["converted_amount"].clone()), (Some("qualified"), Value::Null));
+    // Below the amount, a conversion stands at once (the fixture's ¥30,000 earned already).
+    assert_eq!(fx.converted["conversion_pending"], false);
 }

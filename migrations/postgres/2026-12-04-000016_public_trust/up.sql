@@ -9,3 +9,12 @@ CREATE UNIQUE INDEX registrations_ticket_hash ON registrations (ticket_hash);
 -- Who organises an event, as its public page names them (PIPL: the handler of the data).
 ALTER TABLE org_units ADD COLUMN address TEXT NOT NULL DEFAULT '';
 ALTER TABLE org_units ADD COLUMN contact_phone TEXT NOT NULL DEFAULT '';
+
+-- A conversion above the confirmation amount counts and earns only once a manager confirms it,
+-- with the product sold and, optionally, the bank's own reference. Conversions already made
+-- stand as confirmed.
+ALTER TABLE leads ADD COLUMN conversion_product TEXT;
+ALTER TABLE leads ADD COLUMN conversion_reference TEXT;
+ALTER TABLE leads ADD COLUMN conversion_confirmed_at TIMESTAMP;
+ALTER TABLE leads ADD COLUMN conversion_confirmed_by TEXT;
+UPDATE leads SET conversion_confirmed_at = converted_at WHERE status = 'converted';

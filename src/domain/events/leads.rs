@@ -43,6 +43,10 @@ pub struct Lead {
     pub converted_at: Option<DateTime<Utc>>,
     pub lost_reason: Option<String>,
     pub do_not_contact: bool,
+    pub conversion_product: Option<String>,
+    pub conversion_reference: Option<String>,
+    pub conversion_confirmed_at: Option<DateTime<Utc>>,
+    pub conversion_confirmed_by: Option<Uuid>,
     #[serde(skip)]
     create_digest: String,
     pub version: i64,
@@ -76,6 +80,10 @@ impl TryFrom<LeadRow> for Lead {
             converted_at: r.converted_at.map(|t| t.and_utc()),
             lost_reason: r.lost_reason,
             do_not_contact: r.do_not_contact,
+            conversion_product: r.conversion_product,
+            conversion_reference: r.conversion_reference,
+            conversion_confirmed_at: r.conversion_confirmed_at.map(|t| t.and_utc()),
+            conversion_confirmed_by: r.conversion_confirmed_by.as_deref().map(uuid_col).transpose()?,
             create_digest: r.create_digest,
             version: r.version,
             created_at: r.created_at.and_utc(),
@@ -112,6 +120,10 @@ impl Lead {
             converted_at: self.converted_at.map(|t| t.naive_utc()),
             lost_reason: self.lost_reason.clone(),
             do_not_contact: self.do_not_contact,
+            conversion_product: self.conversion_product.clone(),
+            conversion_reference: self.conversion_reference.clone(),
+            conversion_confirmed_at: self.conversion_confirmed_at.map(|t| t.naive_utc()),
+            conversion_confirmed_by: self.conversion_confirmed_by.map(|u| u.to_string()),
             create_digest: self.create_digest.clone(),
         }
     }
@@ -137,9 +149,14 @@ impl Lead {
         self.project_id.map(|project_id| Credit { project_id, user_id: self.owner_id, occurred_at: self.created_at })
     }
 
+    /// A conversion waiting for a manager's confirmation: it neither counts nor earns yet.
+    pub fn conversion_pending(&self) -> bool {
+        self.status == LeadStatus::Converted && self.conversion_confirmed_at.is_none()
+    }
+
     fn points_for_conversion(&self) -> Option<Credit> {
-        match (self.status, self.project_id, self.converted_at) {
-            (LeadStatus::Converted, Some(project_id), Some(at)) => {
+        match (self.status, self.project_id, self.converted_at, self.conversion_confirmed_at) {
+            (LeadStatus::Converted, Some(project_id), Some(at), Some(_)) => {
                 Some(Credit { project_id, user_id: self.owner_id, occurred_at: at })
             }
             _ => None,
@@ -199,6 +216,10 @@ pub struct LeadPatch {
     pub status: Option<LeadStatus>,
     pub converted_amount: Option<f64>,
     pub converted_at: Option<DateTime<Utc>>,
+    /// The product sold, with a conversion (required at or above the confirmation amount).
+    pub conversion_product: Option<String>,
+    /// The bank's own reference of the sale (an account or contract number), optional.
+    pub conversion_reference: Option<String>,
     pub lost_reason: Option<String>,
     /// Kept in the history with a status move or a reassignment.
     pub note: Option<String>,
@@ -364,6 +385,10 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewLead) -> Result<Create
                 converted_at: None,
                 lost_reason: None,
                 do_not_contact: input.do_not_contact.unwrap_or(false),
+                conversion_product: None,
+                conversion_reference: None,
+                conversion_confirmed_at: None,
+                conversion_confirmed_by: None,
                 create_digest: digest.clone(),
                 version: 1,
                 created_at: now,
@@ -426,6 +451,8 @@ struct CheckedPatch {
     needs: Option<String>,
     expected_fen: Option<i64>,
     converted_fen: Option<i64>,
+    conversion_product: Option<String>,
+    conversion_reference: Option<String>,
     lost_reason: Option<String>,
     note: Option<String>,
 }
@@ -442,6 +469,16 @@ fn check_patch(patch: &LeadPatch) -> Result<CheckedPatch, DomainError> {
         needs: patch.needs.as_deref().map(|t| bounded_text(&mut v, "needs", t, 1000)),
         expected_fen: patch.expected_amount.map(|a| amount_fen(&mut v, "expected_amount", a)),
         converted_fen: patch.converted_amount.map(|a| amount_fen(&mut v, "converted_amount", a)),
+        conversion_product: patch
+            .conversion_product
+            .as_deref()
+            .map(|t| bounded_text(&mut v, "conversion_product", t, 100))
+            .filter(|t| !t.is_empty()),
+        conversion_reference: patch
+            .conversion_reference
+            .as_deref()
+            .map(|t| bounded_text(&mut v, "conversion_reference", t, 100))
+            .filter(|t| !t.is_empty()),
         lost_reason: patch.lost_reason.as_deref().map(|t| bounded_text(&mut v, "lost_reason", t, 500)),
         note: patch.note.as_deref().map(|t| bounded_text(&mut v, "note", t, 500)).filter(|t| !t.is_empty()),
     };
@@ -462,6 +499,7 @@ fn move_status(
     to: LeadStatus,
     checked: &CheckedPatch,
     patch: &LeadPatch,
+    confirm_above_fen: i64,
 ) -> Result<(), DomainError> {
     let from = next.status;
     if from.is_revert(to) {
@@ -470,6 +508,7 @@ fn move_status(
         }
         next.converted_amount_fen = None;
         next.converted_at = None;
+        clear_conversion(next);
     } else if !from.can_move_to(to) {
         let allowed: Vec<&str> = from.next().iter().map(|s| s.as_str()).collect();
         return Err(DomainError::conflict(
@@ -488,6 +527,9 @@ fn move_status(
             }
             next.converted_amount_fen = Some(amount);
             next.converted_at = Some(at);
+            next.conversion_product = checked.conversion_product.clone().or(next.conversion_product.take());
+            next.conversion_reference = checked.conversion_reference.clone().or(next.conversion_reference.take());
+            judge_conversion(actor, next, confirm_above_fen)?;
         }
         LeadStatus::Lost => {
             let reason = checked.lost_reason.clone().filter(|r| !r.is_empty());
@@ -500,7 +542,99 @@ fn move_status(
     Ok(())
 }
 
-pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: LeadPatch) -> Result<Lead, DomainError> {
+fn clear_conversion(lead: &mut Lead) {
+    lead.conversion_product = None;
+    lead.conversion_reference = None;
+    lead.conversion_confirmed_at = None;
+    lead.conversion_confirmed_by = None;
+}
+
+/// Whether a conversion stands at once or waits for a manager: at or above the confirmation
+/// amount (`OUTREACH_CONFIRM_CONVERSIONS_ABOVE_YUAN`) it names its product and waits — unless a
+/// manager who does not own the lead records it, which is the confirmation.
+fn judge_conversion(actor: &Actor, lead: &mut Lead, confirm_above_fen: i64) -> Result<(), DomainError> {
+    let amount = lead.converted_amount_fen.unwrap_or(0);
+    if amount < confirm_above_fen {
+        lead.conversion_confirmed_at = lead.converted_at;
+        lead.conversion_confirmed_by = None;
+        return Ok(());
+    }
+    if lead.conversion_product.is_none() {
+        return Err(DomainError::invalid(
+            "conversion_product",
+            format!("required for a conversion of {} yuan or more, which a manager confirms", yuan(confirm_above_fen)),
+        ));
+    }
+    if actor.role.manages_people() && actor.user_id != lead.owner_id {
+        lead.conversion_confirmed_at = Some(now_utc().and_utc());
+        lead.conversion_confirmed_by = Some(actor.user_id);
+    } else {
+        lead.conversion_confirmed_at = None;
+        lead.conversion_confirmed_by = None;
+    }
+    Ok(())
+}
+
+/// A manager's decision on a conversion that waits: confirmed, it counts and earns from its
+/// conversion time; rejected, the lead goes back to `qualified` with the reason in its history.
+pub fn review_conversion(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: Uuid,
+    confirm: bool,
+    reason: Option<&str>,
+) -> Result<Lead, DomainError> {
+    let mut v = Validator::default();
+    let reason = reason.map(|r| bounded_text(&mut v, "reason", r, 500)).filter(|r| !r.is_empty());
+    if !confirm && reason.is_none() {
+        v.add("reason", "required to reject a conversion");
+    }
+    v.finish()?;
+    conn.write_tx(|conn| {
+        let current = get(conn, actor, id)?;
+        if !actor.role.manages_people() || actor.user_id == current.owner_id {
+            return Err(DomainError::forbidden(
+                ErrorCode::RoleNotAllowed,
+                "a manager other than the lead's owner confirms a conversion",
+            ));
+        }
+        if !current.conversion_pending() {
+            return Err(DomainError::conflict(
+                ErrorCode::InvalidTransition,
+                "no conversion of this lead waits for review",
+            ));
+        }
+        let mut next = current.clone();
+        if confirm {
+            next.conversion_confirmed_at = Some(now_utc().and_utc());
+            next.conversion_confirmed_by = Some(actor.user_id);
+        } else {
+            next.status = LeadStatus::Qualified;
+            next.converted_amount_fen = None;
+            next.converted_at = None;
+            clear_conversion(&mut next);
+        }
+        next.version = current.version + 1;
+        next.updated_at = now_utc().and_utc();
+        if !store::replace(conn, &next.to_row(), current.version)? {
+            return Err(DomainError::conflict(ErrorCode::VersionConflict, "the lead changed since you read it"));
+        }
+        let decision = if confirm { "confirmed" } else { "rejected" };
+        history(conn, &next, actor, "conversion", Some("pending".to_owned()), decision.to_owned(), reason.clone())?;
+        let changes = audit::diff(&current.audit_view(), &next.audit_view());
+        audit::record(conn, actor, "lead", id, &next.org_path, Action::Update, changes)?;
+        Lead::settle_points(conn, id, Some(&current), Some(&next))?;
+        Ok(next)
+    })
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    actor: &Actor,
+    thresholds: &crate::domain::field::verification::Thresholds,
+    id: Uuid,
+    patch: LeadPatch,
+) -> Result<Lead, DomainError> {
     let checked = check_patch(&patch)?;
     conn.write_tx(|conn| {
         // Visibility first: a lead outside the caller's scope is 404 whoever asks, never 403.
@@ -540,11 +674,22 @@ pub fn update(conn: &mut DbConn, actor: &Actor, id: Uuid, patch: LeadPatch) -> R
             crate::domain::projects::projects::check_link(conn, actor, project, &current.branch_id)?;
             next.project_id = Some(project);
         }
+        let confirm_above = thresholds.confirm_conversions_above_fen;
         if let Some(to) = patch.status.filter(|s| *s != current.status) {
-            move_status(actor, &mut next, to, &checked, &patch)?;
-        } else if current.status == LeadStatus::Converted && checked.converted_fen.is_some() {
-            // Correcting the amount of a conversion.
-            next.converted_amount_fen = checked.converted_fen;
+            move_status(actor, &mut next, to, &checked, &patch, confirm_above)?;
+        } else if current.status == LeadStatus::Converted
+            && (checked.converted_fen.is_some_and(|f| Some(f) != current.converted_amount_fen)
+                || checked.conversion_product.is_some()
+                || checked.conversion_reference.is_some())
+        {
+            // Correcting a conversion: judged again, as if recorded now.
+            next.converted_amount_fen = checked.converted_fen.or(next.converted_amount_fen);
+            next.conversion_product = checked.conversion_product.clone().or(next.conversion_product.take());
+            next.conversion_reference = checked.conversion_reference.clone().or(next.conversion_reference.take());
+            let before = (next.converted_amount_fen, next.conversion_product.clone());
+            if before != (current.converted_amount_fen, current.conversion_product.clone()) {
+                judge_conversion(actor, &mut next, confirm_above)?;
+            }
         }
         if let Some(owner_id) = patch.owner_id.filter(|o| *o != current.owner_id) {
             let owner = assignee(conn, actor, owner_id)?;
@@ -671,6 +816,10 @@ pub fn from_checkin(
         converted_amount_fen: None,
         converted_at: None,
         lost_reason: None,
+        conversion_product: None,
+        conversion_reference: None,
+        conversion_confirmed_at: None,
+        conversion_confirmed_by: None,
         do_not_contact: false,
         create_digest: String::new(),
         version: 1,

@@ -40,6 +40,9 @@ pub struct Thresholds {
     /// A visit received more than this after `visited_at` is not verified (`late_entry`): a
     /// phone offline for a day or two still syncs in time; a visit typed in weeks later does not.
     pub max_entry_delay_s: i64,
+    /// A lead converted for this much (fen) or more counts and earns only once a manager who
+    /// does not own it confirms it: the biggest prize rests on the least checked record otherwise.
+    pub confirm_conversions_above_fen: i64,
 }
 
 impl Default for Thresholds {
@@ -52,6 +55,7 @@ impl Default for Thresholds {
             photo_max_distance_m: 500.0,
             photo_max_time_diff_s: 2 * 3600,
             max_entry_delay_s: 72 * 3600,
+            confirm_conversions_above_fen: 50_000 * 100,
         }
     }
 }

@@ -36,6 +36,15 @@ pub struct LeadBody {
     /// Yuan, set when converted.
     pub converted_amount: Option<f64>,
     pub converted_at: Option<DateTime<Utc>>,
+    /// The product sold, and the bank's own reference of the sale.
+    pub conversion_product: Option<String>,
+    pub conversion_reference: Option<String>,
+    /// A conversion at or above the confirmation amount waits for a manager who does not own
+    /// the lead (`POST /leads/{id}/conversion-review`): until then it neither counts nor earns.
+    pub conversion_pending: bool,
+    pub conversion_confirmed_at: Option<DateTime<Utc>>,
+    /// The manager who confirmed; none when it stood at once (below the amount).
+    pub conversion_confirmed_by: Option<Uuid>,
     pub lost_reason: Option<String>,
     pub do_not_contact: bool,
     pub owner_id: Uuid,
@@ -48,7 +57,8 @@ pub struct LeadBody {
 
 impl LeadBody {
     pub fn render(l: Lead, viewer: &Actor) -> LeadBody {
-        let phone = l.phone_holder().show(viewer, l.phone);
+        let phone = l.phone_holder().show(viewer, l.phone.clone());
+        let conversion_pending = l.conversion_pending();
         LeadBody {
             id: l.id,
             kind: l.kind,
@@ -65,6 +75,11 @@ impl LeadBody {
             status: l.status,
             converted_amount: fen_to_yuan(l.converted_amount_fen),
             converted_at: l.converted_at,
+            conversion_pending,
+            conversion_product: l.conversion_product,
+            conversion_reference: l.conversion_reference,
+            conversion_confirmed_at: l.conversion_confirmed_at,
+            conversion_confirmed_by: l.conversion_confirmed_by,
             lost_reason: l.lost_reason,
             do_not_contact: l.do_not_contact,
             owner_id: l.owner_id,
@@ -127,6 +142,12 @@ pub struct UpdateLead {
     pub converted_amount: Option<f64>,
     /// Default now.
     pub converted_at: Option<DateTime<Utc>>,
+    /// The product sold: required to convert at or above the confirmation amount
+    /// (`OUTREACH_CONFIRM_CONVERSIONS_ABOVE_YUAN`, default 50,000), which waits for a manager.
+    #[schema(example = "三年期定期存款")]
+    pub conversion_product: Option<String>,
+    /// The bank's own reference of the sale (an account or contract number), optional.
+    pub conversion_reference: Option<String>,
     /// Required to lose a lead.
     pub lost_reason: Option<String>,
     /// Kept in the history with a status move or a reassignment.
@@ -280,13 +301,49 @@ pub async fn update_lead(
         status: body.status,
         converted_amount: body.converted_amount,
         converted_at: body.converted_at,
+        conversion_product: body.conversion_product,
+        conversion_reference: body.conversion_reference,
         lost_reason: body.lost_reason,
         note: body.note,
         owner_id: body.owner_id,
         version: body.version,
     };
     let viewer = actor.clone();
-    let lead = state.db.run(move |conn| leads::update(conn, &actor, id, patch)).await?;
+    let thresholds = state.settings.verification;
+    let lead = state.db.run(move |conn| leads::update(conn, &actor, &thresholds, id, patch)).await?;
+    Ok(HttpResponse::Ok().json(LeadBody::render(lead, &viewer)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversionReview {
+    /// `true` confirms the conversion; `false` rejects it (the lead goes back to `qualified`).
+    pub confirm: bool,
+    /// Required to reject; kept in the lead's history.
+    pub reason: Option<String>,
+}
+
+/// A manager other than the owner confirms or rejects a conversion that waits for it.
+#[utoipa::path(tag = "leads", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = ConversionReview, responses(
+    (status = 200, body = LeadBody),
+    (status = 403, description = "not a manager, or the lead's owner", body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "no conversion of this lead waits", body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/leads/{id}/conversion-review")]
+pub async fn review_conversion(
+    Caller(actor): Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    Json(body): Json<ConversionReview>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let viewer = actor.clone();
+    let lead = state
+        .db
+        .run(move |conn| leads::review_conversion(conn, &actor, id, body.confirm, body.reason.as_deref()))
+        .await?;
     Ok(HttpResponse::Ok().json(LeadBody::render(lead, &viewer)))
 }
 

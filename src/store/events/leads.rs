@@ -36,6 +36,12 @@ pub struct LeadRow {
     pub lost_reason: Option<String>,
     pub do_not_contact: bool,
     pub create_digest: String,
+    pub conversion_product: Option<String>,
+    pub conversion_reference: Option<String>,
+    /// A conversion counts and earns once confirmed (by a manager above the confirmation amount,
+    /// at once below it); none while it waits.
+    pub conversion_confirmed_at: Option<NaiveDateTime>,
+    pub conversion_confirmed_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -131,6 +137,10 @@ pub fn replace(conn: &mut DbConn, row: &LeadRow, expected_version: i64) -> Resul
             leads::converted_at.eq(row.converted_at),
             leads::lost_reason.eq(&row.lost_reason),
             leads::do_not_contact.eq(row.do_not_contact),
+            leads::conversion_product.eq(&row.conversion_product),
+            leads::conversion_reference.eq(&row.conversion_reference),
+            leads::conversion_confirmed_at.eq(row.conversion_confirmed_at),
+            leads::conversion_confirmed_by.eq(&row.conversion_confirmed_by),
             leads::seq.eq(seq),
         ))
         .execute(conn)?;

@@ -176,6 +176,7 @@ pub fn attendance(conn: &mut DbConn, event_id: &str) -> Result<(i64, i64, i64), 
         .inner_join(leads::table.on(leads::id.nullable().eq(registrations::lead_id)))
         .filter(registrations::event_id.eq(event_id))
         .filter(leads::status.eq("converted"))
+        .filter(leads::conversion_confirmed_at.is_not_null())
         .count()
         .get_result(conn)?;
     Ok((checked, leads, converted))

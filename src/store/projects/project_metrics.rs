@@ -156,6 +156,7 @@ pub fn conversions(
     let rows: Vec<(String, String, Option<i64>)> = leads::table
         .filter(leads::project_id.eq(project_id))
         .filter(leads::status.eq("converted"))
+        .filter(leads::conversion_confirmed_at.is_not_null())
         .filter(leads::converted_at.ge(w.0))
         .filter(leads::converted_at.lt(w.1))
         .select((leads::owner_id, leads::segment, leads::converted_amount_fen))
@@ -219,7 +220,7 @@ pub fn timeline(conn: &mut DbConn, project_id: &str, w: Window) -> Result<Vec<Da
             out.push(("checkins", owner(&event), at, 1.0));
         }
     }
-    type LeadTimes = (String, NaiveDateTime, String, String, Option<NaiveDateTime>, Option<i64>);
+    type LeadTimes = (String, NaiveDateTime, String, String, Option<NaiveDateTime>, Option<i64>, bool);
     let leads: Vec<LeadTimes> = leads::table
         .filter(leads::project_id.eq(project_id))
         .select((
@@ -229,9 +230,12 @@ pub fn timeline(conn: &mut DbConn, project_id: &str, w: Window) -> Result<Vec<Da
             leads::segment,
             leads::converted_at,
             leads::converted_amount_fen,
+            leads::conversion_confirmed_at.is_not_null(),
         ))
         .load(conn)?;
-    for (owner, created_at, status, segment, converted_at, fen) in leads {
+    for (owner, created_at, status, segment, converted_at, fen, confirmed) in leads {
+        // A conversion waiting for a manager's confirmation does not count yet.
+        let converted_at = converted_at.filter(|_| confirmed);
         if created_at >= w.0 && created_at < w.1 {
             out.push(("new_leads", owner.clone(), created_at, 1.0));
         }

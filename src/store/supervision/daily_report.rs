@@ -65,6 +65,7 @@ pub fn conversions(conn: &mut DbConn, ids: &[String], w: Window) -> Result<Vec<(
     let rows: Vec<(String, Option<i64>)> = leads::table
         .filter(leads::owner_id.eq_any(ids))
         .filter(leads::status.eq("converted"))
+        .filter(leads::conversion_confirmed_at.is_not_null())
         .filter(leads::converted_at.ge(w.0))
         .filter(leads::converted_at.lt(w.1))
         .select((leads::owner_id, leads::converted_amount_fen))

@@ -638,6 +638,23 @@ export interface paths {
         patch: operations["update_lead"];
         trace?: never;
     };
+    "/api/v1/leads/{id}/conversion-review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A manager other than the owner confirms or rejects a conversion that waits for it. */
+        post: operations["review_conversion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/leads/{id}/history": {
         parameters: {
             query?: never;
@@ -1961,6 +1978,12 @@ export interface components {
         CompleteStep: {
             notes?: string | null;
         };
+        ConversionReview: {
+            /** @description `true` confirms the conversion; `false` rejects it (the lead goes back to `qualified`). */
+            confirm: boolean;
+            /** @description Required to reject; kept in the lead's history. */
+            reason?: string | null;
+        };
         CoverageBody: {
             coord: components["schemas"]["Datum"];
             heat?: components["schemas"]["HeatBody"] | null;
@@ -2679,6 +2702,21 @@ export interface components {
         /** @enum {string} */
         Layer: "partners" | "visits" | "events" | "leads";
         LeadBody: {
+            /** Format: date-time */
+            conversion_confirmed_at?: string | null;
+            /**
+             * Format: uuid
+             * @description The manager who confirmed; none when it stood at once (below the amount).
+             */
+            conversion_confirmed_by?: string | null;
+            /**
+             * @description A conversion at or above the confirmation amount waits for a manager who does not own
+             *     the lead (`POST /leads/{id}/conversion-review`): until then it neither counts nor earns.
+             */
+            conversion_pending: boolean;
+            /** @description The product sold, and the bank's own reference of the sale. */
+            conversion_product?: string | null;
+            conversion_reference?: string | null;
             /**
              * Format: double
              * @description Yuan, set when converted.
@@ -4173,6 +4211,14 @@ export interface components {
             version?: number | null;
         };
         UpdateLead: {
+            /**
+             * @description The product sold: required to convert at or above the confirmation amount
+             *     (`OUTREACH_CONFIRM_CONVERSIONS_ABOVE_YUAN`, default 50,000), which waits for a manager.
+             * @example 三年期定期存款
+             */
+            conversion_product?: string | null;
+            /** @description The bank's own reference of the sale (an account or contract number), optional. */
+            conversion_reference?: string | null;
             /**
              * Format: double
              * @description Yuan; required to convert.
@@ -7866,6 +7912,119 @@ export interface operations {
                 };
             };
             /** @description invalid_transition or version_conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not `application/json` (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot be reached or stays busy (`database_unavailable`); retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    review_conversion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversionReview"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadBody"];
+                };
+            };
+            /** @description The body is not JSON (`malformed_json`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No access token, or one that is expired or forged (`missing_token`, `invalid_token`, `token_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not a manager, or the lead's owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not arrive within the deadline (`request_timeout`) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no conversion of this lead waits */
             409: {
                 headers: {
                     [name: string]: unknown;

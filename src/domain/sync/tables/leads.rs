@@ -100,9 +100,13 @@ fn update(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<Update
         converted_amount: v.opt_number("converted_amount")?.flatten(),
         converted_at: v.opt_time("converted_at")?.flatten(),
         lost_reason: v.opt_text("lost_reason")?.flatten(),
+        // Schema version 2 of the phone's tables has no product: a conversion at or above the
+        // confirmation amount is made in the app's online form (REST), which has.
+        conversion_product: None,
+        conversion_reference: None,
         note: None,
         owner_id: v.opt_id("owner_id")?.flatten(),
         version: None,
     };
-    leads::update(conn, &view.actor, id, patch).map(|_| Updated::Changed)
+    leads::update(conn, &view.actor, &view.thresholds, id, patch).map(|_| Updated::Changed)
 }
