@@ -862,3 +862,70 @@ async fn a_large_conversion_counts_and_earns_only_once_a_manager_confirms() {
     // Below the amount, a conversion stands at once (the fixture's ¥30,000 earned already).
     assert_eq!(fx.converted["conversion_pending"], false);
 }
+
+/// Issue 21, finding 9: the stars named a different star than the leaderboard (each broke ties
+/// its own way), and a reversal after a payout changed the paid period's ranking.
+#[tokio::test]
+async fn the_paid_star_stays_first_and_every_list_breaks_ties_alike() {
+    let app = crate::helpers::spawn_history_app().await;
+    let fx = fixture(&app).await;
+    let pid = fx.project["id"].as_str().unwrap().to_owned();
+    let shop = create_partner(&app, &fx.am2.token, &partner_body("周记五金", CENTRE.0, CENTRE.1)).await;
+    let at = |offset: i64, hour: u32| format!("{}T{hour:02}:00:00+08:00", day(offset));
+    let first_of = |board: &Value| board["items"][0]["user_id"].as_str().unwrap().to_owned();
+    let star_of_day = |stars: &Value, date: &str| {
+        stars["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["from"] == date)
+            .map(|s| s["user_id"].as_str().unwrap().to_owned())
+    };
+
+    // Five days ago am1 earned 10 at noon. am2 earns 10 at 09:00 and 10 at 15:00, and the 15:00
+    // visit is deleted: a tie at 10, which am2 reached first (their last standing award is 09:00).
+    make_visit(&app, &fx.am2.token, &visit(&shop, CENTRE.0, &at(-5, 9), Some(&pid)), true).await;
+    let later = make_visit(&app, &fx.am2.token, &visit(&shop, CENTRE.0, &at(-5, 15), Some(&pid)), true).await;
+    let deleted = app.client.delete(app.url(&format!("/api/v1/visits/{}", later["id"].as_str().unwrap())));
+    assert!(deleted.bearer_auth(&fx.am2.token).send().await.unwrap().status().is_success());
+    let board =
+        json_ok(app.get(format!("{}/leaderboard?period=day&date={}", fx.path, day(-5)), Some(&fx.sm.token)).await, 200)
+            .await;
+    let stars = json_ok(app.get(format!("{}/stars?period=day", fx.path), Some(&fx.sm.token)).await, 200).await;
+    assert_eq!(first_of(&board), fx.am2.id.to_string(), "{board}");
+    assert_eq!(star_of_day(&stars, &day(-5)), Some(first_of(&board)), "the stars agree with the leaderboard: {stars}");
+
+    // Two days ago am1 was the star (10); their prize is paid.
+    let pay = json!({"amount": 100});
+    json_ok(app.post_json(&format!("{}/pool/contributions", fx.path), Some(&fx.sm.token), &pay).await, 201).await;
+    let prize = json!({"period": "day", "date": day(-2), "amount": 50});
+    let paid =
+        json_ok(app.post_json(&format!("{}/pool/payouts", fx.path), Some(&fx.sm.token), &prize).await, 201).await;
+    assert_eq!(paid["user_id"], fx.am1.id.to_string());
+    // Then am2 records two visits of that day, and am1's visit of that day is deleted: the paid
+    // day is frozen, so all of it lands today, as adjustments.
+    for hour in [9, 10] {
+        make_visit(&app, &fx.am2.token, &visit(&shop, CENTRE.0, &at(-2, hour), Some(&pid)), true).await;
+    }
+    let am1_visit = fx.verified[1]["id"].as_str().unwrap();
+    let deleted = app.client.delete(app.url(&format!("/api/v1/visits/{am1_visit}"))).bearer_auth(&fx.am1.token);
+    assert!(deleted.send().await.unwrap().status().is_success());
+    let board =
+        json_ok(app.get(format!("{}/leaderboard?period=day&date={}", fx.path, day(-2)), Some(&fx.sm.token)).await, 200)
+            .await;
+    assert_eq!(
+        (first_of(&board), board["items"][0]["points"].as_i64()),
+        (fx.am1.id.to_string(), Some(10)),
+        "the paid day's ranking stands: {board}"
+    );
+    let stars = json_ok(app.get(format!("{}/stars?period=day", fx.path), Some(&fx.sm.token)).await, 200).await;
+    assert_eq!(star_of_day(&stars, &day(-2)), Some(fx.am1.id.to_string()), "{stars}");
+    let today =
+        json_ok(app.get(format!("{}/leaderboard?period=day&date={}", fx.path, day(0)), Some(&fx.sm.token)).await, 200)
+            .await;
+    let am2_today = today["items"].as_array().unwrap().iter().find(|i| i["user_id"] == fx.am2.id.to_string()).unwrap();
+    assert_eq!(am2_today["points"], 20, "am2's late visits count today: {today}");
+    let am1_today = today["items"].as_array().unwrap().iter().find(|i| i["user_id"] == fx.am1.id.to_string()).unwrap();
+    // am1 today: a visit (10), two new leads (10), a conversion (50), and the reversal (−10).
+    assert_eq!(am1_today["points"], 60, "the reversal lands today: {today}");
+}

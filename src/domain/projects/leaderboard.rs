@@ -64,6 +64,31 @@ fn rank(items: &mut [Standing]) {
     }
 }
 
+/// The team with nothing earned yet, in the order `rank` completes.
+fn team(names: &[(Uuid, String)]) -> Vec<Standing> {
+    names
+        .iter()
+        .map(|(user_id, name)| Standing {
+            rank: 0,
+            user_id: *user_id,
+            name: name.clone(),
+            points: 0,
+            breakdown: BTreeMap::new(),
+            last_at: None,
+        })
+        .collect()
+}
+
+/// Adds one member's entries of an action to the standings: their points, and when their latest
+/// standing award happened (`reached`), which breaks ties.
+fn add(items: &mut [Standing], user: Uuid, action: PointsAction, points: i64, reached: Option<NaiveDateTime>) {
+    if let Some(s) = items.iter_mut().find(|s| s.user_id == user) {
+        s.points += points;
+        *s.breakdown.entry(action).or_default() += points;
+        s.last_at = s.last_at.max(reached);
+    }
+}
+
 /// The standings of a project between two local days (both counted).
 pub fn standings(
     conn: &mut DbConn,
@@ -74,25 +99,9 @@ pub fn standings(
     let (start, end) = project.clock().window(from, to);
     let totals = ledger::totals(conn, &project.id.to_string(), start, end)?;
     // The ranking is the team's: someone who left the team keeps their entries, not their place.
-    let mut items: Vec<Standing> = member_names(conn, &project.member_ids)?
-        .into_iter()
-        .map(|(user_id, name)| Standing {
-            rank: 0,
-            user_id,
-            name,
-            points: 0,
-            breakdown: BTreeMap::new(),
-            last_at: None,
-        })
-        .collect();
+    let mut items = team(&member_names(conn, &project.member_ids)?);
     for (user, action, points, reached) in totals {
-        let user = uuid_col(&user)?;
-        let action: PointsAction = enum_col(&action)?;
-        if let Some(s) = items.iter_mut().find(|s| s.user_id == user) {
-            s.points += points;
-            *s.breakdown.entry(action).or_default() += points;
-            s.last_at = s.last_at.max(reached);
-        }
+        add(&mut items, uuid_col(&user)?, enum_col(&action)?, points, reached);
     }
     rank(&mut items);
     Ok(items)
@@ -130,31 +139,24 @@ pub fn stars(conn: &mut DbConn, actor: &Actor, id: Uuid, period: Period) -> Resu
         return Ok(Vec::new());
     }
     let (start, end) = clock.window(project.starts_on, last);
-    let members: Vec<String> = project.member_ids.iter().map(Uuid::to_string).collect();
-    let entries: Vec<_> = ledger::entries_between(conn, &id.to_string(), start, end)?
-        .into_iter()
-        .filter(|(user, ..)| members.contains(user))
-        .collect();
-    // (period start) → user → (points, last entry)
-    let mut periods: BTreeMap<NaiveDate, BTreeMap<String, (i64, NaiveDateTime)>> = BTreeMap::new();
-    for (user, points, at) in entries {
-        let (from, _) = period_bounds(period, clock.local_date(at.and_utc()));
-        let slot = periods.entry(from).or_default().entry(user).or_insert((0, at));
-        slot.0 += i64::from(points);
-        slot.1 = slot.1.max(at);
-    }
+    let id_text = id.to_string();
+    let reversed = ledger::reversed_ids(conn, &id_text)?;
     let names = member_names(conn, &project.member_ids)?;
+    // Each period's standings, built and ranked exactly as the leaderboard's (`add`, `rank`):
+    // the star of a period is the first of its leaderboard, and the one its prize is paid to.
+    let mut periods: BTreeMap<NaiveDate, Vec<Standing>> = BTreeMap::new();
+    for (entry_id, user, action, points, at) in ledger::entries_between(conn, &id_text, start, end)? {
+        let (from, _) = period_bounds(period, clock.local_date(at.and_utc()));
+        let items = periods.entry(from).or_insert_with(|| team(&names));
+        let reached = (points > 0 && !reversed.contains(&entry_id)).then_some(at);
+        add(items, uuid_col(&user)?, enum_col(&action)?, i64::from(points), reached);
+    }
     let mut out = Vec::new();
-    for (from, users) in periods.into_iter().rev() {
-        let best = users
-            .into_iter()
-            .filter(|(_, (p, _))| *p > 0)
-            .min_by(|(ua, (pa, ta)), (ub, (pb, tb))| pb.cmp(pa).then(ta.cmp(tb)).then(ua.cmp(ub)));
-        if let Some((user, (points, _))) = best {
-            let user_id = uuid_col(&user)?;
-            let name = names.iter().find(|(id, _)| *id == user_id).map(|(_, n)| n.clone()).unwrap_or_default();
+    for (from, mut items) in periods.into_iter().rev() {
+        rank(&mut items);
+        if let Some(star) = star_of(&items) {
             let (_, to) = period_bounds(period, from);
-            out.push(Star { from, to, user_id, name, points });
+            out.push(Star { from, to, user_id: star.user_id, name: star.name.clone(), points: star.points });
         }
     }
     Ok(out)

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::common::calendar::Clock;
-use crate::domain::kinds::project_kind::{PointsAction, ProjectStatus};
+use crate::domain::kinds::project_kind::{Period, PointsAction, ProjectStatus};
 use crate::domain::{Actor, DomainError};
 use crate::store::projects::points::{self as store, EntryRow};
 use crate::store::projects::projects as project_store;
@@ -63,6 +63,7 @@ pub fn settle(
             held_for_wanted = true;
             continue;
         }
+        let occurred_at = landing(conn, &project_id, None, last.occurred_at)?;
         store::insert(
             conn,
             &EntryRow {
@@ -73,7 +74,7 @@ pub fn settle(
                 source_type: source.kind.to_owned(),
                 source_id: source.id.to_owned(),
                 points: i32::try_from(-net).unwrap_or(0),
-                occurred_at: last.occurred_at,
+                occurred_at,
                 reverses_id: Some(last.id),
                 created_at: now,
             },
@@ -84,6 +85,34 @@ pub fn settle(
         Some(credit) if newly_due && !held_for_wanted => award(conn, action, source, credit),
         _ => Ok(()),
     }
+}
+
+/// When an entry counts: when it happened, unless a prize was already paid for a day, week or
+/// month holding that moment. A paid period is frozen — the entry lands now, in the current
+/// period, as an adjustment — so the star who was paid stays the first of that period's ranking.
+fn landing(
+    conn: &mut DbConn,
+    project_id: &str,
+    clock: Option<&Clock>,
+    at: chrono::NaiveDateTime,
+) -> Result<chrono::NaiveDateTime, StoreError> {
+    let clock = match clock {
+        Some(c) => *c,
+        None => match project_store::find(conn, project_id)? {
+            Some(project) => Clock::new(&project_store::branch_time_zone(conn, &project.branch_id)?),
+            None => return Ok(at),
+        },
+    };
+    let day = clock.local_date(at.and_utc());
+    let periods: Vec<(&str, chrono::NaiveDate)> = [Period::Day, Period::Week, Period::Month]
+        .into_iter()
+        .map(|p| (p.as_str(), crate::domain::common::calendar::period_bounds(p, day).0))
+        .collect();
+    if crate::store::projects::award_pool::any_paid(conn, project_id, &periods)? {
+        // Past the period's end (a payout waits for it), so never inside a paid period.
+        return Ok(now_utc().max(at));
+    }
+    Ok(at)
 }
 
 fn award(conn: &mut DbConn, action: PointsAction, source: Source<'_>, credit: Credit) -> Result<(), StoreError> {
@@ -116,6 +145,7 @@ fn award(conn: &mut DbConn, action: PointsAction, source: Source<'_>, credit: Cr
     if points <= 0 {
         return Ok(());
     }
+    let occurred_at = landing(conn, &project_id, Some(&clock), credit.occurred_at.naive_utc())?;
     store::insert(
         conn,
         &EntryRow {
@@ -126,7 +156,7 @@ fn award(conn: &mut DbConn, action: PointsAction, source: Source<'_>, credit: Cr
             source_type: source.kind.to_owned(),
             source_id: source.id.to_owned(),
             points: i32::try_from(points).unwrap_or(0),
-            occurred_at: credit.occurred_at.naive_utc(),
+            occurred_at,
             reverses_id: None,
             created_at: now_utc(),
         },

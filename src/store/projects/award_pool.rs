@@ -56,6 +56,20 @@ pub fn last(conn: &mut DbConn, project_id: &str) -> Result<Option<PoolEntryRow>,
 }
 
 /// The payout of one period, if it was made.
+/// Whether a prize was paid for any of these periods, given as (period, its first day).
+pub fn any_paid(conn: &mut DbConn, project_id: &str, periods: &[(&str, NaiveDate)]) -> Result<bool, StoreError> {
+    let firsts: Vec<NaiveDate> = periods.iter().map(|(_, from)| *from).collect();
+    let paid: Vec<(Option<String>, Option<NaiveDate>)> = entries::table
+        .filter(entries::project_id.eq(project_id))
+        .filter(entries::kind.eq("payout"))
+        .filter(entries::period_from.eq_any(firsts))
+        .select((entries::period, entries::period_from))
+        .load(conn)?;
+    Ok(paid
+        .iter()
+        .any(|(period, from)| periods.iter().any(|(p, f)| period.as_deref() == Some(*p) && *from == Some(*f))))
+}
+
 pub fn payout_of(
     conn: &mut DbConn,
     project_id: &str,

@@ -94,19 +94,38 @@ pub fn totals(
     Ok(rows.into_iter().map(|(u, a, s, t)| (u, a, s.unwrap_or(0), t)).collect())
 }
 
-/// Every entry of a project inside `[from, to)`, as (user, points, occurred_at): for star history.
+/// An entry as star history reads it: (id, user, action, points, occurred_at).
+pub type EntryBrief = (String, String, String, i32, NaiveDateTime);
+
+/// Every entry of a project inside `[from, to)`: for star history.
 pub fn entries_between(
     conn: &mut DbConn,
     project_id: &str,
     from: NaiveDateTime,
     to: NaiveDateTime,
-) -> Result<Vec<(String, i32, NaiveDateTime)>, StoreError> {
+) -> Result<Vec<EntryBrief>, StoreError> {
     Ok(points_entries::table
         .filter(points_entries::project_id.eq(project_id))
         .filter(points_entries::occurred_at.ge(from))
         .filter(points_entries::occurred_at.lt(to))
-        .select((points_entries::user_id, points_entries::points, points_entries::occurred_at))
+        .select((
+            points_entries::id,
+            points_entries::user_id,
+            points_entries::action,
+            points_entries::points,
+            points_entries::occurred_at,
+        ))
         .load(conn)?)
+}
+
+/// The ids of a project's entries that were reversed (from the reversals' partial index).
+pub fn reversed_ids(conn: &mut DbConn, project_id: &str) -> Result<std::collections::HashSet<String>, StoreError> {
+    let ids: Vec<Option<String>> = points_entries::table
+        .filter(points_entries::project_id.eq(project_id))
+        .filter(points_entries::reverses_id.is_not_null())
+        .select(points_entries::reverses_id)
+        .load(conn)?;
+    Ok(ids.into_iter().flatten().collect())
 }
 
 /// Per user, the sum over all projects inside `[from, to)` (the morning report).
