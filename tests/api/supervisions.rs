@@ -402,3 +402,36 @@ async fn an_evidence_photo_taken_elsewhere_unverifies_a_supervision_like_a_visit
         (Some(true), 1)
     );
 }
+
+/// Issue 21, finding 10: a supervision of an outlet whose door was not set was verified from
+/// 50 km away, and stayed verified after the door was set.
+#[tokio::test]
+async fn a_supervision_without_the_outlet_s_door_is_not_verified_until_the_door_is_set() {
+    let app = spawn_app().await;
+    let supervisor = app.login_as(Role::Supervisor).await;
+    // 50 km north of where the door turns out to be.
+    let far = json_ok(
+        app.post_json("/api/v1/supervisions", Some(&supervisor.token), &supervision_body(&app, CENTRE.0 + 0.45)).await,
+        201,
+    )
+    .await;
+    let near = supervise(&app, &supervisor).await;
+    for s in [&far, &near] {
+        assert_eq!(
+            (s["verification"]["verified"].as_bool(), s["verification"]["reasons"].clone()),
+            (Some(false), json!(["no_reference_location"])),
+            "{s}"
+        );
+    }
+    // The door is set: both are judged again against it.
+    place_outlet(&app).await;
+    let far = json_ok(app.get(path(&far), Some(&supervisor.token)).await, 200).await;
+    let near = json_ok(app.get(path(&near), Some(&supervisor.token)).await, 200).await;
+    assert_eq!(
+        (far["verification"]["verified"].as_bool(), far["verification"]["reasons"].clone()),
+        (Some(false), json!(["outside_geofence"])),
+        "{far}"
+    );
+    assert_eq!(near["verification"]["verified"], true, "{near}");
+    assert!(near["verification"]["distance_m"].as_f64().unwrap() < 1.0, "{near}");
+}

@@ -20,6 +20,9 @@ pub enum Reason {
     PhotoTimeMismatch,
     /// Recorded long after it happened: presence cannot be shown after the fact.
     LateEntry,
+    /// The place has no position of its own to compare with (an outlet whose door is not set):
+    /// presence cannot be shown at all, until it is.
+    NoReferenceLocation,
 }
 
 /// The limits behind the verdict; configurable per deployment.

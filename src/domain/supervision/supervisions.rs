@@ -443,11 +443,57 @@ fn judge(conn: &mut DbConn, s: &mut Supervision, thresholds: &Thresholds) -> Res
         neighbour: None,
         photos,
     };
-    let verdict = verification::verify(&signals, thresholds);
+    let mut verdict = verification::verify(&signals, thresholds);
+    if door.is_none() {
+        // Nothing to measure the distance to: a supervision "at" an outlet could be anywhere.
+        verdict.reasons.insert(0, Reason::NoReferenceLocation);
+        verdict.verified = false;
+    }
     s.verified = verdict.verified;
     s.distance_m = verdict.distance_m;
     s.reasons = verdict.reasons;
     Ok(())
+}
+
+/// Edits an org unit; when its door moves (or is set for the first time), every live
+/// supervision of it is judged again against the new door, in the same transaction.
+pub fn update_unit(
+    conn: &mut DbConn,
+    actor: &Actor,
+    thresholds: &Thresholds,
+    id: Uuid,
+    patch: crate::domain::org::org_units::OrgUnitPatch,
+) -> Result<crate::domain::org::org_units::OrgUnit, DomainError> {
+    conn.write_tx(|conn| {
+        let before = crate::domain::org::org_units::get(conn, actor, id)?;
+        let unit = crate::domain::org::org_units::update(conn, actor, id, patch)?;
+        if unit.location != before.location {
+            rejudge_at(conn, thresholds, id)?;
+        }
+        Ok(unit)
+    })
+}
+
+fn rejudge_at(conn: &mut DbConn, thresholds: &Thresholds, unit_id: Uuid) -> Result<(), DomainError> {
+    let filter = SupervisionFilter { org_unit_id: Some(unit_id.to_string()), ..SupervisionFilter::default() };
+    let mut page = PageRequest { after: None, limit: 500 };
+    loop {
+        let rows = store::list(conn, &filter, &page)?;
+        for row in rows.items {
+            let current = Supervision::try_from(row)?;
+            let mut next = current.clone();
+            judge(conn, &mut next, thresholds)?;
+            if (next.verified, &next.reasons) != (current.verified, &current.reasons)
+                || next.distance_m != current.distance_m
+            {
+                save(conn, &current, &mut next)?;
+            }
+        }
+        match rows.next_cursor.as_deref().and_then(PageRequest::decode_cursor) {
+            Some(after) => page.after = Some(after),
+            None => return Ok(()),
+        }
+    }
 }
 
 /// Adds an evidence photo to a scored item, and judges the supervision again with its EXIF.

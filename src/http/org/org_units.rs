@@ -215,6 +215,10 @@ pub async fn update_org_unit(
         contact_phone: body.contact_phone,
         version: body.version,
     };
-    let unit = state.db.run(move |conn| org_units::update(conn, &actor, id, patch)).await?;
+    let thresholds = state.settings.verification;
+    let unit = state
+        .db
+        .run(move |conn| crate::domain::supervision::supervisions::update_unit(conn, &actor, &thresholds, id, patch))
+        .await?;
     Ok(HttpResponse::Ok().json(OrgUnitBody::from(unit)))
 }

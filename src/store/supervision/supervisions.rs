@@ -88,6 +88,15 @@ pub fn insert(conn: &mut DbConn, row: &SupervisionRow) -> Result<(), StoreError>
     Ok(())
 }
 
+/// Sets when a supervision was received: for generated history only (the demo's, made today
+/// for days long past, as if each had been received when it happened).
+pub fn backdate_receipt(conn: &mut DbConn, id: &str, at: chrono::NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(supervisions::table.find(id))
+        .set((supervisions::created_at.eq(at), supervisions::updated_at.eq(at)))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<SupervisionRow>, StoreError> {
     Ok(supervisions::table.find(id).select(SupervisionRow::as_select()).first(conn).optional()?)
 }

@@ -3538,7 +3538,7 @@ export interface components {
          * @description Why a visit is not verified. Stable strings: the app shows them, reports count them.
          * @enum {string}
          */
-        Reason: "outside_geofence" | "poor_accuracy" | "future_timestamp" | "stale_location" | "implausible_speed" | "mock_location" | "photo_far_from_visit" | "photo_time_mismatch" | "late_entry";
+        Reason: "outside_geofence" | "poor_accuracy" | "future_timestamp" | "stale_location" | "implausible_speed" | "mock_location" | "photo_far_from_visit" | "photo_time_mismatch" | "late_entry" | "no_reference_location";
         RefreshRequest: {
             refresh_token: string;
         };
