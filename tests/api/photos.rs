@@ -302,3 +302,53 @@ async fn photos_are_shown_only_to_those_who_may_see_the_visit() {
     assert_eq!(app.get(url, Some(&manager.token)).await.status(), 200);
     assert_eq!(app.get(url, None).await.status(), 401);
 }
+
+/// The EXIF block some tools write: an orientation and a GPS sub-IFD without the four bytes of
+/// its next-IFD offset (Pillow reads it; a strict parser refuses the whole block).
+fn app1_with_truncated_gps(lat: f64, lon: f64) -> Vec<u8> {
+    let entry = |tag: u16, kind: u16, count: u32, value: u32| {
+        let mut e = tag.to_le_bytes().to_vec();
+        e.extend(kind.to_le_bytes());
+        e.extend(count.to_le_bytes());
+        e.extend(value.to_le_bytes());
+        e
+    };
+    let mut tiff: Vec<u8> = b"II*\0".to_vec();
+    tiff.extend(8u32.to_le_bytes());
+    // IFD0 at 8 ends at 38; the six rationals fill 38..86; the GPS IFD starts at 86.
+    tiff.extend(2u16.to_le_bytes());
+    tiff.extend(entry(0x0112, 3, 1, 1));
+    tiff.extend(entry(0x8825, 4, 1, 86));
+    tiff.extend(0u32.to_le_bytes());
+    for r in dms(lat).into_iter().chain(dms(lon)) {
+        tiff.extend(r.num.to_le_bytes());
+        tiff.extend(r.denom.to_le_bytes());
+    }
+    tiff.extend(4u16.to_le_bytes());
+    tiff.extend(entry(0x0001, 2, 2, u32::from(b'N')));
+    tiff.extend(entry(0x0002, 5, 3, 38));
+    tiff.extend(entry(0x0003, 2, 2, u32::from(b'E')));
+    tiff.extend(entry(0x0004, 5, 3, 62));
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend(tiff);
+    app1
+}
+
+/// Issue 21, finding 15: EXIF with a sub-IFD lacking its end offset was refused whole, so the
+/// photo's position was lost and `photo_far_from_visit` could not fire.
+#[tokio::test]
+async fn exif_that_a_strict_parser_refuses_is_still_read() {
+    let app = spawn_app().await;
+    let am = app.login_as(Role::AccountManager).await;
+    let v = visit_at_partner(&app, &am.token).await;
+    let app1 = app1_with_truncated_gps(CENTRE.0 + 0.05, CENTRE.1);
+    let mut jpeg = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut jpeg, 90);
+    encoder.add_app_segment(1, app1).unwrap();
+    let pixels: Vec<u8> = (0..32 * 32).flat_map(|i| [(i % 32 * 8) as u8, (i / 32 * 8) as u8, 90]).collect();
+    encoder.encode(&pixels, 32, 32, jpeg_encoder::ColorType::Rgb).unwrap();
+    assert!(exif::Reader::new().read_from_container(&mut std::io::Cursor::new(&jpeg[..])).is_err(), "strict refuses");
+    let uploaded = json_ok(upload(&app, &am.token, v["id"].as_str().unwrap(), jpeg, "image/jpeg").await, 201).await;
+    assert!((uploaded["exif"]["location"]["lat"].as_f64().unwrap() - (CENTRE.0 + 0.05)).abs() < 1e-4, "{uploaded}");
+    assert_eq!(uploaded["visit_verification"]["reasons"], json!(["photo_far_from_visit"]), "{uploaded}");
+}
