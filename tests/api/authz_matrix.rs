@@ -761,9 +761,10 @@ impl World {
                 }
             }
             Kind::Lead => {
-                let body = json!({"kind": "person", "name": "李先生", "phone": unique_phone(), "source": "walk_in"});
+                let phone = unique_phone();
+                let body = json!({"kind": "person", "name": "李先生", "phone": phone, "source": "walk_in"});
                 let lead = expect(app, Method::POST, "/api/v1/leads", token, Body::Json(body), 201).await;
-                Obj { id: lead["id"].as_str().unwrap().to_owned(), ..Obj::default() }
+                Obj { id: lead["id"].as_str().unwrap().to_owned(), second: phone, ..Obj::default() }
             }
             Kind::Supervision | Kind::Finding => {
                 let admin = self.admin.token.clone();
@@ -1080,6 +1081,28 @@ impl World {
                 let obj = self.make(app, kind, pos).await;
                 shared.insert((kind, pos), obj);
             }
+        }
+        // At each event of the first branch, someone who is already a lead at another position
+        // registers and is checked in: the check-in links that lead, which every answer must then
+        // name only to those who may open it (issue 21, finding 14: a check-in named another
+        // sub-branch's lead, and this scan had no such link to catch it).
+        let links = [
+            (Pos::Own, Pos::OtherSub),
+            (Pos::OtherSub, Pos::Own),
+            (Pos::SameOutlet, Pos::SameSub),
+            (Pos::SameSub, Pos::SameOutlet),
+        ];
+        for (event_pos, lead_pos) in links {
+            let event = &shared[&(Kind::Event, event_pos)];
+            let phone = &shared[&(Kind::Lead, lead_pos)].second;
+            let body = json!({"name": "回头客", "phone": phone, "consent": true});
+            let path = format!("/api/v1/public/events/{}/registrations", event.second);
+            let ticket = expect(app, Method::POST, &path, "", Body::Json(body), 201).await;
+            let owner = self.owners[&event_pos].token.clone();
+            let path = format!("/api/v1/events/{}/checkins", event.id);
+            let body = json!({"ticket_code": ticket["ticket_code"]});
+            let checked = expect(app, Method::POST, &path, &owner, Body::Json(body), 200).await;
+            assert!(checked["lead_id"].is_null(), "the owner of the event cannot open that lead: {checked}");
         }
         shared
     }

@@ -140,3 +140,41 @@ async fn a_guesser_behind_the_proxy_is_throttled_by_address_not_the_proxy() {
     }
     assert_eq!(login_from(&app, "203.0.113.99", &phone, "wrong password!").await, 429);
 }
+
+/// Issue 21, finding 14: reading attendees' and leads' full phones in bulk left no trace; only
+/// file exports were audited.
+#[tokio::test]
+async fn reading_full_phones_in_bulk_is_audited_like_an_export() {
+    let app = crate::helpers::spawn_app().await;
+    let am = app.login_as(Role::AccountManager).await;
+    let sm = app.login_as(Role::SubBranchManager).await;
+    let e = crate::events::new_event(&app, &am.token, 5).await;
+    let (id, code) = (e["id"].as_str().unwrap(), e["registration_code"].as_str().unwrap());
+    let body = json!({"name": "孙女士", "phone": "13966660001", "consent": true});
+    json_ok(app.post_json(&format!("/api/v1/public/events/{code}/registrations"), None, &body).await, 201).await;
+    crate::leads::create_lead(&app, &am.token, &crate::leads::lead_body("钱先生", "13966660002")).await;
+    let reads = |audit: &serde_json::Value| -> Vec<serde_json::Value> {
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["action"] == "read")
+            .map(|a| a["changes"].clone())
+            .collect()
+    };
+    let event_audit = format!("/api/v1/audit?entity=event&entity_id={id}");
+    // The owner reading their own: their working list, no entry.
+    json_ok(app.get(format!("/api/v1/events/{id}/attendees"), Some(&am.token)).await, 200).await;
+    json_ok(app.get("/api/v1/leads", Some(&am.token)).await, 200).await;
+    assert!(reads(&json_ok(app.get(&event_audit, Some(&sm.token)).await, 200).await).is_empty());
+    // A manager reading a team member's, phones in full: audited, with how many.
+    let list = json_ok(app.get(format!("/api/v1/events/{id}/attendees"), Some(&sm.token)).await, 200).await;
+    assert_eq!(list["items"][0]["phone"], "13966660001");
+    let audit = json_ok(app.get(&event_audit, Some(&sm.token)).await, 200).await;
+    assert_eq!(reads(&audit), vec![json!({"read": "attendees", "rows": 1, "full_phones": 1})], "{audit}");
+    json_ok(app.get("/api/v1/leads", Some(&sm.token)).await, 200).await;
+    let audit =
+        json_ok(app.get(format!("/api/v1/audit?entity=lead_list&entity_id={}", sm.id), Some(&sm.token)).await, 200)
+            .await;
+    assert_eq!(reads(&audit), vec![json!({"read": "leads", "rows": 1, "full_phones": 1})], "{audit}");
+}

@@ -147,6 +147,8 @@ pub struct Attendee {
     pub registered_at: DateTime<Utc>,
     pub checked_in_at: Option<DateTime<Utc>>,
     pub lead_id: Option<Uuid>,
+    /// Whether `phone` is shown to this caller in full.
+    pub phone_in_full: bool,
 }
 
 pub fn attendees(conn: &mut DbConn, actor: &Actor, event_id: Uuid) -> Result<(Event, Vec<Attendee>), DomainError> {
@@ -206,7 +208,9 @@ fn as_read_by(
         .map(|r| -> Result<Attendee, StoreError> {
             let opted_out = r.phone.as_ref().is_some_and(|p| withheld.contains(p));
             let holder = carer.with_contact(Contact::from_do_not_contact(opted_out));
+            let phone_in_full = r.phone.is_some() && holder.shown_in_full_to(actor);
             Ok(Attendee {
+                phone_in_full,
                 id: uuid_col(&r.id)?,
                 event_id: uuid_col(&r.event_id)?,
                 lead_id: r.lead_id.as_deref().filter(|l| readable.contains(*l)).map(uuid_col).transpose()?,
@@ -219,6 +223,28 @@ fn as_read_by(
             })
         })
         .collect()
+}
+
+/// Reading personal data in bulk is audited like an export (PIPL): an attendee list that shows
+/// the caller full phones of people in another's care (a manager reading a team member's
+/// event) leaves an entry with how many it showed. The event's owner reading their own does not.
+pub fn record_bulk_read(conn: &mut DbConn, actor: &Actor, event: &Event, list: &[Attendee]) -> Result<(), StoreError> {
+    if actor.user_id == event.owner_id {
+        return Ok(());
+    }
+    let full = list.iter().filter(|a| a.phone_in_full).count();
+    if full == 0 {
+        return Ok(());
+    }
+    crate::domain::org::audit::record(
+        conn,
+        actor,
+        "event",
+        event.id,
+        &event.org_path,
+        crate::domain::org::audit::Action::Read,
+        serde_json::json!({"read": "attendees", "rows": list.len(), "full_phones": full}),
+    )
 }
 
 /// Records that the attendee list of an event was exported, by whom and in which format.

@@ -416,6 +416,26 @@ pub struct LeadQuery {
     pub include_do_not_contact: bool,
 }
 
+/// Reading leads in bulk is audited like an export (PIPL) when the page shows the caller full
+/// phones of leads in another's care (a manager reading the team's); an account manager reading
+/// their own leaves no entry.
+pub fn record_bulk_read(conn: &mut DbConn, actor: &Actor, leads: &[Lead]) -> Result<(), StoreError> {
+    let full = leads.iter().filter(|l| l.owner_id != actor.user_id && l.phone_holder().shown_in_full_to(actor)).count();
+    if full == 0 {
+        return Ok(());
+    }
+    let path = actor.scope().path_prefix().unwrap_or_else(|| "/".to_owned());
+    audit::record(
+        conn,
+        actor,
+        "lead_list",
+        actor.user_id,
+        &path,
+        Action::Read,
+        serde_json::json!({"read": "leads", "rows": leads.len(), "full_phones": full}),
+    )
+}
+
 pub fn list(
     conn: &mut DbConn,
     actor: &Actor,

@@ -15,6 +15,8 @@ pub enum Action {
     Delete,
     /// Personal data left the system in a file.
     Export,
+    /// Personal data read in bulk on screen: full phones of people in another's care.
+    Read,
 }
 
 impl Action {
@@ -24,6 +26,7 @@ impl Action {
             Action::Update => "update",
             Action::Delete => "delete",
             Action::Export => "export",
+            Action::Read => "read",
         }
     }
 }

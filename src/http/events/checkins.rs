@@ -151,7 +151,14 @@ pub async fn attendees(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (_, list) = state.db.run(move |conn| checkins::attendees(conn, &actor, id)).await?;
+    let list = state
+        .db
+        .run(move |conn| {
+            let (event, list) = checkins::attendees(conn, &actor, id)?;
+            checkins::record_bulk_read(conn, &actor, &event, &list)?;
+            Ok::<_, crate::domain::DomainError>(list)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(AttendeeList {
         items: list
             .into_iter()

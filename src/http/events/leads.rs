@@ -248,7 +248,14 @@ pub async fn list_leads(
         include_do_not_contact: f.include_do_not_contact.unwrap_or(false),
     };
     let viewer = actor.clone();
-    let page = state.db.run(move |conn| leads::list(conn, &actor, &query, &page)).await?;
+    let page = state
+        .db
+        .run(move |conn| {
+            let page = leads::list(conn, &actor, &query, &page)?;
+            leads::record_bulk_read(conn, &actor, &page.items)?;
+            Ok::<_, crate::domain::DomainError>(page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(LeadPage {
         items: page.items.into_iter().map(|l| LeadBody::render(l, &viewer)).collect(),
         next_cursor: page.next_cursor,
