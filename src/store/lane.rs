@@ -211,7 +211,12 @@ fn open_writer(url: &str, checkpointer: bool, statements: &StatementCount) -> Re
 pub(super) fn begin_immediate(conn: &mut DbConn) -> Result<(), DieselError> {
     match conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
-        DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction(c),
+        // Every write transaction is a writer of the change feed from its first statement,
+        // before it can take an id (`sync::horizon`); the lock is shared, so no writer waits.
+        DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(
+            c,
+            &format!("BEGIN; SELECT pg_advisory_xact_lock_shared({})", super::sync::FEED_LOCK),
+        ),
     }
 }
 

@@ -9,17 +9,84 @@ use super::schema::{
 };
 use super::{DbConn, StoreError};
 
-/// Takes the next change number. Call it inside the write transaction, just before the write:
-/// the counter row stays locked until commit, so numbers become visible in commit order.
+/// The shared advisory lock every write transaction holds on PostgreSQL, named after the schema
+/// (so apps in different schemas of one database do not hold back each other's feed); the horizon
+/// function in the migrations finds the running writers by it.
+pub(super) const FEED_LOCK: &str = "hashtext('outreach feed ' || current_schema()) & 2147483647";
+
+/// Change numbers on PostgreSQL: the writing transaction's id, shifted left by this many bits,
+/// plus the place of the change within its transaction (up to 2^20 - 1 changes each).
+const XID_SHIFT: u32 = 20;
+
+/// Takes the next change number. Call it inside the write transaction, just before the write.
+///
+/// No writer waits for another to get one. On PostgreSQL a number is the transaction's id (64-bit,
+/// `pg_current_xact_id`) shifted left, plus a count kept in a transaction-local setting: taking one
+/// locks nothing, so writers of every branch and every replica commit side by side. Numbers are
+/// then not visible in commit order — a transaction with a smaller id may commit later — which
+/// [`horizon`] answers. On SQLite, where one writer at a time holds the database anyway, a counter
+/// row is simplest and as fast.
 pub fn next_seq(conn: &mut DbConn) -> Result<i64, StoreError> {
-    diesel::update(sync_counter::table.find(1)).set(sync_counter::value.eq(sync_counter::value + 1)).execute(conn)?;
-    Ok(sync_counter::table.find(1).select(sync_counter::value).first(conn)?)
+    if !super::lane::in_transaction(conn) {
+        // Taken in one transaction and written in another, a number could fall below the
+        // horizon before its row exists, and a pull would skip it.
+        return Err(super::lane::failed("a change number is taken inside the write's transaction".to_owned()));
+    }
+    match conn {
+        DbConn::Postgres(c) => {
+            // The feed lock again, for a transaction not begun by `write_tx` (idempotent, shared).
+            let sql = format!(
+                "SELECT pg_advisory_xact_lock_shared({FEED_LOCK}), \
+                 (pg_current_xact_id()::text::bigint << {XID_SHIFT}) + set_config('outreach.change_in_xact', \
+                 (COALESCE(NULLIF(current_setting('outreach.change_in_xact', true), ''), '-1')::bigint + 1)::text, \
+                 true)::bigint AS value"
+            );
+            Ok(diesel::sql_query(sql).get_result::<Number>(c)?.value)
+        }
+        DbConn::Sqlite(_) => {
+            diesel::update(sync_counter::table.find(1))
+                .set(sync_counter::value.eq(sync_counter::value + 1))
+                .execute(conn)?;
+            Ok(sync_counter::table.find(1).select(sync_counter::value).first(conn)?)
+        }
+    }
 }
 
-/// The newest change number: a pull that starts now sees everything up to it.
-pub fn current_seq(conn: &mut DbConn) -> Result<i64, StoreError> {
-    Ok(sync_counter::table.find(1).select(sync_counter::value).first(conn)?)
+#[derive(QueryableByName)]
+struct Number {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    value: i64,
 }
+
+/// The feed's horizon: every change numbered at or below it is committed (or rolled back), and
+/// every change still to commit will be numbered above it. A pull reads up to it and hands it
+/// back as the phone's next starting point, so no change is ever skipped, whatever the order in
+/// which transactions commit.
+///
+/// On PostgreSQL a transaction's changes are numbered from its id, so the horizon is just below
+/// the oldest transaction still running (`pg_snapshot_xmin`): every one with a smaller id has
+/// ended, and one that has not yet taken an id will take a larger one. So that a change
+/// committed before the call is always inside it (a phone that pushed, then pulls, gets its own
+/// change back; a map shows the partner just created), the call first waits — a few
+/// milliseconds, at most half a second — for the transactions running when it started to end;
+/// a transaction held open longer is simply not waited for, and its changes come with a later
+/// call. On SQLite the counter: a number is taken under the database's single write lock.
+pub fn horizon(conn: &mut DbConn) -> Result<i64, StoreError> {
+    let outside = !super::lane::in_transaction(conn);
+    match conn {
+        // The wait is one statement (`outreach_feed_horizon`, in the migrations); inside a
+        // transaction, whose snapshot would not see later commits anyway, it does not wait.
+        DbConn::Postgres(c) => {
+            let wait_ms = if outside { HORIZON_WAIT_MS } else { 0 };
+            let sql = format!("SELECT outreach_feed_horizon({XID_SHIFT}, {wait_ms}) AS value");
+            Ok(diesel::sql_query(sql).get_result::<Number>(c)?.value)
+        }
+        DbConn::Sqlite(_) => Ok(sync_counter::table.find(1).select(sync_counter::value).first(conn)?),
+    }
+}
+
+/// The longest a horizon waits for the transactions running when it is asked for.
+const HORIZON_WAIT_MS: u32 = 500;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sync_tombstones)]

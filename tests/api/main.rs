@@ -6,6 +6,7 @@ mod authz_matrix;
 mod award_pool;
 mod backup;
 mod cases;
+mod change_feed;
 mod checkins;
 mod clean_input;
 mod cli;

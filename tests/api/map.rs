@@ -446,8 +446,10 @@ async fn backdate(app: &TestApp, partner: &str, days: i64) {
     app.state
         .db
         .run(move |conn| {
-            let seq = outreach::store::sync::next_seq(conn)?;
-            outreach::store::field::partners::backdate(conn, &id, at, seq)
+            conn.write_tx(|c| {
+                let seq = outreach::store::sync::next_seq(c)?;
+                outreach::store::field::partners::backdate(c, &id, at, seq)
+            })
         })
         .await
         .unwrap();

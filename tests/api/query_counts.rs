@@ -547,8 +547,10 @@ async fn coverage() {
             app.state
                 .db
                 .run(move |conn| {
-                    let seq = outreach::store::sync::next_seq(conn)?;
-                    outreach::store::field::partners::backdate(conn, &shop, at, seq)
+                    conn.write_tx(|c| {
+                        let seq = outreach::store::sync::next_seq(c)?;
+                        outreach::store::field::partners::backdate(c, &shop, at, seq)
+                    })
                 })
                 .await
                 .unwrap()

@@ -1,3 +1,4 @@
+DROP FUNCTION outreach_feed_horizon(integer, integer);
 ALTER TABLE leads DROP COLUMN conversion_confirmed_by;
 ALTER TABLE leads DROP COLUMN conversion_confirmed_at;
 ALTER TABLE leads DROP COLUMN conversion_reference;

@@ -349,10 +349,12 @@ impl MapIndex {
 
     /// Brings the index up to the database's newest change and hands it out for reading.
     pub fn current(&self, conn: &mut DbConn) -> Result<RwLockReadGuard<'_, Option<Layers>>, DomainError> {
-        let head = sync::current_seq(conn)?;
+        let head = sync::horizon(conn)?;
         let watermark =
             |index: &MapIndex| index.layers.read().unwrap_or_else(|e| e.into_inner()).as_ref().map(|l| l.watermark);
-        // Everything committed before this request is at or below `head`: an index that has
+        // Every change at or below `head` has committed, and every other is numbered above it
+        // (`sync::horizon`; on PostgreSQL a change shows once every older transaction has ended,
+        // milliseconds). An index that has
         // reached it is fresh, and readers of a quiet database never queue on the refresh lock
         // (64 nearby searches at once waited on each other's round trip for `head` under it).
         if watermark(self).is_none_or(|w| w < head) {

@@ -65,10 +65,10 @@ pub fn pull(conn: &mut DbConn, actor: &Actor, after: Option<i64>, limit: usize) 
     let limit = limit.clamp(1, MAX_PULL);
     let fetch = limit + 1;
     let fetch_sql = i64::try_from(fetch).unwrap_or(i64::MAX);
-    // Every change numbered up to the horizon is committed (numbers are taken under a lock held
-    // to commit). Reading only up to it gives all sources one consistent cut, whatever commits
-    // while the queries run.
-    let horizon = sync::current_seq(conn)?;
+    // Every change numbered up to the horizon has committed, and every later one will be numbered
+    // above it (`sync::horizon`). Reading only up to it gives all sources one consistent cut,
+    // whatever commits while the queries run.
+    let horizon = sync::horizon(conn)?;
     let scope = actor.scope().path_prefix();
     let own = (actor.role == Role::AccountManager).then(|| actor.user_id.to_string());
 

@@ -82,9 +82,9 @@ impl PullRequest {
 pub fn pull(conn: &mut DbConn, view: &View, request: &PullRequest) -> Result<Pulled, DomainError> {
     request.validate()?;
     let version = request.schema_version;
-    // Every change numbered up to the horizon is committed (numbers are taken under a lock held
-    // to commit), so reading up to it gives all tables one consistent cut.
-    let horizon = sync::current_seq(conn)?;
+    // Every change numbered up to the horizon has committed, and every later one will be numbered
+    // above it (`sync::horizon`): reading up to it misses nothing, and the next pull starts there.
+    let horizon = sync::horizon(conn)?;
     let first = request.last_pulled_at.is_none_or(|t| t == 0);
     let after = if first { -1 } else { request.last_pulled_at.unwrap_or(0) - 1 };
     if after > horizon {
