@@ -16,7 +16,7 @@ pub(super) const FEED_LOCK: &str = "hashtext('outreach feed ' || current_schema(
 
 /// Change numbers on PostgreSQL: the writing transaction's id, shifted left by this many bits,
 /// plus the place of the change within its transaction (up to 2^20 - 1 changes each).
-const XID_SHIFT: u32 = 20;
+pub(crate) const XID_SHIFT: u32 = 20;
 
 /// Takes the next change number. Call it inside the write transaction, just before the write.
 ///
@@ -86,7 +86,7 @@ pub fn horizon(conn: &mut DbConn) -> Result<i64, StoreError> {
 }
 
 /// The longest a horizon waits for the transactions running when it is asked for.
-const HORIZON_WAIT_MS: u32 = 500;
+pub(crate) const HORIZON_WAIT_MS: u32 = 500;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sync_tombstones)]

@@ -349,9 +349,19 @@ impl MapIndex {
 
     /// Brings the index up to the database's newest change and hands it out for reading.
     pub fn current(&self, conn: &mut DbConn) -> Result<RwLockReadGuard<'_, Option<Layers>>, DomainError> {
-        let head = sync::horizon(conn)?;
         let watermark =
             |index: &MapIndex| index.layers.read().unwrap_or_else(|e| e.into_inner()).as_ref().map(|l| l.watermark);
+        let (head, news) = match watermark(self) {
+            Some(w) => store::horizon_and_news(conn, w)?,
+            None => (sync::horizon(conn)?, true),
+        };
+        if !news && watermark(self).is_some_and(|w| w < head) {
+            // The horizon moved with others' work only: nothing to read, just move the mark.
+            let mut guard = self.layers.write().unwrap_or_else(|e| e.into_inner());
+            if let Some(layers) = guard.as_mut() {
+                layers.watermark = layers.watermark.max(head);
+            }
+        }
         // Every change at or below `head` has committed, and every other is numbered above it
         // (`sync::horizon`; on PostgreSQL a change shows once every older transaction has ended,
         // milliseconds). An index that has
