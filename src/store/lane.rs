@@ -208,6 +208,11 @@ fn open_writer(url: &str, checkpointer: bool, statements: &StatementCount) -> Re
 /// Begins a transaction that takes the write lock up front on SQLite (`BEGIN IMMEDIATE`): a
 /// deferred one that reads first and writes later fails at once with SQLITE_BUSY when another
 /// writer got in between. On PostgreSQL a plain `BEGIN`.
+/// The shared advisory lock every write transaction holds on PostgreSQL, named after the schema
+/// (so apps in different schemas of one database do not hold back each other's feed); the horizon
+/// function in the migrations finds the running writers by it (see `sync::horizon`).
+pub(super) const FEED_LOCK: &str = "hashtext('outreach feed ' || current_schema()) & 2147483647";
+
 pub(super) fn begin_immediate(conn: &mut DbConn) -> Result<(), DieselError> {
     match conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
@@ -215,7 +220,7 @@ pub(super) fn begin_immediate(conn: &mut DbConn) -> Result<(), DieselError> {
         // before it can take an id (`sync::horizon`); the lock is shared, so no writer waits.
         DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(
             c,
-            &format!("BEGIN; SELECT pg_advisory_xact_lock_shared({})", super::sync::FEED_LOCK),
+            &format!("BEGIN; SELECT pg_advisory_xact_lock_shared({FEED_LOCK})"),
         ),
     }
 }

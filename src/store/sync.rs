@@ -4,15 +4,11 @@ use std::collections::{BTreeMap, HashSet};
 
 use diesel::prelude::*;
 
+use super::lane::FEED_LOCK;
 use super::schema::{
     partners, supervision_findings, supervisions, sync_counter, sync_tombstones, visit_photos, visits,
 };
 use super::{DbConn, StoreError};
-
-/// The shared advisory lock every write transaction holds on PostgreSQL, named after the schema
-/// (so apps in different schemas of one database do not hold back each other's feed); the horizon
-/// function in the migrations finds the running writers by it.
-pub(super) const FEED_LOCK: &str = "hashtext('outreach feed ' || current_schema()) & 2147483647";
 
 /// Change numbers on PostgreSQL: the writing transaction's id, shifted left by this many bits,
 /// plus the place of the change within its transaction (up to 2^20 - 1 changes each).
