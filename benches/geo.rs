@@ -155,6 +155,19 @@ fn cluster_1m(c: &mut Criterion) {
             })
         });
     }
+    // What a nearby search (radius 1 km) and a create's duplicate check (100 m) ask of the index,
+    // at a town centre.
+    let centre = LatLon { lat: 22.58, lon: 113.08 };
+    for (name, radius_m) in [("nearby 1 km", 1000.0), ("duplicates 100 m", 100.0)] {
+        let b = WorldBox::of(&BBox::around(centre, radius_m));
+        group.bench_function(format!("{name} box at a town centre, count only"), |bench| {
+            bench.iter(|| {
+                let mut n = 0u32;
+                index.within(&b, |_| n += 1);
+                black_box(n)
+            })
+        });
+    }
     group.finish();
 }
 

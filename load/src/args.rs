@@ -11,6 +11,7 @@ use clap::{ArgAction, Parser, ValueEnum};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scenario {
     Login,
+    CreatePartner,
     CreateVisit,
     Nearby,
     MapZ12,
@@ -26,8 +27,9 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 13] = [
+    pub const ALL: [Scenario; 14] = [
         Scenario::Login,
+        Scenario::CreatePartner,
         Scenario::CreateVisit,
         Scenario::Nearby,
         Scenario::MapZ12,
@@ -46,6 +48,7 @@ impl Scenario {
     pub fn name(self) -> &'static str {
         match self {
             Scenario::Login => "login",
+            Scenario::CreatePartner => "create_partner",
             Scenario::CreateVisit => "create_visit",
             Scenario::Nearby => "nearby",
             Scenario::MapZ12 => "map_z12",
@@ -124,7 +127,7 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
     pub duration: Duration,
 
-    /// Connections of the create_visit and nearby scenarios
+    /// Connections of the create_partner, create_visit and nearby scenarios
     #[arg(long, default_value = "64", value_parser = at_least_one())]
     pub concurrency: usize,
 

@@ -13,6 +13,8 @@
 //! Scenarios, in this order (`--scenarios a,b,c` picks some):
 //!
 //! - `login`: password logins, rotating account managers (argon2-bound; at most 5 s or 200);
+//! - `create_partner`: partners near the account manager's own, each with a name of its own (the
+//!   duplicate search and the territory lookup run on each);
 //! - `create_visit`: visits at the account manager's own partners, from within 30 m;
 //! - `nearby`: partners within 1 km of a spot near one of the account manager's partners;
 //! - `map_z12`, `map_z16`: the branch manager's map, 1280×800 px at the city (zoom 12) and the

@@ -6,9 +6,12 @@ use std::collections::HashMap;
 
 use super::mercator::{WorldBox, WorldXY};
 
-/// Buckets are zoom-12 tiles (~9.8 km at the equator, ~9 km in southern China): a city view
-/// touches a few dozen, a street view one or two.
-const BUCKET_SHIFT: u32 = 20;
+/// Buckets are zoom-15 tiles (~1.2 km at the equator, ~1.1 km in southern China): a city view
+/// touches about a thousand, a street view a dozen, a 1 km nearby search nine and a create's
+/// 100 m duplicate check one to four. With zoom-12 buckets (~9 km) every small query scanned
+/// whole town centres: a quarter of a partner create, most of a nearby search
+/// (docs/PERFORMANCE.md, issue 22).
+const BUCKET_SHIFT: u32 = 17;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry<T> {

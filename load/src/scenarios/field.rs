@@ -35,6 +35,39 @@ pub async fn login(cx: &mut Ctx) -> Result<Measured, Stop> {
     Ok(Measured { concurrency, rec, seconds, notes: "argon2-bound".to_owned() })
 }
 
+/// New partners near each account manager's own, every one with another name: the create
+/// checks its neighbourhood for likely duplicates, and the territories for the one it falls in.
+pub async fn create_partner(cx: &mut Ctx) -> Result<Measured, Stop> {
+    const CATEGORIES: [&str; 4] = ["supermarket", "community", "school", "garment_wholesale"];
+    let concurrency = cx.args.concurrency;
+    let client = client(concurrency);
+    let (ams, url) = (cx.ams.clone(), cx.url("/api/v1/partners"));
+    let (rec, seconds) = drive(Plan::timed(concurrency, cx.args.duration), move |task, n| {
+        let am = &ams[task % ams.len()];
+        let mut rng = StdRng::seed_from_u64(n ^ 0x5EED_0000);
+        let p = &am.partners[rng.random_range(0..am.partners.len())];
+        let (lat, lon) = near(&mut rng, p.lat, p.lon, 800.0);
+        let body = json!({
+            "name": format!("负载测试商户 {task}-{n}"),
+            "category": CATEGORIES[(n % 4) as usize],
+            "location": {"lat": lat, "lon": lon},
+            "address": format!("江门市蓬江区测试路 {n} 号"),
+            "contact_name": "陈经理",
+            "contact_phone": format!("139{:08}", n % 100_000_000),
+        });
+        let req = client.post(&url).bearer_auth(&am.token).json(&body);
+        async move {
+            let (status, body) = call(req).await?;
+            if status != 201 {
+                return Err(format!("{status} (expected 201): {}", String::from_utf8_lossy(&body)));
+            }
+            Ok(body.len() as u64)
+        }
+    })
+    .await;
+    Ok(Measured { concurrency, rec, seconds, notes: String::new() })
+}
+
 pub async fn create_visit(cx: &mut Ctx) -> Result<Measured, Stop> {
     let concurrency = cx.args.concurrency;
     let client = client(concurrency);

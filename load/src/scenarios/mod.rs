@@ -112,14 +112,21 @@ pub(super) fn id_of(body: &[u8]) -> Option<String> {
 
 /// Runs one scenario.
 pub async fn run(cx: &mut Ctx, scenario: Scenario) -> Result<Measured, Stop> {
-    let needs_partners = [Scenario::CreateVisit, Scenario::Nearby, Scenario::SyncIncremental16, Scenario::PhotoUpload]
-        .contains(&scenario);
+    let needs_partners = [
+        Scenario::CreatePartner,
+        Scenario::CreateVisit,
+        Scenario::Nearby,
+        Scenario::SyncIncremental16,
+        Scenario::PhotoUpload,
+    ]
+    .contains(&scenario);
     if cx.ams.is_empty() && needs_partners {
         return Err(Stop::Skip("no account manager has partners".to_owned()));
     }
     let (city, street) = (cx.m.city_centre, cx.m.street_centre);
     match scenario {
         Scenario::Login => field::login(cx).await,
+        Scenario::CreatePartner => field::create_partner(cx).await,
         Scenario::CreateVisit => field::create_visit(cx).await,
         Scenario::Nearby => field::nearby(cx).await,
         Scenario::MapZ12 => field::map_view(cx, city, 12).await,

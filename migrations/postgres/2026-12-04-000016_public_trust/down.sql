@@ -1,4 +1,3 @@
-DROP FUNCTION outreach_feed_horizon(integer, integer);
 ALTER TABLE leads DROP COLUMN conversion_confirmed_by;
 ALTER TABLE leads DROP COLUMN conversion_confirmed_at;
 ALTER TABLE leads DROP COLUMN conversion_reference;

@@ -1,11 +1,12 @@
-//! Finding partners by place: nearby search and the territory report. (The possible duplicates
-//! shown when creating a partner are `partners`'s, which this module builds on.)
+//! Finding partners by place: nearby search, the possible duplicates shown after a create (the
+//! rule is `partners`'s, the search this module's), and the territory report.
 
 use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use crate::domain::field::partners::{Partner, box_filter};
+use crate::domain::field::partners::{DUPLICATE_RADIUS_M, Partner, PossibleDuplicate, as_duplicate, box_filter};
+use crate::domain::map::index::{Layers, Pt};
 use crate::domain::map::scope::{Filters, Matcher};
 use crate::domain::map::{Layer, MapIndex};
 use crate::domain::org::territories::TerritoryCache;
@@ -80,34 +81,74 @@ fn nearest<Id: Ord>(center: LatLon, radius_m: f64, limit: usize, candidates: Vec
 }
 
 /// Live partners in the caller's scope inside `b`, as (id, lat, lon); ids stay binary (a town
-/// centre holds thousands of candidates, and 50 are returned). From the map's in-memory
-/// index once it has loaded: in a town centre a 1 km search box holds thousands of partners,
-/// and reading each one's row to test its scope was nearly all of a search's time (151 searches
-/// a second at 64 clients with 100k partners). From the database until the index has loaded, so
-/// a search right after a restart does not wait for it.
+/// centre holds thousands of candidates, and 50 are returned).
 fn candidates(
     conn: &mut DbConn,
     index: &MapIndex,
     actor: &Actor,
     b: &BBox,
 ) -> Result<Vec<(Uuid, f64, f64)>, DomainError> {
-    if index.is_loaded() {
-        let guard = index.current(conn)?;
-        if let Some(layers) = guard.as_ref() {
-            let matcher = Matcher::new(layers, actor, None, &Filters::default());
-            let mut found = Vec::new();
-            layers.partners.within(&WorldBox::of(b), |e| {
-                if matcher.visible(Layer::Partners, &e.item) {
-                    let at = unproject(e.at);
-                    found.push((Uuid::from_bytes(e.item.id), at.lat, at.lon));
-                }
-            });
-            return Ok(found);
-        }
+    let from_index = in_index(conn, index, actor, b, |_, p, at| (Uuid::from_bytes(p.id), at.lat, at.lon))?;
+    if let Some(found) = from_index {
+        return Ok(found);
     }
     let scope = actor.scope().path_prefix();
     let rows = store::positions_in_box(conn, scope.as_deref(), &box_filter(b))?;
     Ok(rows.into_iter().map(|(id, lat, lon)| Ok((uuid_col(&id)?, lat, lon))).collect::<Result<_, StoreError>>()?)
+}
+
+/// Partners in the caller's scope that `partner` may duplicate (same place, similar name): advice
+/// answered with a create, read after its commit.
+pub fn possible_duplicates(
+    conn: &mut DbConn,
+    index: &MapIndex,
+    actor: &Actor,
+    partner: &Partner,
+) -> Result<Vec<PossibleDuplicate>, DomainError> {
+    let b = BBox::around(partner.location, DUPLICATE_RADIUS_M);
+    let mut found: Vec<PossibleDuplicate> = match in_index(conn, index, actor, &b, |layers, p, at| {
+        as_duplicate(partner, Uuid::from_bytes(p.id), &layers.partner_slots[p.partner as usize].name, at)
+    })? {
+        Some(found) => found.into_iter().flatten().collect(),
+        None => {
+            let scope = actor.scope().path_prefix();
+            let rows = store::named_in_box(conn, scope.as_deref(), &box_filter(&b))?;
+            let mut found = Vec::new();
+            for (id, name, lat, lon) in rows {
+                found.extend(as_duplicate(partner, uuid_col(&id)?, &name, LatLon { lat, lon }));
+            }
+            found
+        }
+    };
+    found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
+    Ok(found)
+}
+
+/// Live partners in the caller's scope inside `b`, each mapped by `f`, from the map's in-memory
+/// index; `None` until it has loaded (then the caller asks the database, so a search right after
+/// a restart does not wait for the load). In a town centre a 1 km box holds thousands of
+/// partners, and reading each one's row to test its scope was nearly all of a search's time (151
+/// searches a second at 64 clients with 100k partners).
+fn in_index<T>(
+    conn: &mut DbConn,
+    index: &MapIndex,
+    actor: &Actor,
+    b: &BBox,
+    mut f: impl FnMut(&Layers, &Pt, LatLon) -> T,
+) -> Result<Option<Vec<T>>, DomainError> {
+    if !index.is_loaded() {
+        return Ok(None);
+    }
+    let guard = index.current(conn)?;
+    let Some(layers) = guard.as_ref() else { return Ok(None) };
+    let matcher = Matcher::new(layers, actor, None, &Filters::default());
+    let mut found = Vec::new();
+    layers.partners.within(&WorldBox::of(b), |e| {
+        if matcher.visible(Layer::Partners, &e.item) {
+            found.push(f(layers, &e.item, unproject(e.at)));
+        }
+    });
+    Ok(Some(found))
 }
 
 /// A partner located outside the territory that governs its owner's org unit.

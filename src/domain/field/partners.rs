@@ -192,7 +192,8 @@ pub struct PossibleDuplicate {
     pub distance_m: f64,
 }
 
-const DUPLICATE_RADIUS_M: f64 = 100.0;
+/// How far [`as_duplicate`] looks.
+pub const DUPLICATE_RADIUS_M: f64 = 100.0;
 
 /// Lower-cased, without spaces and punctuation: "华润万家 (江门店)" ~ "华润万家江门店".
 fn normalise(name: &str) -> Vec<char> {
@@ -228,28 +229,18 @@ fn similarity(a: &str, b: &str) -> f64 {
     2.0 * shared as f64 / total as f64
 }
 
-pub fn possible_duplicates(
-    conn: &mut DbConn,
-    actor: &Actor,
-    partner: &Partner,
-) -> Result<Vec<PossibleDuplicate>, StoreError> {
-    let rows = store::in_box(
-        conn,
-        actor.scope().path_prefix().as_deref(),
-        &box_filter(&BBox::around(partner.location, DUPLICATE_RADIUS_M)),
-    )?;
-    let mut found = Vec::new();
-    for row in rows {
-        if row.id == partner.id.to_string() {
-            continue;
-        }
-        let d = distance_m(partner.location, LatLon { lat: row.lat, lon: row.lon });
-        if d <= DUPLICATE_RADIUS_M && similarity(&row.name, &partner.name) >= 0.5 {
-            found.push(PossibleDuplicate { id: uuid_col(&row.id)?, name: row.name, distance_m: d });
-        }
+/// The duplicate rule: a partner within [`DUPLICATE_RADIUS_M`] of `partner` whose name is
+/// similar, given the id, name and position of a partner found near it.
+pub fn as_duplicate(partner: &Partner, id: Uuid, name: &str, at: LatLon) -> Option<PossibleDuplicate> {
+    if id == partner.id {
+        return None;
     }
-    found.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
-    Ok(found)
+    let d = distance_m(partner.location, at);
+    (d <= DUPLICATE_RADIUS_M && similarity(name, &partner.name) >= 0.5).then(|| PossibleDuplicate {
+        id,
+        name: name.to_owned(),
+        distance_m: d,
+    })
 }
 
 fn check_location(v: &mut Validator, location: LatLon) -> LatLon {
@@ -354,12 +345,10 @@ fn status_change(
     )
 }
 
-pub struct CreatedPartner {
-    pub partner: Created<Partner>,
-    pub possible_duplicates: Vec<PossibleDuplicate>,
-}
-
-pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPartner) -> Result<CreatedPartner, DomainError> {
+/// Creates a partner. Its possible duplicates are a separate read
+/// ([`super::partner_search::possible_duplicates`]), after the commit: the search is advice, not a
+/// rule, and inside the write it held the database's one writer for a quarter of the create.
+pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPartner) -> Result<Created<Partner>, DomainError> {
     if actor.role == Role::Supervisor {
         return Err(DomainError::forbidden(ErrorCode::RoleNotAllowed, "supervisors do not create partners"));
     }
@@ -382,7 +371,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPartner) -> Result<Cre
                 let existing = Partner::try_from(existing)?;
                 let visible = existing.deleted_at.is_none() && actor.scope().contains(&existing.org_path);
                 return if visible && existing.create_digest == digest {
-                    Ok(CreatedPartner { partner: Created::Existing(existing), possible_duplicates: Vec::new() })
+                    Ok(Created::Existing(existing))
                 } else {
                     Err(DomainError::conflict(ErrorCode::IdConflict, "another partner already has this id"))
                 };
@@ -424,8 +413,7 @@ pub fn create(conn: &mut DbConn, actor: &Actor, input: NewPartner) -> Result<Cre
             store::insert(conn, &partner.to_row())?;
             status_change(conn, &partner, None, actor, None, now)?;
             audit::record(conn, actor, "partner", partner.id, &partner.org_path, Action::Create, partner.audit_view())?;
-            let possible_duplicates = possible_duplicates(conn, actor, &partner)?;
-            Ok(CreatedPartner { partner: Created::New(partner), possible_duplicates })
+            Ok(Created::New(partner))
         })
     })
 }

@@ -354,7 +354,7 @@ fn apply_op(conn: &mut DbConn, actor: &Actor, thresholds: &Thresholds, op: Op) -
         Op::CreatePartner(input) => {
             let id = input.id;
             match partners::create(conn, actor, *input) {
-                Ok(c) => match c.partner {
+                Ok(c) => match c {
                     Created::New(p) => Outcome::Created(Record::Partner(Box::new(p))),
                     Created::Existing(p) => Outcome::Unchanged(Some(Record::Partner(Box::new(p)))),
                 },

@@ -200,20 +200,25 @@ pub async fn create_partner(
         org_unit_id: body.org_unit_id,
     };
     let viewer = actor.clone();
-    let created = state.db.run(move |conn| partners::create(conn, &actor, input)).await?;
-    let possible_duplicates = created
-        .possible_duplicates
-        .into_iter()
-        .map(|d| DuplicateBody { id: d.id, name: d.name, distance_m: (d.distance_m * 10.0).round() / 10.0 })
-        .collect();
-    let (mut response, partner) = match created.partner {
+    // The create on the writer thread; the duplicate search, advice only, after its commit.
+    let created = state.db.write(move |conn| partners::create(conn, &actor, input)).await?;
+    let (mut response, partner, possible_duplicates) = match created {
         Created::New(p) => {
             let mut r = HttpResponse::Created();
             r.insert_header(("Location", format!("/api/v1/partners/{}", p.id)));
-            (r, p)
+            let (index, actor) = (state.map.clone(), viewer.clone());
+            let (p, found) = state
+                .db
+                .run(move |conn| partner_search::possible_duplicates(conn, &index, &actor, &p).map(|found| (p, found)))
+                .await?;
+            (r, p, found)
         }
-        Created::Existing(p) => (HttpResponse::Ok(), p),
+        Created::Existing(p) => (HttpResponse::Ok(), p, Vec::new()),
     };
+    let possible_duplicates = possible_duplicates
+        .into_iter()
+        .map(|d| DuplicateBody { id: d.id, name: d.name, distance_m: (d.distance_m * 10.0).round() / 10.0 })
+        .collect();
     Ok(response
         .json(CreatedPartnerBody { partner: PartnerBody::render(partner, &viewer, &coord), possible_duplicates }))
 }

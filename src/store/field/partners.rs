@@ -179,10 +179,14 @@ pub fn find_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<PartnerRow>, S
     Ok(partners::table.filter(partners::id.eq_any(ids)).select(PartnerRow::as_select()).load(conn)?)
 }
 
-/// Live partners inside a box and a scope.
-pub fn in_box(conn: &mut DbConn, path_prefix: Option<&str>, b: &BoxFilter) -> Result<Vec<PartnerRow>, StoreError> {
+/// Live partners inside a box and a scope, as (id, name, lat, lon).
+pub fn named_in_box(
+    conn: &mut DbConn,
+    path_prefix: Option<&str>,
+    b: &BoxFilter,
+) -> Result<Vec<(String, String, f64, f64)>, StoreError> {
     let mut query = partners::table
-        .select(PartnerRow::as_select())
+        .select((partners::id, partners::name, partners::lat, partners::lon))
         .filter(partners::lon.between(b.min_lon, b.max_lon))
         .filter(partners::lat.between(b.min_lat, b.max_lat))
         .filter(partners::deleted_at.is_null())

@@ -78,7 +78,7 @@ fn create(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<Create
         owner_id: v.opt_id("owner_id")?.flatten(),
         org_unit_id: v.opt_id("org_unit_id")?.flatten(),
     };
-    Ok(partners::create(conn, &view.actor, input)?.partner.map(|_| ()))
+    Ok(partners::create(conn, &view.actor, input)?.map(|_| ()))
 }
 
 fn update(conn: &mut DbConn, view: &View, id: Uuid, v: &Pushed) -> Result<Updated, DomainError> {

@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS outreach_feed_horizon(integer, integer);
