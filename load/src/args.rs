@@ -92,7 +92,7 @@ impl ValueEnum for Scenario {
 pub struct Args {
     /// Load a running server at this base URL instead of starting one (needs --manifest)
     #[arg(long, value_name = "URL", value_parser = base_url, requires = "manifest",
-          conflicts_with_all = ["dir", "db", "keep", "scale", "server_bin"])]
+          conflicts_with_all = ["dir", "db", "keep", "scale", "server_bin", "replicas"])]
     pub url: Option<String>,
 
     /// The manifest `outreach bench seed` wrote for the server of --url
@@ -106,6 +106,11 @@ pub struct Args {
     /// Run on a fresh PostgreSQL database `load_xxxxxxxx` made on this server instead of SQLite
     #[arg(long, value_name = "postgres://user@host:port/db", value_parser = postgres_url)]
     pub db: Option<String>,
+
+    /// App processes on the one PostgreSQL database (needs --db), behind a round robin of
+    /// connections run by this driver, as a load balancer would spread them
+    #[arg(long, default_value = "1", value_parser = clap::value_parser!(u16).range(1..=8), requires = "db")]
+    pub replicas: u16,
 
     /// 1: keep the data directory and the PostgreSQL database after the run
     #[arg(long, value_name = "0|1", default_value = "0", value_parser = zero_or_one(), action = ArgAction::Set)]
@@ -245,6 +250,7 @@ mod tests {
             "--scale 0.002 --duration 1 --photo-requests 2 --sync-repeats 2 --db postgres://postgres@127.0.0.1:5432/test",
             "--dir /tmp/x --keep 1",
             "--db postgres://postgres@127.0.0.1:5432/test",
+            "--db postgres://postgres@127.0.0.1:5432/test --replicas 2 --scale 0.1 --scenarios create_visit",
             "--scale 0.1 --scenarios map_z12,map_z16,sync_first,sync_incremental",
             "--url http://host:8080 --manifest DIR/manifest.json",
             "--seed 7 --concurrency 32 --login-concurrency 2 --map-concurrency 1 --photo-concurrency 1 \
@@ -278,6 +284,8 @@ mod tests {
             "--scenarios login,,nearby",
             "--db sqlite://x",
             "--url host:8080 --manifest m",
+            "--replicas 0 --db postgres://x/y",
+            "--replicas 9 --db postgres://x/y",
         ] {
             assert!(
                 matches!(refused(line), ErrorKind::InvalidValue | ErrorKind::ValueValidation),
@@ -289,6 +297,8 @@ mod tests {
         assert!(parse("--concurrency -4").is_err());
         assert_eq!(refused("--url http://h:1"), ErrorKind::MissingRequiredArgument);
         assert_eq!(refused("--manifest m"), ErrorKind::MissingRequiredArgument);
+        assert_eq!(refused("--replicas 2"), ErrorKind::MissingRequiredArgument, "replicas share a PostgreSQL");
+        assert_eq!(parse("--db postgres://x/y").map(|a| a.replicas).ok(), Some(1));
         assert_eq!(refused("--url http://h:1 --manifest m --db postgres://x/y"), ErrorKind::ArgumentConflict);
         assert_eq!(refused("--url http://h:1 --manifest m --dir d"), ErrorKind::ArgumentConflict);
     }

@@ -46,7 +46,7 @@
 //! unless `--allow-errors 1`; an unknown or malformed argument is refused (exit status 2).
 //!
 //!     outreach-load [--scale 1] [--seed 42] [--dir DIR] [--keep 0|1]
-//!         [--db postgres://user@host:port/db] [--url URL --manifest FILE]
+//!         [--db postgres://user@host:port/db [--replicas N]] [--url URL --manifest FILE]
 //!         [--scenarios login,create_visit,…] [--duration 10] [--concurrency 64]
 //!         [--login-concurrency 8] [--map-concurrency 4] [--photo-concurrency 4]
 //!         [--photo-requests 40] [--sync-repeats 20] [--json FILE] [--allow-errors 0|1]
@@ -66,6 +66,7 @@ mod args;
 mod common;
 mod http;
 mod report;
+mod round_robin;
 mod scenarios;
 mod server;
 
@@ -113,6 +114,10 @@ async fn run(args: &Args, target: &Target) -> bool {
         .await
         .unwrap_or_else(|e| panic!("login {}: {e}", m.branch_manager));
     let map_ready_s = wait_map(base, &bm_token, m.city_centre, since).await;
+    // Behind the round robin, each replica loads its own index: ask each one directly.
+    for replica in &target.replica_bases {
+        wait_map(replica, &bm_token, m.city_centre, since).await;
+    }
     let rss_ready_mib = pid.and_then(|pid| proc_kib(pid, "VmRSS:")).map(mib);
     let anon_ready_mib = pid.and_then(|pid| proc_kib(pid, "RssAnon:")).map(mib);
     eprintln!("server ready after {ready_s:.1} s, map index ready after {map_ready_s:.1} s");

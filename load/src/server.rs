@@ -149,9 +149,9 @@ pub struct Server {
 }
 
 impl Server {
-    fn start(bin: &Path, dir: &Path, database_url: Option<&str>) -> Server {
+    fn start(bin: &Path, dir: &Path, database_url: Option<&str>, log_name: &str) -> Server {
         let port = free_port();
-        let log = dir.join("server.log");
+        let log = dir.join(log_name);
         let out = File::create(&log).unwrap();
         let err = out.try_clone().unwrap();
         let mut cmd = Command::new(bin);
@@ -218,6 +218,10 @@ pub struct Target {
     pub manifest: PathBuf,
     pub backend: String,
     pub server: Option<Server>,
+    /// With `--replicas N`: the other N − 1 app processes (`server` is the first).
+    replicas: Vec<Server>,
+    /// The base URL of each replica itself, behind the round robin (empty with one process).
+    pub replica_bases: Vec<String>,
     _pg: Option<PgDb>,
     temp: Option<tempfile::TempDir>,
     keep: bool,
@@ -232,6 +236,8 @@ impl Target {
                 manifest: manifest.clone(),
                 backend: "a running server (--url)".to_owned(),
                 server: None,
+                replicas: Vec::new(),
+                replica_bases: Vec::new(),
                 _pg: None,
                 temp: None,
                 keep: true,
@@ -261,13 +267,35 @@ impl Target {
         } else {
             seed(bin, args, &dir, &manifest, database_url.as_deref());
         }
-        let server = Server::start(bin, &dir, database_url.as_deref());
-        let backend = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
+        let server = Server::start(bin, &dir, database_url.as_deref(), "server.log");
+        let mut backend = if pg.is_some() { "PostgreSQL" } else { "SQLite" }.to_owned();
+        let mut base = server.base.clone();
+        let mut replicas = Vec::new();
+        let mut replica_bases: Vec<String> = Vec::new();
+        if args.replicas > 1 {
+            // The first has migrated the database once it answers; each further replica gets a
+            // data directory of its own (one server per directory) and the same database.
+            wait_answering(&server);
+            for k in 2..=args.replicas {
+                let own = dir.join(format!("replica-{k}"));
+                std::fs::create_dir_all(&own).unwrap();
+                let replica = Server::start(bin, &own, database_url.as_deref(), "server.log");
+                wait_answering(&replica);
+                replicas.push(replica);
+            }
+            replica_bases = std::iter::once(&server).chain(&replicas).map(|s| s.base.clone()).collect();
+            let backends = replica_bases.iter().map(|b| b.replace("http://", "")).collect();
+            base = crate::round_robin::start(backends);
+            backend = format!("{backend}, {} replicas behind a round robin of connections", args.replicas);
+            eprintln!("round robin {base} over {} replicas (memory: the first replica's)", args.replicas);
+        }
         Target {
-            base: server.base.clone(),
+            base,
             manifest,
-            backend: backend.to_owned(),
+            backend,
             server: Some(server),
+            replicas,
+            replica_bases,
             _pg: pg,
             temp,
             keep: args.keep,
@@ -276,6 +304,9 @@ impl Target {
 
     /// Stops the server; keeps or removes the data directory (the database goes on drop).
     pub fn finish(mut self) {
+        for mut replica in self.replicas.drain(..) {
+            replica.stop();
+        }
         if let Some(mut server) = self.server.take() {
             server.stop();
         }
@@ -286,6 +317,28 @@ impl Target {
                 drop(temp);
             }
         }
+    }
+}
+
+/// Waits until `server` answers `/readyz` (before the next replica starts, so that only one
+/// runs the migrations).
+fn wait_answering(server: &Server) {
+    use std::io::{Read, Write};
+    let addr = server.base.replace("http://", "");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let answer = std::net::TcpStream::connect(&addr).and_then(|mut s| {
+            s.write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+            let mut head = [0u8; 12];
+            s.read_exact(&mut head)?;
+            Ok(head)
+        });
+        if answer.is_ok_and(|head| head.ends_with(b" 200")) {
+            return;
+        }
+        assert!(alive(server.child.id()), "a replica exited before it was ready: see {}", server.log.display());
+        assert!(Instant::now() < deadline, "{addr}/readyz did not answer 200 within 120 s");
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
